@@ -1,0 +1,184 @@
+import { EventEmitter } from 'node:events'
+import { writeSync } from 'node:fs'
+import { z } from 'zod'
+import { ConfigError } from './config-error.js'
+import { Courier, describeCloseReport, type CourierCloseReport, type CourierStats } from './courier.js'
+import { DEFAULT_LEVELS, LevelMap } from './levels.js'
+import { courierOptionsShape, DEFAULT_WARN_INTERVAL_MS, senderSpecSchema, type SenderSpec, type TransportOptions } from './options.js'
+import { RecordParser } from './record.js'
+import { createBuiltinSender, prefixed } from './sender-factory.js'
+import { QueuedSender } from './senders/queued-sender.js'
+import type { Sender } from './senders/sender.js'
+import type { CourierWarning } from './warner.js'
+
+/** Options of {@link createCourierStream}. */
+export interface CourierStreamOptions extends Omit<TransportOptions, 'senders' | 'statsIntervalMs'> {
+  /** Sender instances, or specs of built-in senders (`http`, `file`) as in the transport options. */
+  senders: (Sender | Exclude<SenderSpec, { type: 'module' }>)[]
+  /** The logger's custom levels (`customLevels`), added to pino's defaults. @default {} */
+  customLevels?: Record<string, number>
+  /** The logger's `messageKey`. @default 'msg' */
+  messageKey?: string
+  /** Called with every throttled warning (besides stderr, unless `stderr: false`). */
+  onWarning?: (warning: CourierWarning) => void
+}
+
+const streamOptionsSchema = z.strictObject({
+  ...courierOptionsShape,
+  senders: z.array(z.unknown()).min(1, 'at least one sender is needed'),
+  customLevels: z.record(z.string(), z.number().int()).optional(),
+  messageKey: z.string().min(1).optional(),
+  onWarning: z.function().optional(),
+})
+
+function isSender(value: unknown): value is Sender {
+  const v = value as Partial<Sender> | null
+  return typeof v === 'object' && v !== null && typeof v.send === 'function' && typeof v.close === 'function'
+}
+
+/** Events of a {@link CourierStream}. */
+export interface CourierStreamEvents {
+  warning: [warning: CourierWarning]
+  close: [report: CourierCloseReport]
+}
+
+/**
+ * A pino destination stream running the senders in this thread: `pino(opts, createCourierStream(...))`.
+ * `write` only queues; delivery happens in the background on the event loop.
+ */
+export class CourierStream extends EventEmitter<CourierStreamEvents> {
+  readonly #courier: Courier
+  readonly #stderr: boolean
+  #partial = ''
+  #closing: Promise<CourierCloseReport> | undefined
+
+  constructor(options: CourierStreamOptions) {
+    super()
+    const parsed = streamOptionsSchema.safeParse(options)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+    const levels = new LevelMap({ ...DEFAULT_LEVELS, ...options.customLevels })
+    const defaults = [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }]
+    const senders: Sender[] = []
+    options.senders.forEach((entry, index) => {
+      if (isSender(entry)) {
+        senders.push(entry)
+        return
+      }
+      const spec = senderSpecSchema.safeParse(entry)
+      if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`)
+      if (spec.data.type === 'module') {
+        throw new ConfigError(
+          `pino-courier: invalid options: senders[${index}].type: "module" senders are for the transport; pass a Sender instance here`,
+          { paths: [`senders[${index}].type`] },
+        )
+      }
+      try {
+        senders.push(createBuiltinSender(entry as Exclude<SenderSpec, { type: 'module' }>, { levels, defaults }))
+      } catch (error) {
+        throw prefixed(error, `senders[${index}]`)
+      }
+    })
+    senders.forEach((sender, index) => {
+      if (sender instanceof QueuedSender && sender.options.queue.overflow === 'block') {
+        throw new ConfigError(
+          `pino-courier: invalid options: senders[${index}].queue.overflow: "block" needs the worker transport (pino does not wait for an in-process stream)`,
+          { paths: [`senders[${index}].queue.overflow`] },
+        )
+      }
+    })
+    this.#stderr = options.stderr ?? true
+    this.#courier = new Courier({
+      senders,
+      parser: new RecordParser({ levels, ...(options.messageKey ? { messageKey: options.messageKey } : {}) }),
+      closeTimeoutMs: options.closeTimeoutMs,
+      warnIntervalMs: options.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS,
+    })
+    this.#courier.on('warning', (warning) => {
+      if (this.#stderr) writeStderr(warning.message)
+      options.onWarning?.(warning)
+      this.emit('warning', warning)
+    })
+  }
+
+  /** The senders, in the order given. */
+  get senders(): readonly Sender[] {
+    return this.#courier.senders
+  }
+
+  /** Accepts one or more NDJSON lines (pino writes one line with its newline per call). Never throws. */
+  write(chunk: string | Uint8Array): boolean {
+    let text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+    if (this.#partial) {
+      text = this.#partial + text
+      this.#partial = ''
+    }
+    let start = 0
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      this.#courier.write(text.slice(start, nl))
+      start = nl + 1
+    }
+    if (start < text.length) this.#partial = text.slice(start)
+    return true
+  }
+
+  /**
+   * Resolves when every line written so far has been delivered, failed or dropped. pino's
+   * `logger.flush(cb)` calls it with a callback.
+   */
+  flush(cb?: (err?: Error | null) => void): Promise<void> {
+    const done = this.#courier.flush()
+    if (cb) done.then(() => cb(null), cb)
+    return done
+  }
+
+  /** Delivers what it can within `closeTimeoutMs`, then reports. Idempotent. */
+  close(): Promise<CourierCloseReport> {
+    return (this.#closing ??= this.#close())
+  }
+
+  /** Same as close(), stream-style. */
+  end(cb?: () => void): this {
+    void this.close().then(() => cb?.())
+    return this
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  stats(): CourierStats {
+    return this.#courier.stats()
+  }
+
+  async #close(): Promise<CourierCloseReport> {
+    if (this.#partial) {
+      // A last line without its newline is still a line.
+      this.#courier.write(this.#partial)
+      this.#partial = ''
+    }
+    const report = await this.#courier.close()
+    if (this.#stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
+    this.emit('close', report)
+    return report
+  }
+}
+
+function writeStderr(message: string): void {
+  try {
+    writeSync(2, message + '\n')
+  } catch {
+    // stderr gone: nothing left to tell.
+  }
+}
+
+/**
+ * Creates an in-process destination for `pino(options, stream)`, with the same senders, queue and
+ * stats as the transport but no worker thread.
+ * @example
+ * const stream = createCourierStream({ senders: [{ type: 'http', url: 'http://127.0.0.1:8080/logs' }] })
+ * const logger = pino(stream)
+ * // at shutdown: await stream.close()
+ */
+export function createCourierStream(options: CourierStreamOptions): CourierStream {
+  return new CourierStream(options)
+}

@@ -1,0 +1,144 @@
+import { EventEmitter } from 'node:events'
+import { totalDropped, type SenderStats } from './queue/delivery-stats.js'
+import { RecordParser } from './record.js'
+import type { CloseReport, Sender } from './senders/sender.js'
+import { Warner, type CourierWarning } from './warner.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS } from './senders/queued-sender.js'
+
+/** Counters of a whole courier: the lines it read and every sender's stats. */
+export interface CourierStats {
+  /** Non-empty lines read. */
+  readonly lines: number
+  /** Lines that were not a JSON object (still delivered, wrapped). */
+  readonly malformed: number
+  readonly senders: readonly SenderStats[]
+}
+
+/** What close() reports. */
+export interface CourierCloseReport {
+  /** Records not delivered, summed over senders (failed + dropped over the courier's life). */
+  readonly undelivered: number
+  /** Records abandoned at the close deadline, summed over senders. */
+  readonly abandonedAtDeadline: number
+  readonly timedOut: boolean
+  readonly senders: readonly CloseReport[]
+  readonly stats: CourierStats
+}
+
+/** Options of {@link Courier}. */
+export interface CourierOptions {
+  senders: readonly Sender[]
+  /** Turns lines into records. @default a parser with pino's default levels */
+  parser?: RecordParser
+  /** Deadline of close(), shared by all senders (they close in parallel). @default 5000 */
+  closeTimeoutMs?: number
+  /** Shortest time between two warnings of the same sender and kind. @default 10000 */
+  warnIntervalMs?: number
+}
+
+/** Events of a {@link Courier}. */
+export interface CourierEvents {
+  warning: [warning: CourierWarning]
+}
+
+/**
+ * Reads lines, turns them into records and fans each out to every sender whose level it meets.
+ * Senders are independent: each has its own queue and pool, so one stalled sender never delays another.
+ */
+export class Courier extends EventEmitter<CourierEvents> {
+  readonly senders: readonly Sender[]
+  readonly #parser: RecordParser
+  readonly #closeTimeoutMs: number
+  readonly #warner: Warner
+  #lines = 0
+  #malformed = 0
+  #closing: Promise<CourierCloseReport> | undefined
+
+  constructor(options: CourierOptions) {
+    super()
+    this.senders = options.senders
+    this.#parser = options.parser ?? new RecordParser()
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
+    this.#warner = new Warner(options.warnIntervalMs ?? 10_000, (w) => this.emit('warning', w))
+    for (const sender of this.senders) this.#warner.watch(sender)
+  }
+
+  /**
+   * Accepts one line (without its newline). Never throws, never waits. Returns false when a sender
+   * under the `block` policy asks the reader to pause until {@link Courier.ready} resolves.
+   */
+  write(line: string): boolean {
+    if (line.length === 0) return true
+    this.#lines++
+    const record = this.#parser.parse(line)
+    if (record.malformed) this.#malformed++
+    let keepGoing = true
+    for (const sender of this.senders) {
+      try {
+        if (!sender.send(record)) keepGoing = false
+      } catch {
+        // Senders must not throw; a custom one that does must not take the others down with it.
+      }
+    }
+    return keepGoing
+  }
+
+  /** Resolves when no sender asks the reader to pause. */
+  async ready(): Promise<void> {
+    await Promise.all(this.senders.map((s) => s.ready()))
+  }
+
+  /** Resolves when every line written before the call has been delivered, failed or dropped. */
+  async flush(): Promise<void> {
+    await Promise.allSettled(this.senders.map((s) => s.flush()))
+  }
+
+  /** Closes every sender in parallel within the deadline. Idempotent. */
+  close(options: { timeoutMs?: number } = {}): Promise<CourierCloseReport> {
+    return (this.#closing ??= this.#close(options.timeoutMs ?? this.#closeTimeoutMs))
+  }
+
+  stats(): CourierStats {
+    return { lines: this.#lines, malformed: this.#malformed, senders: this.senders.map((s) => s.stats()) }
+  }
+
+  async #close(timeoutMs: number): Promise<CourierCloseReport> {
+    const settled = await Promise.allSettled(this.senders.map((s) => s.close({ timeoutMs })))
+    const reports = settled.map((result, i): CloseReport => {
+      if (result.status === 'fulfilled') return result.value
+      // A custom sender whose close rejected: report its last stats as they stand.
+      const stats = (this.senders[i] as Sender).stats()
+      return {
+        name: stats.name,
+        undelivered: stats.failed + totalDropped(stats) + stats.queued + stats.inFlight,
+        abandonedAtDeadline: stats.queued + stats.inFlight,
+        timedOut: true,
+        stats,
+      }
+    })
+    this.#warner.flush()
+    return {
+      undelivered: reports.reduce((n, r) => n + r.undelivered, 0),
+      abandonedAtDeadline: reports.reduce((n, r) => n + r.abandonedAtDeadline, 0),
+      timedOut: reports.some((r) => r.timedOut),
+      senders: reports,
+      stats: this.stats(),
+    }
+  }
+}
+
+/** A one-line summary of a close report, for stderr. */
+export function describeCloseReport(report: CourierCloseReport): string {
+  const received = report.senders.reduce((n, r) => n + r.stats.received, 0)
+  const parts = report.senders
+    .filter((r) => r.undelivered > 0)
+    .map((r) => {
+      const d = r.stats.dropped
+      return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}, dropped overflow ${d.overflow}, closed ${d.closed}, oversize ${d.oversize})`
+    })
+  return (
+    `pino-courier: closed; ${report.undelivered} of ${received} records could not be delivered` +
+    (report.timedOut ? ` (close deadline passed, ${report.abandonedAtDeadline} abandoned)` : '') +
+    (parts.length ? ` - ${parts.join('; ')}` : '')
+  )
+}

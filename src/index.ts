@@ -1,0 +1,56 @@
+/**
+ * pino-courier: non-blocking, loss-aware log shipping for pino.
+ *
+ * The default export is the pino transport (`pino.transport({ target: 'pino-courier', options })`);
+ * the named exports are the programmatic API.
+ */
+export { default } from './transport.js'
+export { TRANSPORT_EVENTS } from './transport.js'
+
+export { ConfigError, formatOptionPath } from './config-error.js'
+export { DEFAULT_LEVELS, LevelMap } from './levels.js'
+export type { LevelOption } from './levels.js'
+export { createRecord, FALLBACK_LEVEL, LogRecord, RecordParser } from './record.js'
+export type { RecordParserOptions } from './record.js'
+
+export { Courier, describeCloseReport } from './courier.js'
+export type { CourierCloseReport, CourierEvents, CourierOptions, CourierStats } from './courier.js'
+export { CourierStream, createCourierStream } from './courier-stream.js'
+export type { CourierStreamEvents, CourierStreamOptions } from './courier-stream.js'
+export { parseTransportOptions, transportOptionsSchema, senderSpecSchema } from './options.js'
+export type { ModuleSenderSpec, ResolvedTransportOptions, SenderSpec, TransportOptions } from './options.js'
+export { createSenders } from './sender-factory.js'
+export type { CourierWarning } from './warner.js'
+
+export { DeliveryError, DeliveryTimeoutError } from './queue/delivery-error.js'
+export type { DeliveryErrorOptions } from './queue/delivery-error.js'
+export { MAX_RECENT_FAILURES, totalDropped } from './queue/delivery-stats.js'
+export type { DropReason, FailureRecord, SenderStats } from './queue/delivery-stats.js'
+export {
+  DEFAULT_BATCH,
+  DEFAULT_POOL,
+  DEFAULT_QUEUE,
+  DEFAULT_RETRY,
+} from './queue/queue-options.js'
+export type {
+  BatchOptions,
+  DeliveryOptions,
+  OverflowPolicy,
+  PoolOptions,
+  QueueOptions,
+  RateLimitOptions,
+  RetryOptions,
+} from './queue/queue-options.js'
+export { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_HTTP_STATUSES } from './queue/retry-policy.js'
+export type { RetryDecision } from './queue/retry-policy.js'
+
+export type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './senders/sender.js'
+export { DEFAULT_CLOSE_TIMEOUT_MS, QueuedSender } from './senders/queued-sender.js'
+export type { CommonSenderOptions, SenderContext } from './senders/queued-sender.js'
+export { createFileSender, FileSender } from './senders/file-sender.js'
+export type { FileSenderOptions } from './senders/file-sender.js'
+export { createHttpSender, HttpSender, redactUrl } from './senders/http-sender.js'
+export type { HttpBodyFormat, HttpSenderOptions } from './senders/http-sender.js'
+export { createMemorySender, MemorySender } from './senders/memory-sender.js'
+export type { MemorySenderOptions } from './senders/memory-sender.js'
+export { toJsonArray, toNdjson } from './senders/ndjson.js'

@@ -1,0 +1,133 @@
+import { z } from 'zod'
+import { ConfigError } from './config-error.js'
+import { fileSenderOptionsSchema, type FileSenderOptions } from './senders/file-sender.js'
+import { httpSenderOptionsSchema, type HttpSenderOptions } from './senders/http-sender.js'
+import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from './senders/queued-sender.js'
+import { deliveryOptionsShape, type DeliveryOptions } from './queue/queue-options.js'
+
+/** A sender from a module of your own: `export function createSender(options, context): Sender`. */
+export interface ModuleSenderSpec extends Pick<CommonSenderOptions, 'name' | 'level'> {
+  type: 'module'
+  /** Module specifier or absolute path, resolved from the worker (use an absolute path or a package name). */
+  module: string
+  /** Name of the factory export. @default 'createSender' */
+  export?: string
+  /** Plain-data options passed to the factory (merged with `name` and `level`). @default {} */
+  options?: Record<string, unknown>
+}
+
+/** One sender in transport options: plain data, discriminated by `type`. */
+export type SenderSpec =
+  | ({ type: 'http' } & HttpSenderOptions)
+  | ({ type: 'file' } & FileSenderOptions)
+  | ModuleSenderSpec
+
+/** Options of the pino transport (`pino.transport({ target: 'pino-courier', options })`). */
+export interface TransportOptions extends DeliveryOptions {
+  /** Where records go; each sender has its own level, queue and worker pool. */
+  senders: SenderSpec[]
+  /** Deadline of close (all senders in parallel), well inside pino's 10 s exit limit. @default 5000 */
+  closeTimeoutMs?: number
+  /** How often stats are posted to the main thread as a `courier:stats` event (0 = only at close). @default 5000 */
+  statsIntervalMs?: number
+  /** Shortest time between two warnings about the same sender and kind of trouble. @default 10000 */
+  warnIntervalMs?: number
+  /** Write warnings (drops, failures, retries) and the close report to stderr. @default true */
+  stderr?: boolean
+}
+
+export const DEFAULT_STATS_INTERVAL_MS = 5000
+export const DEFAULT_WARN_INTERVAL_MS = 10_000
+
+const moduleSenderSchema = z.strictObject({
+  type: z.literal('module'),
+  module: z.string().min(1),
+  export: z.string().min(1).optional(),
+  name: commonSenderShape.name,
+  level: commonSenderShape.level,
+  options: z.record(z.string(), z.unknown()).optional(),
+})
+
+export const senderSpecSchema = z.discriminatedUnion('type', [
+  httpSenderOptionsSchema.extend({ type: z.literal('http') }),
+  fileSenderOptionsSchema.extend({ type: z.literal('file') }),
+  moduleSenderSchema,
+])
+
+/** Options shared by the transport and the in-process stream, besides `senders`. */
+export const courierOptionsShape = {
+  closeTimeoutMs: z.number().int().positive().optional(),
+  statsIntervalMs: z.number().int().nonnegative().optional(),
+  warnIntervalMs: z.number().int().nonnegative().optional(),
+  stderr: z.boolean().optional(),
+  ...deliveryOptionsShape,
+}
+
+export const transportOptionsSchema = z
+  .strictObject({
+    senders: z.array(senderSpecSchema).min(1, 'at least one sender is needed'),
+    ...courierOptionsShape,
+  })
+  .superRefine((options, ctx) => {
+    const seen = new Map<string, number>()
+    options.senders.forEach((sender, index) => {
+      if (sender.name === undefined) return
+      const first = seen.get(sender.name)
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['senders', index, 'name'],
+          message: `duplicate sender name "${sender.name}" (also senders[${first}])`,
+        })
+      } else seen.set(sender.name, index)
+    })
+  })
+
+/** Transport options with defaults filled in and every sender named. */
+export interface ResolvedTransportOptions extends TransportOptions {
+  closeTimeoutMs: number
+  statsIntervalMs: number
+  warnIntervalMs: number
+  stderr: boolean
+}
+
+/**
+ * Validates transport options. Throws a {@link ConfigError} naming every bad option path
+ * (`senders[0].url: Invalid URL`).
+ */
+export function parseTransportOptions(input: unknown): ResolvedTransportOptions {
+  const own = withoutInjectedKeys(input)
+  const parsed = transportOptionsSchema.safeParse(own)
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+  // Keep the caller's objects (zod strips nothing here, strict objects refuse unknown keys).
+  const options = own as TransportOptions
+  const typeCounts = new Map<string, number>()
+  for (const spec of options.senders) typeCounts.set(spec.type, (typeCounts.get(spec.type) ?? 0) + 1)
+  const taken = new Set(options.senders.map((s) => s.name).filter((n): n is string => n !== undefined))
+  const senders = options.senders.map((spec, index) => {
+    if (spec.name !== undefined) return spec
+    let name = (typeCounts.get(spec.type) ?? 0) > 1 ? `${spec.type}-${index}` : spec.type
+    while (taken.has(name)) name += '_'
+    taken.add(name)
+    return { ...spec, name }
+  })
+  return {
+    ...options,
+    senders,
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+    warnIntervalMs: options.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS,
+    stderr: options.stderr ?? true,
+  }
+}
+
+/** Keys pino and thread-stream add to a transport's options; they are not the user's. */
+const INJECTED_KEYS = ['$context', 'pinoWillSendConfig']
+
+function withoutInjectedKeys(input: unknown): unknown {
+  if (input === null || input === undefined) return {}
+  if (typeof input !== 'object' || Array.isArray(input)) return input
+  const copy: Record<string, unknown> = { ...(input as Record<string, unknown>) }
+  for (const key of INJECTED_KEYS) delete copy[key]
+  return copy
+}

@@ -1,0 +1,182 @@
+import { z } from 'zod'
+
+/** What a full queue does with one more record. */
+export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'block'
+
+/** Bounds of a sender's local queue: records accepted but not yet handed to a worker. */
+export interface QueueOptions {
+  /** Most records waiting in the queue. @default 100000 */
+  maxRecords?: number
+  /** Most bytes waiting in the queue. @default 33554432 (32 MiB) */
+  maxBytes?: number
+  /** A single record larger than this is dropped (counted as `oversize`), never sent. @default 1048576 (1 MiB) */
+  maxRecordBytes?: number
+  /**
+   * What happens when the queue is full. `drop-newest` refuses the incoming record, `drop-oldest`
+   * evicts the oldest waiting one; both drop lower levels before higher ones. `block` keeps the
+   * record and pauses the transport's read loop until there is room (pino's buffer then fills and
+   * the app slows down): only for the worker transport.
+   * @default 'drop-newest'
+   */
+  overflow?: OverflowPolicy
+}
+
+/** When a batch is handed to a worker. */
+export interface BatchOptions {
+  /** Most records in one batch (1 = no batching). @default 5000 */
+  maxRecords?: number
+  /** Most bytes in one batch (a larger single record goes alone). @default 1048576 (1 MiB) */
+  maxBytes?: number
+  /** Longest time a record waits for its batch to fill. @default 1000 */
+  maxWaitMs?: number
+  /** A record at or above this level sends everything queued before it at once. @default 'error' */
+  flushLevel?: string | number
+}
+
+/** Rate limit of one sender's worker pool. */
+export interface RateLimitOptions {
+  /** Length of the window. */
+  intervalMs: number
+  /** Most requests (batches) started per window. */
+  maxRequests?: number
+  /** Most records sent per window (batches are cut to fit). */
+  maxRecords?: number
+}
+
+/** The worker pool that runs a sender's deliveries. */
+export interface PoolOptions {
+  /** Deliveries in flight at once. With 1, batches reach the sink in order. @default 1 */
+  concurrency?: number
+  /** Time limit of one delivery attempt; the attempt's AbortSignal fires at the limit. @default 10000 */
+  timeoutMs?: number
+  /** Optional rate limit. @default undefined (none) */
+  rateLimit?: RateLimitOptions
+}
+
+/** Retries of transient failures (network errors, timeouts, HTTP 408/429/5xx). */
+export interface RetryOptions {
+  /** Attempts per batch, the first included (1 = no retry). @default 5 */
+  maxAttempts?: number
+  /** Backoff base: attempt n waits a random time in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))]. @default 100 */
+  baseDelayMs?: number
+  /** Longest backoff between two attempts. A longer `Retry-After` is still honoured. @default 10000 */
+  maxDelayMs?: number
+  /** Longest time from a batch's first attempt to its last retry; past it the batch fails. @default 60000 */
+  maxRetryTimeMs?: number
+}
+
+export const DEFAULT_QUEUE: Required<QueueOptions> = Object.freeze({
+  maxRecords: 100_000,
+  maxBytes: 32 * 1024 * 1024,
+  maxRecordBytes: 1024 * 1024,
+  overflow: 'drop-newest',
+})
+
+export const DEFAULT_BATCH: Required<BatchOptions> = Object.freeze({
+  maxRecords: 5000,
+  maxBytes: 1024 * 1024,
+  maxWaitMs: 1000,
+  flushLevel: 'error',
+})
+
+export const DEFAULT_POOL: Required<Omit<PoolOptions, 'rateLimit'>> & Pick<PoolOptions, 'rateLimit'> = Object.freeze({
+  concurrency: 1,
+  timeoutMs: 10_000,
+  rateLimit: undefined,
+})
+
+export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({
+  maxAttempts: 5,
+  baseDelayMs: 100,
+  maxDelayMs: 10_000,
+  maxRetryTimeMs: 60_000,
+})
+
+const positiveInt = () => z.number().int().positive()
+const nonNegativeInt = () => z.number().int().nonnegative()
+
+/** A level name or number. */
+export const levelSchema = z.union([z.string().min(1), z.number().finite()])
+
+export const queueOptionsSchema = z.strictObject({
+  maxRecords: positiveInt().optional(),
+  maxBytes: positiveInt().optional(),
+  maxRecordBytes: positiveInt().optional(),
+  overflow: z.enum(['drop-newest', 'drop-oldest', 'block']).optional(),
+})
+
+export const batchOptionsSchema = z.strictObject({
+  maxRecords: positiveInt().optional(),
+  maxBytes: positiveInt().optional(),
+  maxWaitMs: nonNegativeInt().optional(),
+  flushLevel: levelSchema.optional(),
+})
+
+export const rateLimitSchema = z
+  .strictObject({
+    intervalMs: positiveInt(),
+    maxRequests: positiveInt().optional(),
+    maxRecords: positiveInt().optional(),
+  })
+  .refine((r) => r.maxRequests !== undefined || r.maxRecords !== undefined, {
+    message: 'set maxRequests, maxRecords or both',
+  })
+
+export const poolOptionsSchema = z.strictObject({
+  concurrency: positiveInt().optional(),
+  timeoutMs: positiveInt().optional(),
+  rateLimit: rateLimitSchema.optional(),
+})
+
+export const retryOptionsSchema = z.strictObject({
+  maxAttempts: positiveInt().optional(),
+  baseDelayMs: nonNegativeInt().optional(),
+  maxDelayMs: nonNegativeInt().optional(),
+  maxRetryTimeMs: nonNegativeInt().optional(),
+})
+
+/** Every option of the delivery machinery a sender shares, all optional. */
+export interface DeliveryOptions {
+  queue?: QueueOptions
+  batch?: BatchOptions
+  pool?: PoolOptions
+  retry?: RetryOptions
+}
+
+export const deliveryOptionsShape = {
+  queue: queueOptionsSchema.optional(),
+  batch: batchOptionsSchema.optional(),
+  pool: poolOptionsSchema.optional(),
+  retry: retryOptionsSchema.optional(),
+}
+
+/** Delivery options with every default filled in. */
+export interface ResolvedDeliveryOptions {
+  queue: Required<QueueOptions>
+  batch: Required<BatchOptions>
+  pool: typeof DEFAULT_POOL
+  retry: Required<RetryOptions>
+}
+
+/** Layers option objects over the defaults, later layers winning field by field. */
+export function resolveDeliveryOptions(...layers: (DeliveryOptions | undefined)[]): ResolvedDeliveryOptions {
+  const out: ResolvedDeliveryOptions = {
+    queue: { ...DEFAULT_QUEUE },
+    batch: { ...DEFAULT_BATCH },
+    pool: { ...DEFAULT_POOL },
+    retry: { ...DEFAULT_RETRY },
+  }
+  for (const layer of layers) {
+    if (!layer) continue
+    Object.assign(out.queue, stripUndefined(layer.queue))
+    Object.assign(out.batch, stripUndefined(layer.batch))
+    Object.assign(out.pool, stripUndefined(layer.pool))
+    Object.assign(out.retry, stripUndefined(layer.retry))
+  }
+  return out
+}
+
+function stripUndefined<T extends object>(value: T | undefined): Partial<T> {
+  if (!value) return {}
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

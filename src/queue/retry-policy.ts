@@ -1,0 +1,64 @@
+import { DeliveryError } from './delivery-error.js'
+import type { RetryOptions } from './queue-options.js'
+
+/** HTTP statuses worth retrying: the request may succeed later. */
+export const TRANSIENT_HTTP_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
+
+/** True for statuses that say "try again later" (408, 429 and 5xx). */
+export function isTransientStatus(status: number): boolean {
+  return TRANSIENT_HTTP_STATUSES.has(status) || (status >= 500 && status <= 599)
+}
+
+/**
+ * Parses an HTTP `Retry-After` value (delay-seconds or an HTTP date) into milliseconds.
+ * Returns undefined when absent or unparsable.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value
+  if (raw === undefined) return undefined
+  const text = raw.trim()
+  if (text === '') return undefined
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  const date = Date.parse(text)
+  if (Number.isNaN(date)) return undefined
+  return Math.max(0, date - now)
+}
+
+/** What to do after a failed attempt. */
+export type RetryDecision =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: 'permanent' | 'exhausted' }
+
+/**
+ * Exponential backoff with full jitter (AWS architecture blog), capped by attempts and total time,
+ * honouring a sink's `Retry-After`.
+ */
+export class RetryPolicy {
+  readonly #options: Required<RetryOptions>
+  readonly #random: () => number
+
+  constructor(options: Required<RetryOptions>, random: () => number = Math.random) {
+    this.#options = options
+    this.#random = random
+  }
+
+  /** Backoff before attempt `attempt + 1`, without Retry-After. */
+  backoffMs(attempt: number): number {
+    const { baseDelayMs, maxDelayMs } = this.#options
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(attempt - 1, 30))
+    return Math.floor(this.#random() * ceiling)
+  }
+
+  /**
+   * Decides after attempt number `attempt` (1-based) failed with `error`, `elapsedMs` after the
+   * batch's first attempt started.
+   */
+  decide(error: unknown, attempt: number, elapsedMs: number): RetryDecision {
+    if (error instanceof DeliveryError && error.permanent) return { retry: false, reason: 'permanent' }
+    if (attempt >= this.#options.maxAttempts) return { retry: false, reason: 'exhausted' }
+    const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined
+    const delayMs = retryAfter === undefined ? this.backoffMs(attempt) : Math.max(retryAfter, 0)
+    if (elapsedMs + delayMs > this.#options.maxRetryTimeMs) return { retry: false, reason: 'exhausted' }
+    return { retry: true, delayMs }
+  }
+}

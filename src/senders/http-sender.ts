@@ -1,0 +1,189 @@
+import { promisify } from 'node:util'
+import { gzip as gzipCallback } from 'node:zlib'
+import { Agent, request } from 'undici'
+import { z } from 'zod'
+import { ConfigError } from '../config-error.js'
+import { DeliveryError } from '../queue/delivery-error.js'
+import { isTransientStatus, parseRetryAfter } from '../queue/retry-policy.js'
+import { toJsonArray, toNdjson } from './ndjson.js'
+import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
+import type { Batch, DeliveryContext, Sink } from './sender.js'
+
+const gzip = promisify(gzipCallback)
+
+/** Body formats of the HTTP sender. */
+export type HttpBodyFormat = 'ndjson' | 'json'
+
+/** Options of {@link createHttpSender}. */
+export interface HttpSenderOptions extends CommonSenderOptions {
+  /** Endpoint receiving the batches (http or https). Credentials in it become a Basic auth header. */
+  url: string
+  /** HTTP method. @default 'POST' */
+  method?: 'POST' | 'PUT'
+  /** `ndjson`: one record per line (`application/x-ndjson`); `json`: a JSON array (`application/json`). @default 'ndjson' */
+  format?: HttpBodyFormat
+  /** Extra request headers (e.g. `authorization`). They override the defaults. @default {} */
+  headers?: Record<string, string>
+  /** gzip the body (`content-encoding: gzip`). @default false */
+  gzip?: boolean
+  /** How long an idle keep-alive connection stays open. @default 10000 */
+  keepAliveTimeoutMs?: number
+}
+
+export const httpSenderOptionsSchema = z.strictObject({
+  ...commonSenderShape,
+  url: z.url({ protocol: /^https?$/, message: 'Invalid URL (expected http:// or https://)' }),
+  method: z.enum(['POST', 'PUT']).optional(),
+  format: z.enum(['ndjson', 'json']).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  gzip: z.boolean().optional(),
+  keepAliveTimeoutMs: z.number().int().positive().optional(),
+})
+
+/** Most characters of an error response body quoted in a failure message. */
+const MAX_ERROR_BODY = 512
+
+/** The scheme and host of a URL: what messages may show of an endpoint that could carry secrets. */
+export function redactUrl(url: URL | string): string {
+  try {
+    const parsed = typeof url === 'string' ? new URL(url) : url
+    return `${parsed.protocol}//${parsed.host}`
+  } catch {
+    return '<invalid url>'
+  }
+}
+
+class HttpSink implements Sink {
+  readonly #url: URL
+  readonly #origin: string
+  readonly #method: 'POST' | 'PUT'
+  readonly #format: HttpBodyFormat
+  readonly #gzip: boolean
+  readonly #headers: Record<string, string>
+  readonly #keepAliveTimeout: number
+  #agent: Agent | undefined
+  /** Connections per origin: the sender's concurrency, set once the options are resolved. */
+  connections = 1
+
+  constructor(options: HttpSenderOptions) {
+    const url = new URL(options.url)
+    const headers: Record<string, string> = {
+      'content-type': options.format === 'json' ? 'application/json' : 'application/x-ndjson',
+      'user-agent': 'pino-courier',
+    }
+    if (url.username || url.password) {
+      const user = decodeURIComponent(url.username)
+      const pass = decodeURIComponent(url.password)
+      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+      url.username = ''
+      url.password = ''
+    }
+    if (options.gzip) headers['content-encoding'] = 'gzip'
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value
+    this.#url = url
+    this.#origin = redactUrl(url)
+    this.#method = options.method ?? 'POST'
+    this.#format = options.format ?? 'ndjson'
+    this.#gzip = options.gzip ?? false
+    this.#headers = headers
+    this.#keepAliveTimeout = options.keepAliveTimeoutMs ?? 10_000
+  }
+
+  #dispatcher(): Agent {
+    const keepAliveTimeout = this.#keepAliveTimeout
+    return (this.#agent ??= new Agent({
+      connections: this.connections,
+      keepAliveTimeout,
+      keepAliveMaxTimeout: Math.max(keepAliveTimeout, 600_000),
+    }))
+  }
+
+  async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void> {
+    const text = this.#format === 'json' ? toJsonArray(batch) : toNdjson(batch)
+    const body = this.#gzip ? await gzip(text) : text
+    let response: Awaited<ReturnType<typeof request>>
+    try {
+      response = await request(this.#url, {
+        method: this.#method,
+        headers: this.#headers,
+        body,
+        signal,
+        dispatcher: this.#dispatcher(),
+      })
+    } catch (error) {
+      // Network errors and timeouts are transient. The message names only scheme and host.
+      const reason = signal.aborted && signal.reason instanceof Error ? signal.reason : error
+      throw new DeliveryError(`request to ${this.#origin} failed: ${describeNetworkError(reason)}`, { cause: reason })
+    }
+    const status = response.statusCode
+    if (status >= 200 && status < 300) {
+      await response.body.dump()
+      return
+    }
+    const detail = await readSome(response.body, MAX_ERROR_BODY)
+    throw new DeliveryError(`HTTP ${status} from ${this.#origin}${detail ? `: ${detail}` : ''}`, {
+      status,
+      permanent: !isTransientStatus(status),
+      retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+    })
+  }
+
+  async close(): Promise<void> {
+    const agent = this.#agent
+    if (!agent) return
+    try {
+      await agent.close()
+    } catch {
+      await agent.destroy()
+    }
+  }
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const code = (error as NodeJS.ErrnoException).code
+  const cause = error.cause instanceof Error ? (error.cause as NodeJS.ErrnoException) : undefined
+  const causeCode = cause?.code
+  if (causeCode && causeCode !== code) return `${causeCode}${code ? ` (${code})` : ''}`
+  return code ? `${code}: ${error.message}` : error.message
+}
+
+/** Reads at most `limit` characters of a response body, then discards the rest. */
+async function readSome(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<string> {
+  let text = ''
+  try {
+    for await (const chunk of body) {
+      text += chunk.toString('utf8')
+      if (text.length >= limit) break
+    }
+  } catch {
+    // A body that breaks off still leaves us the status, which is what the retry rules need.
+  } finally {
+    body.destroy()
+  }
+  return text.slice(0, limit).replace(/\s+/g, ' ').trim()
+}
+
+/** Posts batches to an HTTP endpoint as NDJSON or a JSON array, with keep-alive connection reuse. */
+export class HttpSender extends QueuedSender {
+  /** Scheme and host of the endpoint (the full URL is a credential and is never shown). */
+  readonly endpoint: string
+
+  constructor(options: HttpSenderOptions, context?: SenderContext) {
+    const parsed = httpSenderOptionsSchema.safeParse(options)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+    const { url, method, format, headers, gzip: zip, keepAliveTimeoutMs, ...common } = options
+    const sink = new HttpSink({ url, method, format, headers, gzip: zip, keepAliveTimeoutMs })
+    super({ ...common, name: common.name ?? 'http' }, sink, context)
+    sink.connections = this.options.pool.concurrency
+    this.endpoint = redactUrl(url)
+  }
+}
+
+/**
+ * Creates a sender that POSTs batches to `url`.
+ * @example createHttpSender({ url: 'http://collector:8080/logs', format: 'json', gzip: true })
+ */
+export function createHttpSender(options: HttpSenderOptions, context?: SenderContext): HttpSender {
+  return new HttpSender(options, context)
+}

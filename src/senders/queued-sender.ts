@@ -1,0 +1,483 @@
+import { EventEmitter } from 'node:events'
+import PQueue from 'p-queue'
+import { z } from 'zod'
+import { ConfigError } from '../config-error.js'
+import { LevelMap, type LevelOption } from '../levels.js'
+import type { LogRecord } from '../record.js'
+import { DeliveryTimeoutError } from '../queue/delivery-error.js'
+import { StatsCounters, type DropReason, type SenderStats } from '../queue/delivery-stats.js'
+import {
+  deliveryOptionsShape,
+  levelSchema,
+  resolveDeliveryOptions,
+  type DeliveryOptions,
+  type ResolvedDeliveryOptions,
+} from '../queue/queue-options.js'
+import { RecordBuffer } from '../queue/record-buffer.js'
+import { RetryPolicy } from '../queue/retry-policy.js'
+import type { Batch, CloseReport, Sender, SenderEvents, Sink } from './sender.js'
+
+/** Default deadline of `close()`: well inside pino's 10 s exit limit. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000
+
+/** Options every queued sender takes (the sink-specific ones come on top). */
+export interface CommonSenderOptions extends DeliveryOptions {
+  /** Name in stats and warnings; unique within a courier. @default the sender type */
+  name?: string
+  /** Records below this level are ignored. @default every level */
+  level?: LevelOption
+  /** Deadline of `close()` in ms. @default 5000 */
+  closeTimeoutMs?: number
+}
+
+export const commonSenderShape = {
+  name: z.string().min(1).optional(),
+  level: levelSchema.optional(),
+  closeTimeoutMs: z.number().int().positive().optional(),
+  ...deliveryOptionsShape,
+}
+
+/**
+ * What a sender gets from its surroundings rather than from its (plain-data) options: the logger's
+ * levels and the layers of delivery defaults under the sender's own options.
+ */
+export interface SenderContext {
+  /** Level names, for `level` and `batch.flushLevel` given as names. @default pino's default levels */
+  levels?: LevelMap
+  /** Delivery defaults, lowest first, layered under the sender's own options. @default [] */
+  defaults?: readonly (DeliveryOptions | undefined)[]
+  /** Random source of the retry jitter, for tests. @default Math.random */
+  random?: () => number
+}
+
+interface InflightBatch extends Batch {
+  readonly firstSeq: number
+  settled: boolean
+}
+
+interface FlushWaiter {
+  readonly seq: number
+  readonly resolve: () => void
+}
+
+/**
+ * The sender engine: a bounded, level-aware local queue in front of a worker pool (p-queue) that
+ * delivers batches to a {@link Sink} with per-attempt timeouts and retries. Every record ends as
+ * delivered, failed or dropped, and the counters say which.
+ */
+export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
+  readonly name: string
+  readonly level: number
+  readonly #options: ResolvedDeliveryOptions
+  readonly #flushLevel: number
+  readonly #closeTimeoutMs: number
+  readonly #sink: Sink
+  readonly #retry: RetryPolicy
+  readonly #pool: PQueue
+  readonly #buffer = new RecordBuffer()
+  readonly #inflight = new Set<InflightBatch>()
+  readonly #stats = new StatsCounters()
+  readonly #abort = new AbortController()
+  #flushWaiters: FlushWaiter[] = []
+  #readyWaiters: (() => void)[] = []
+  /** Records up to this seq leave at once, whatever the batch triggers say (flushLevel, flush, close). */
+  #forceUpTo = 0
+  #lastSeq = 0
+  #ageTimer: NodeJS.Timeout | undefined
+  #rateTimer: NodeJS.Timeout | undefined
+  #windowStart = 0
+  #windowRecords = 0
+  #pumping = false
+  #closed = false
+  #closing: Promise<CloseReport> | undefined
+
+  constructor(options: CommonSenderOptions, sink: Sink, context: SenderContext = {}) {
+    super()
+    const parsed = z.object(commonSenderShape).safeParse(options)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+    const levels = context.levels ?? new LevelMap()
+    this.name = options.name ?? 'sender'
+    this.level = options.level === undefined ? Number.NEGATIVE_INFINITY : levels.resolve(options.level, 'level')
+    this.#options = resolveDeliveryOptions(...(context.defaults ?? []), options)
+    this.#flushLevel = levels.resolve(this.#options.batch.flushLevel, 'batch.flushLevel')
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
+    const { queue } = this.#options
+    if (queue.maxRecordBytes > queue.maxBytes) {
+      throw new ConfigError(
+        `pino-courier: invalid options: queue.maxRecordBytes: must not exceed queue.maxBytes (${queue.maxBytes})`,
+        { paths: ['queue.maxRecordBytes'] },
+      )
+    }
+    this.#sink = sink
+    this.#retry = new RetryPolicy(this.#options.retry, context.random)
+    const { concurrency, rateLimit } = this.#options.pool
+    this.#pool = new PQueue({
+      concurrency,
+      ...(rateLimit?.maxRequests ? { intervalCap: rateLimit.maxRequests, interval: rateLimit.intervalMs } : {}),
+    })
+  }
+
+  /** The options in force, defaults filled in. */
+  get options(): Readonly<ResolvedDeliveryOptions> {
+    return this.#options
+  }
+
+  send(record: LogRecord): boolean {
+    if (record.level < this.level) return true
+    const stats = this.#stats
+    stats.received++
+    if (this.#closed) return this.#dropOne(record, 'closed')
+    const { queue, batch } = this.#options
+    if (record.bytes > queue.maxRecordBytes) return this.#dropOne(record, 'oversize')
+    const blocking = queue.overflow === 'block'
+    if (!blocking && !this.#makeRoom(record)) return this.#dropOne(record, 'overflow')
+
+    this.#buffer.push(record)
+    stats.queued++
+    stats.queuedBytes += record.bytes
+    this.#lastSeq = record.seq
+    if (record.level >= this.#flushLevel) this.#forceUpTo = record.seq
+    if (this.#forceUpTo >= record.seq || this.#buffer.size >= batch.maxRecords || this.#buffer.bytes >= batch.maxBytes) {
+      this.#pump()
+    } else if (this.#ageTimer === undefined) {
+      this.#armAgeTimer()
+    }
+    return !blocking || this.#withinBounds()
+  }
+
+  ready(): Promise<void> {
+    if (this.#withinBounds() || this.#closed) return Promise.resolve()
+    return new Promise((resolve) => this.#readyWaiters.push(resolve))
+  }
+
+  flush(): Promise<void> {
+    const target = this.#lastSeq
+    if (this.#minUnsettledSeq() > target) return Promise.resolve()
+    if (target > this.#forceUpTo) this.#forceUpTo = target
+    const done = new Promise<void>((resolve) => this.#flushWaiters.push({ seq: target, resolve }))
+    this.#pump()
+    return done
+  }
+
+  close(options: { timeoutMs?: number } = {}): Promise<CloseReport> {
+    return (this.#closing ??= this.#close(options.timeoutMs ?? this.#closeTimeoutMs))
+  }
+
+  /** Alias of `close()` for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  stats(): SenderStats {
+    return this.#stats.snapshot(this.name)
+  }
+
+  // ---- queue bounds ------------------------------------------------------------------------
+
+  #fits(record: LogRecord): boolean {
+    const { maxRecords, maxBytes } = this.#options.queue
+    return this.#buffer.size < maxRecords && this.#buffer.bytes + record.bytes <= maxBytes
+  }
+
+  #withinBounds(): boolean {
+    const { maxRecords, maxBytes } = this.#options.queue
+    return this.#buffer.size <= maxRecords && this.#buffer.bytes <= maxBytes
+  }
+
+  /** Evicts lower-level (or, for drop-oldest, equal-level older) records until `record` fits. */
+  #makeRoom(record: LogRecord): boolean {
+    const dropOldest = this.#options.queue.overflow === 'drop-oldest'
+    while (!this.#fits(record)) {
+      const lowest = this.#buffer.lowestLevel()
+      if (lowest === undefined || lowest > record.level || (!dropOldest && lowest === record.level)) return false
+      const victim = dropOldest ? this.#buffer.shiftLowest() : this.#buffer.popLowest()
+      if (!victim) return false
+      this.#stats.queued--
+      this.#stats.queuedBytes -= victim.bytes
+      this.#dropOne(victim, 'overflow')
+    }
+    return true
+  }
+
+  #dropOne(_record: LogRecord, reason: DropReason): boolean {
+    this.#stats.dropped[reason]++
+    if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason, records: 1 })
+    if (this.#flushWaiters.length > 0) this.#settleWaiters()
+    return true
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------
+
+  #pump(): void {
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      const { batch, pool } = this.#options
+      while (this.#inflight.size < pool.concurrency && this.#buffer.size > 0) {
+        const head = this.#buffer.peekOldest() as LogRecord
+        const due =
+          head.seq <= this.#forceUpTo ||
+          this.#buffer.size >= batch.maxRecords ||
+          this.#buffer.bytes >= batch.maxBytes ||
+          Date.now() - head.time >= batch.maxWaitMs
+        if (!due) break
+        const allowance = this.#recordAllowance()
+        if (allowance <= 0) {
+          this.#armRateTimer()
+          break
+        }
+        this.#dispatch(Math.min(batch.maxRecords, allowance))
+      }
+      if (this.#buffer.size > 0 && this.#inflight.size < pool.concurrency && this.#rateTimer === undefined) {
+        this.#armAgeTimer()
+      }
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #dispatch(limit: number): void {
+    const maxBytes = this.#options.batch.maxBytes
+    const records: LogRecord[] = []
+    let bytes = 0
+    while (records.length < limit) {
+      const next = this.#buffer.peekOldest()
+      if (!next || (records.length > 0 && bytes + next.bytes > maxBytes)) break
+      this.#buffer.shiftOldest()
+      records.push(next)
+      bytes += next.bytes
+    }
+    const stats = this.#stats
+    stats.queued -= records.length
+    stats.queuedBytes -= bytes
+    stats.inFlight += records.length
+    this.#windowRecords += records.length
+    const batch: InflightBatch = { records, bytes, firstSeq: (records[0] as LogRecord).seq, settled: false }
+    this.#inflight.add(batch)
+    void this.#pool.add(() => this.#run(batch))
+    if (this.#readyWaiters.length > 0 && this.#withinBounds()) this.#wakeReady()
+  }
+
+  #armAgeTimer(): void {
+    if (this.#ageTimer !== undefined || this.#closed) return
+    const head = this.#buffer.peekOldest()
+    if (!head) return
+    const delay = Math.max(0, head.time + this.#options.batch.maxWaitMs - Date.now())
+    this.#ageTimer = setTimeout(() => {
+      this.#ageTimer = undefined
+      this.#pump()
+    }, delay)
+  }
+
+  /** Records the rate limit still allows in the current window (Infinity without a record limit). */
+  #recordAllowance(): number {
+    const limit = this.#options.pool.rateLimit
+    if (!limit?.maxRecords) return Number.POSITIVE_INFINITY
+    const now = Date.now()
+    if (now - this.#windowStart >= limit.intervalMs) {
+      this.#windowStart = now
+      this.#windowRecords = 0
+    }
+    return limit.maxRecords - this.#windowRecords
+  }
+
+  #armRateTimer(): void {
+    const limit = this.#options.pool.rateLimit
+    if (this.#rateTimer !== undefined || !limit) return
+    const delay = Math.max(0, this.#windowStart + limit.intervalMs - Date.now())
+    this.#rateTimer = setTimeout(() => {
+      this.#rateTimer = undefined
+      this.#pump()
+    }, delay)
+  }
+
+  // ---- delivery ----------------------------------------------------------------------------
+
+  async #run(batch: InflightBatch): Promise<void> {
+    const started = Date.now()
+    const { timeoutMs } = this.#options.pool
+    for (let attempt = 1; !batch.settled; attempt++) {
+      const attemptAbort = new AbortController()
+      const onClose = (): void => attemptAbort.abort(this.#abort.signal.reason)
+      this.#abort.signal.addEventListener('abort', onClose, { once: true })
+      const timer = setTimeout(() => attemptAbort.abort(new DeliveryTimeoutError(timeoutMs)), timeoutMs)
+      let error: unknown
+      this.#stats.attempts++
+      try {
+        await this.#sink.deliver(batch, { signal: attemptAbort.signal, attempt })
+        this.#settle(batch, 'delivered')
+        return
+      } catch (caught) {
+        // A sink may throw anything, synchronously or not; the pool must survive it.
+        error = caught
+      } finally {
+        clearTimeout(timer)
+        this.#abort.signal.removeEventListener('abort', onClose)
+      }
+      if (batch.settled || this.#abort.signal.aborted) return
+      const decision = this.#retry.decide(error, attempt, Date.now() - started)
+      if (!decision.retry) {
+        this.#settle(batch, 'failed', { error, attempts: attempt, reason: decision.reason })
+        return
+      }
+      this.#stats.retried += batch.records.length
+      if (this.listenerCount('retry') > 0) {
+        this.emit('retry', {
+          sender: this.name,
+          records: batch.records.length,
+          attempt,
+          delayMs: decision.delayMs,
+          error: errorMessage(error),
+        })
+      }
+      if (!(await sleep(decision.delayMs, this.#abort.signal))) return
+    }
+  }
+
+  #settle(
+    batch: InflightBatch,
+    outcome: 'delivered' | 'failed' | 'closed',
+    failure?: { error: unknown; attempts: number; reason: 'permanent' | 'exhausted' },
+  ): void {
+    if (batch.settled) return
+    batch.settled = true
+    this.#inflight.delete(batch)
+    const stats = this.#stats
+    const count = batch.records.length
+    stats.inFlight -= count
+    if (outcome === 'delivered') {
+      stats.delivered += count
+      stats.deliveredBytes += batch.bytes
+    } else if (outcome === 'failed' && failure) {
+      stats.failed += count
+      const status = (failure.error as { status?: unknown } | null)?.status
+      const record = {
+        at: Date.now(),
+        records: count,
+        attempts: failure.attempts,
+        reason: failure.reason,
+        error: errorMessage(failure.error),
+        ...(typeof status === 'number' ? { status } : {}),
+      }
+      stats.addFailure(record)
+      if (this.listenerCount('failure') > 0) this.emit('failure', { ...record, sender: this.name })
+    } else {
+      stats.dropped.closed += count
+      if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: 'closed', records: count })
+    }
+    this.#settleWaiters()
+    if (!this.#abort.signal.aborted) this.#pump()
+  }
+
+  // ---- flush and close ---------------------------------------------------------------------
+
+  #minUnsettledSeq(): number {
+    let min = this.#buffer.peekOldest()?.seq ?? Number.POSITIVE_INFINITY
+    for (const batch of this.#inflight) if (batch.firstSeq < min) min = batch.firstSeq
+    return min
+  }
+
+  #settleWaiters(): void {
+    if (this.#flushWaiters.length === 0) return
+    const min = this.#minUnsettledSeq()
+    const still: FlushWaiter[] = []
+    for (const waiter of this.#flushWaiters) {
+      if (waiter.seq < min) waiter.resolve()
+      else still.push(waiter)
+    }
+    this.#flushWaiters = still
+  }
+
+  #wakeReady(): void {
+    const waiters = this.#readyWaiters
+    this.#readyWaiters = []
+    for (const wake of waiters) wake()
+  }
+
+  async #close(timeoutMs: number): Promise<CloseReport> {
+    const deadline = Date.now() + timeoutMs
+    this.#closed = true
+    this.#wakeReady()
+    this.#forceUpTo = Number.POSITIVE_INFINITY
+    const drained = this.flush()
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeoutMs, true))),
+    ])
+    clearTimeout(timer)
+    clearTimeout(this.#ageTimer)
+    clearTimeout(this.#rateTimer)
+    this.#ageTimer = this.#rateTimer = undefined
+
+    let abandoned = 0
+    if (timedOut) {
+      this.#abort.abort(new Error(`${this.name}: close deadline of ${timeoutMs} ms passed`))
+      this.#pool.clear()
+      const left = this.#buffer.drain()
+      if (left.length > 0) {
+        let bytes = 0
+        for (const record of left) bytes += record.bytes
+        abandoned += left.length
+        this.#stats.queued -= left.length
+        this.#stats.queuedBytes -= bytes
+        this.#stats.dropped.closed += left.length
+        if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: 'closed', records: left.length })
+      }
+      for (const batch of [...this.#inflight]) {
+        abandoned += batch.records.length
+        this.#settle(batch, 'closed')
+      }
+      this.#settleWaiters()
+    }
+    await this.#closeSink(Math.max(deadline - Date.now(), 100))
+    const stats = this.stats()
+    return {
+      name: this.name,
+      undelivered: stats.failed + stats.dropped.overflow + stats.dropped.closed + stats.dropped.oversize,
+      abandonedAtDeadline: abandoned,
+      timedOut,
+      stats,
+    }
+  }
+
+  async #closeSink(timeoutMs: number): Promise<void> {
+    if (!this.#sink.close) return
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        Promise.resolve().then(() => this.#sink.close?.()),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      ])
+    } catch {
+      // Closing a broken sink must not turn close() into a rejection: its records are accounted for.
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** A one-line message for any thrown value. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : ''
+    return `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}${cause}`
+  }
+  return String(error)
+}

@@ -1,0 +1,115 @@
+import { writeSync } from 'node:fs'
+import type { Transform } from 'node:stream'
+import { parentPort, workerData } from 'node:worker_threads'
+import build from 'pino-abstract-transport'
+import { Courier, describeCloseReport } from './courier.js'
+import { LevelMap } from './levels.js'
+import { parseTransportOptions, type TransportOptions } from './options.js'
+import { RecordParser } from './record.js'
+import { createSenders } from './sender-factory.js'
+
+/** Names of the events the transport posts to the main thread (`transport.on(name, listener)`). */
+export const TRANSPORT_EVENTS = Object.freeze({
+  /** `CourierStats`, every `statsIntervalMs` and once at close. */
+  stats: 'courier:stats',
+  /** `CourierWarning`, throttled. */
+  warning: 'courier:warning',
+  /** `CourierCloseReport`, once, when the transport has closed. */
+  close: 'courier:close',
+})
+
+/**
+ * pino-abstract-transport's `parseLine` result for every line: a constant object, so that it
+ * neither runs `JSON.parse` on each line nor allocates a wrapper; the raw line is what we keep.
+ */
+const RAW_LINE = Object.freeze({})
+
+/** Posts an event to the main thread (a no-op outside a worker). */
+function post(name: string, payload: unknown): void {
+  try {
+    parentPort?.postMessage({ code: 'EVENT', name, args: [payload] })
+  } catch {
+    // Stats are best-effort: an uncloneable payload or a closed port must not break delivery.
+  }
+}
+
+/** Writes to stderr synchronously: it must get out even while pino blocks the main thread at exit. */
+function writeStderr(message: string): void {
+  try {
+    writeSync(2, message + '\n')
+  } catch {
+    // Nothing sensible is left to do when stderr itself is gone.
+  }
+}
+
+/**
+ * The pino transport: `pino.transport({ target: 'pino-courier', options })`.
+ * Options are validated at once; a bad option fails the transport with a ConfigError naming it.
+ */
+export default async function courierTransport(input: TransportOptions): Promise<Transform> {
+  const options = parseTransportOptions(input)
+  let courier: Courier | undefined
+  let statsTimer: NodeJS.Timeout | undefined
+  const pinoSendsConfig = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | null)?.workerData
+    ?.pinoWillSendConfig === true
+
+  // build() returns a promise when it waits for pino's config, the stream otherwise.
+  const stream: Transform | Promise<Transform> = build(
+    async (source) => {
+      const config = source as unknown as {
+        levels?: { values?: Record<string, number> }
+        messageKey?: string
+      }
+      const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
+      const senders = await createSenders(options.senders, {
+        levels,
+        defaults: [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }],
+      })
+      const parser = new RecordParser({ levels, ...(config.messageKey ? { messageKey: config.messageKey } : {}) })
+      const active = new Courier({
+        senders,
+        parser,
+        closeTimeoutMs: options.closeTimeoutMs,
+        warnIntervalMs: options.warnIntervalMs,
+      })
+      courier = active
+      active.on('warning', (warning) => {
+        if (options.stderr) writeStderr(warning.message)
+        post(TRANSPORT_EVENTS.warning, warning)
+      })
+      if (options.statsIntervalMs > 0) {
+        statsTimer = setInterval(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
+        statsTimer.unref()
+      }
+      Object.assign(source, {
+        // thread-stream calls this for logger.flush(cb).
+        flush(cb: (err?: Error) => void): void {
+          active.flush().then(() => cb(), cb)
+        },
+      })
+      // The read loop never awaits a delivery: write() only queues. It pauses only for senders
+      // configured with the `block` overflow policy.
+      source.on('data', (line: string) => {
+        if (!active.write(line)) {
+          source.pause()
+          void active.ready().then(() => source.resume())
+        }
+      })
+    },
+    {
+      parse: 'lines',
+      parseLine: () => RAW_LINE,
+      metadata: false,
+      expectPinoConfig: pinoSendsConfig,
+      async close() {
+        clearInterval(statsTimer)
+        if (!courier) return
+        const report = await courier.close()
+        post(TRANSPORT_EVENTS.stats, report.stats)
+        post(TRANSPORT_EVENTS.close, report)
+        if (options.stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
+      },
+    },
+  )
+  return stream
+}
