@@ -87,8 +87,10 @@ export class RecordParser {
         n = n * 10 + (c - 48)
         c = line.charCodeAt(++i)
       }
-      // Anything else after the digits (".5", "e3") goes through the parser.
-      return c === 44 /* , */ || c === 125 ? n : undefined
+      // Anything else after the digits (".5", "e3") goes through the parser, and so do numbers too
+      // long to be exact: hundreds of digits add up to Infinity, which would pass even a 'silent'
+      // threshold, whereas JSON.parse + the finite check gives the fallback level.
+      return (c === 44 /* , */ || c === 125) && Number.isSafeInteger(n) ? n : undefined
     }
     if (c === 34 /* " */) {
       // pino's formatters.level can write the label instead of the number.

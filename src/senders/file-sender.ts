@@ -88,7 +88,13 @@ class FileSink implements Sink {
 
   async #open(): Promise<FileHandle> {
     try {
-      if (this.#options.mkdir) await mkdir(dirname(this.#path), { recursive: true })
+      if (this.#options.mkdir) {
+        // When the parent path is a regular file, recursive mkdir fails with EEXIST, which would be
+        // retried as transient; let open() report the real, permanent error (ENOTDIR) instead.
+        await mkdir(dirname(this.#path), { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error
+        })
+      }
       return await open(this.#path, 'a', this.#options.mode)
     } catch (error) {
       this.#handle = undefined

@@ -52,6 +52,11 @@ export interface SenderContext {
 
 interface InflightBatch extends Batch {
   readonly firstSeq: number
+  /**
+   * Records in the batch, fixed at dispatch. The counters use this rather than `records.length`:
+   * a (JavaScript) sink that empties or splices the array it was given must not skew the stats.
+   */
+  readonly count: number
   settled: boolean
 }
 
@@ -70,7 +75,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly level: number
   readonly #options: ResolvedDeliveryOptions
   readonly #flushLevel: number
-  readonly #closeTimeoutMs: number
+  /** The sender's own close deadline, if its options set one. */
+  readonly #closeTimeoutMs: number | undefined
   readonly #sink: Sink
   readonly #retry: RetryPolicy
   readonly #pool: PQueue
@@ -93,14 +99,16 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   constructor(options: CommonSenderOptions, sink: Sink, context: SenderContext = {}) {
     super()
-    const parsed = z.object(commonSenderShape).safeParse(options)
+    // Strict, like every sender's own schema: a misspelt top-level option (`qeue`) must not be
+    // silently ignored. Subclasses validate their own keys and pass only the common ones here.
+    const parsed = z.strictObject(commonSenderShape).safeParse(options)
     if (!parsed.success) throw ConfigError.fromZod(parsed.error)
     const levels = context.levels ?? new LevelMap()
     this.name = options.name ?? 'sender'
     this.level = options.level === undefined ? Number.NEGATIVE_INFINITY : levels.resolve(options.level, 'level')
     this.#options = resolveDeliveryOptions(...(context.defaults ?? []), options)
     this.#flushLevel = levels.resolve(this.#options.batch.flushLevel, 'batch.flushLevel')
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
+    this.#closeTimeoutMs = options.closeTimeoutMs
     const { queue } = this.#options
     if (queue.maxRecordBytes > queue.maxBytes) {
       throw new ConfigError(
@@ -129,13 +137,19 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     if (this.#closed) return this.#dropOne(record, 'closed')
     const { queue, batch } = this.#options
     if (record.bytes > queue.maxRecordBytes) return this.#dropOne(record, 'oversize')
+    // A full queue hands its oldest records to an idle worker before it drops or blocks anything:
+    // waiting for the batch to fill or age (batch.maxRecords may exceed queue.maxRecords) would drop
+    // records while a worker sits idle, so capacity N with W workers would not hold N + W batches.
+    if (!this.#fits(record)) this.#pump(true)
     const blocking = queue.overflow === 'block'
     if (!blocking && !this.#makeRoom(record)) return this.#dropOne(record, 'overflow')
 
     this.#buffer.push(record)
     stats.queued++
     stats.queuedBytes += record.bytes
-    this.#lastSeq = record.seq
+    // Max, not last: a caller may send records out of creation order, and flush() must still wait
+    // for the newest one accepted.
+    if (record.seq > this.#lastSeq) this.#lastSeq = record.seq
     if (record.level >= this.#flushLevel) this.#forceUpTo = record.seq
     if (this.#forceUpTo >= record.seq || this.#buffer.size >= batch.maxRecords || this.#buffer.bytes >= batch.maxBytes) {
       this.#pump()
@@ -160,7 +174,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<CloseReport> {
-    return (this.#closing ??= this.#close(options.timeoutMs ?? this.#closeTimeoutMs))
+    // A courier passes its deadline; a sender configured with a shorter one keeps its own.
+    const own = this.#closeTimeoutMs
+    const given = options.timeoutMs
+    const timeoutMs = given === undefined ? (own ?? DEFAULT_CLOSE_TIMEOUT_MS) : Math.min(given, own ?? given)
+    return (this.#closing ??= this.#close(timeoutMs))
   }
 
   /** Alias of `close()` for `await using`. */
@@ -208,7 +226,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   // ---- dispatch ----------------------------------------------------------------------------
 
-  #pump(): void {
+  /** Dispatches due batches to idle workers; `full` makes the first batch due (the queue is full). */
+  #pump(full = false): void {
     if (this.#pumping) return
     this.#pumping = true
     try {
@@ -216,6 +235,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       while (this.#inflight.size < pool.concurrency && this.#buffer.size > 0) {
         const head = this.#buffer.peekOldest() as LogRecord
         const due =
+          full ||
           head.seq <= this.#forceUpTo ||
           this.#buffer.size >= batch.maxRecords ||
           this.#buffer.bytes >= batch.maxBytes ||
@@ -227,6 +247,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           break
         }
         this.#dispatch(Math.min(batch.maxRecords, allowance))
+        full = false
       }
       if (this.#buffer.size > 0 && this.#inflight.size < pool.concurrency && this.#rateTimer === undefined) {
         this.#armAgeTimer()
@@ -252,7 +273,13 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     stats.queuedBytes -= bytes
     stats.inFlight += records.length
     this.#windowRecords += records.length
-    const batch: InflightBatch = { records, bytes, firstSeq: (records[0] as LogRecord).seq, settled: false }
+    const batch: InflightBatch = {
+      records,
+      bytes,
+      firstSeq: (records[0] as LogRecord).seq,
+      count: records.length,
+      settled: false,
+    }
     this.#inflight.add(batch)
     void this.#pool.add(() => this.#run(batch))
     if (this.#readyWaiters.length > 0 && this.#withinBounds()) this.#wakeReady()
@@ -298,13 +325,23 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const { timeoutMs } = this.#options.pool
     for (let attempt = 1; !batch.settled; attempt++) {
       const attemptAbort = new AbortController()
-      const onClose = (): void => attemptAbort.abort(this.#abort.signal.reason)
-      this.#abort.signal.addEventListener('abort', onClose, { once: true })
       const timer = setTimeout(() => attemptAbort.abort(new DeliveryTimeoutError(timeoutMs)), timeoutMs)
+      const onClose = (): void => {
+        // A hung sink never reaches the finally below: without this the attempt's timer would
+        // outlive close() and hold the process (or worker) open for up to pool.timeoutMs.
+        clearTimeout(timer)
+        attemptAbort.abort(this.#abort.signal.reason)
+      }
+      this.#abort.signal.addEventListener('abort', onClose, { once: true })
       let error: unknown
       this.#stats.attempts++
       try {
-        await this.#sink.deliver(batch, { signal: attemptAbort.signal, attempt })
+        // Race the sink against the attempt's signal: a sink that ignores its signal must not hold
+        // a worker slot past pool.timeoutMs (the attempt then counts as timed out and is retried).
+        await Promise.race([
+          this.#sink.deliver(batch, { signal: attemptAbort.signal, attempt }),
+          rejectOnAbort(attemptAbort.signal, this.#abort.signal),
+        ])
         this.#settle(batch, 'delivered')
         return
       } catch (caught) {
@@ -320,11 +357,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         this.#settle(batch, 'failed', { error, attempts: attempt, reason: decision.reason })
         return
       }
-      this.#stats.retried += batch.records.length
+      this.#stats.retried += batch.count
       if (this.listenerCount('retry') > 0) {
         this.emit('retry', {
           sender: this.name,
-          records: batch.records.length,
+          records: batch.count,
           attempt,
           delayMs: decision.delayMs,
           error: errorMessage(error),
@@ -343,7 +380,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     batch.settled = true
     this.#inflight.delete(batch)
     const stats = this.#stats
-    const count = batch.records.length
+    const count = batch.count
     stats.inFlight -= count
     if (outcome === 'delivered') {
       stats.delivered += count
@@ -425,7 +462,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: 'closed', records: left.length })
       }
       for (const batch of [...this.#inflight]) {
-        abandoned += batch.records.length
+        abandoned += batch.count
         this.#settle(batch, 'closed')
       }
       this.#settleWaiters()
@@ -455,6 +492,20 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       clearTimeout(timer)
     }
   }
+}
+
+/**
+ * Rejects with the signal's reason one event-loop turn after it aborts, unless `closed` has
+ * aborted (never settles otherwise).
+ * The turn lets a sink that honours the signal reject first, with its own, more telling error.
+ */
+function rejectOnAbort(signal: AbortSignal, closed: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    // Past the close deadline the batch is already settled as dropped: nothing waits for this.
+    const later = (): void => void (closed.aborted || setImmediate(() => reject(signal.reason)))
+    if (signal.aborted) later()
+    else signal.addEventListener('abort', later, { once: true })
+  })
 }
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts. */

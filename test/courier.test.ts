@@ -1,0 +1,92 @@
+import { EventEmitter } from 'node:events'
+import { describe, expect, it } from 'vitest'
+import { Courier, describeCloseReport } from '../src/courier.js'
+import { LevelMap } from '../src/levels.js'
+import { RecordParser, type LogRecord } from '../src/record.js'
+import { createMemorySender } from '../src/senders/memory-sender.js'
+import type { CloseReport, Sender } from '../src/senders/sender.js'
+
+const line = (level: number, i: number): string => `{"level":${level},"time":1,"msg":"m","i":${i}}`
+
+describe('Courier', () => {
+  describe('write', () => {
+    it('fans a record out to every sender whose level it meets', async () => {
+      const all = createMemorySender({ name: 'all' })
+      const warn = createMemorySender({ name: 'warn', level: 'warn' })
+      const courier = new Courier({ senders: [all, warn] })
+      for (const [i, level] of [10, 30, 40, 50, 60].entries()) courier.write(line(level, i))
+      await courier.flush()
+      expect(all.values().map((v) => v.i)).toEqual([0, 1, 2, 3, 4])
+      expect(warn.values().map((v) => v.i)).toEqual([2, 3, 4])
+      expect(warn.stats().received).toBe(3)
+      await courier.close()
+    })
+
+    it('counts lines and malformed lines, skips empty ones, still delivers malformed text', async () => {
+      const memory = createMemorySender()
+      const courier = new Courier({ senders: [memory] })
+      courier.write(line(30, 1))
+      courier.write('')
+      courier.write('Segmentation fault (core dumped)')
+      await courier.flush()
+      expect(courier.stats()).toMatchObject({ lines: 2, malformed: 1 })
+      expect(memory.values()[1]).toMatchObject({ msg: 'Segmentation fault (core dumped)', malformed: true, level: 30 })
+      await courier.close()
+    })
+
+    it('uses the parser it is given (custom levels route by name)', async () => {
+      const levels = new LevelMap({ info: 30, audit: 35, error: 50 })
+      const audit = createMemorySender({ level: 'audit' }, { levels })
+      const courier = new Courier({ senders: [audit], parser: new RecordParser({ levels }) })
+      courier.write('{"level":"info","msg":"a"}')
+      courier.write('{"level":"audit","msg":"b"}')
+      courier.write('{"level":35,"msg":"c"}')
+      await courier.flush()
+      expect(audit.values().map((v) => v.msg)).toEqual(['b', 'c'])
+      await courier.close()
+    })
+
+    it('a sender that throws does not keep the record from the others', async () => {
+      const thrower = Object.assign(new EventEmitter(), {
+        name: 'thrower',
+        level: 0,
+        send(_record: LogRecord): boolean {
+          throw new Error('broken sender')
+        },
+      }) as unknown as Sender
+      const memory = createMemorySender()
+      const courier = new Courier({ senders: [thrower, memory] })
+      expect(() => courier.write(line(30, 1))).not.toThrow()
+      await memory.flush()
+      expect(memory.lines()).toHaveLength(1)
+      await memory.close()
+    })
+  })
+
+  describe('close', () => {
+    // A full queue hands a batch to its idle worker before dropping: 4 of a's 5 records get through.
+    it('closes every sender once and sums their reports', async () => {
+      const a = createMemorySender({ name: 'a', queue: { maxRecords: 2, maxBytes: 4096, maxRecordBytes: 1024 }, batch: { maxWaitMs: 60_000 } })
+      const b = createMemorySender({ name: 'b' })
+      const courier = new Courier({ senders: [a, b] })
+      for (let i = 0; i < 5; i++) courier.write(line(30, i))
+      const first = courier.close()
+      expect(courier.close()).toBe(first)
+      const report = await first
+      expect(report.senders.map((r: CloseReport) => [r.name, r.stats.delivered, r.undelivered])).toEqual([
+        ['a', 4, 1],
+        ['b', 5, 0],
+      ])
+      expect(report.undelivered).toBe(1)
+      expect(report.timedOut).toBe(false)
+      expect(describeCloseReport(report)).toBe(
+        'pino-courier: closed; 1 of 10 records could not be delivered - a: 1 (failed 0, dropped overflow 1, closed 0, oversize 0)',
+      )
+      // After close, lines are counted as dropped (closed) by every sender, never delivered.
+      courier.write(line(30, 99))
+      expect(a.stats().dropped.closed).toBe(1)
+      expect(b.stats().dropped.closed).toBe(1)
+      expect(b.lines()).toHaveLength(5)
+    })
+  })
+})

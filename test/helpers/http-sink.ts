@@ -1,0 +1,144 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { gunzipSync } from 'node:zlib'
+
+/** One request the sink received. */
+export interface ReceivedRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+  /** Raw body bytes as sent (still gzipped if the client gzipped). */
+  readonly raw: Buffer
+  /** Body text, gunzipped when `content-encoding: gzip`. */
+  readonly body: string
+  /** Time the request finished arriving (Date.now()). */
+  readonly at: number
+}
+
+/**
+ * How to answer one request. `status` defaults to 200. `hang: true` never answers; `destroy: true`
+ * resets the connection; `delayMs` answers late.
+ */
+export interface Reply {
+  status?: number
+  headers?: Record<string, string>
+  body?: string
+  delayMs?: number
+  hang?: boolean
+  destroy?: boolean
+}
+
+export type Responder = (request: ReceivedRequest, index: number) => Reply | undefined
+
+/** A real HTTP server on 127.0.0.1, port 0, that records requests and answers as told. */
+export interface HttpSink {
+  readonly url: string
+  readonly port: number
+  readonly requests: ReceivedRequest[]
+  /** TCP connections the server has accepted so far (keep-alive reuse shows as 1 for many requests). */
+  readonly connections: number
+  /** Records received so far (NDJSON lines or JSON array items, parsed), across accepted requests only. */
+  records(): Record<string, unknown>[]
+  /** Replaces the responder. */
+  respond(responder: Responder): void
+  /** Resolves when `predicate()` holds, re-checked on every request. */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+}
+
+/** Parses a body of NDJSON or a JSON array into records. */
+export function parseBody(body: string): Record<string, unknown>[] {
+  const text = body.trim()
+  if (text === '') return []
+  if (text.startsWith('[')) return JSON.parse(text) as Record<string, unknown>[]
+  return text.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+export async function startHttpSink(responder: Responder = () => undefined): Promise<HttpSink> {
+  let respond = responder
+  const requests: ReceivedRequest[] = []
+  const accepted: Record<string, unknown>[] = []
+  const sockets = new Set<Socket>()
+  let connections = 0
+  const hanging = new Set<ServerResponse>()
+  const watchers = new Set<() => void>()
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('error', () => undefined)
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks)
+      const gz = req.headers['content-encoding'] === 'gzip'
+      const request: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        raw,
+        body: (gz ? gunzipSync(raw) : raw).toString('utf8'),
+        at: Date.now(),
+      }
+      const index = requests.length
+      requests.push(request)
+      const reply = respond(request, index) ?? {}
+      const status = reply.status ?? 200
+      if (!reply.hang && !reply.destroy && status >= 200 && status < 300) accepted.push(...parseBody(request.body))
+      for (const watcher of watchers) watcher()
+      if (reply.destroy) {
+        req.socket.destroy()
+        return
+      }
+      if (reply.hang) {
+        hanging.add(res)
+        return
+      }
+      const send = (): void => {
+        res.writeHead(status, reply.headers)
+        res.end(reply.body ?? '')
+      }
+      if (reply.delayMs) setTimeout(send, reply.delayMs)
+      else send()
+    })
+  })
+  server.on('connection', (socket: Socket) => {
+    connections++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+
+  return {
+    url: `http://127.0.0.1:${port}/logs`,
+    port,
+    requests,
+    get connections() {
+      return connections
+    },
+    records: () => accepted,
+    respond(next) {
+      respond = next
+    },
+    waitFor(predicate, timeoutMs = 30_000) {
+      if (predicate()) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(check)
+          reject(new Error(`waitFor timed out after ${timeoutMs} ms (${requests.length} requests so far)`))
+        }, timeoutMs)
+        const check = (): void => {
+          if (!predicate()) return
+          clearTimeout(timer)
+          watchers.delete(check)
+          resolve()
+        }
+        watchers.add(check)
+      })
+    },
+    close() {
+      for (const res of hanging) res.destroy()
+      for (const socket of sockets) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}

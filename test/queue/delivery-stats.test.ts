@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_RECENT_FAILURES, StatsCounters, totalDropped, type FailureRecord } from '../../src/queue/delivery-stats.js'
+
+const failure = (n: number): FailureRecord => ({ at: n, records: n, attempts: 1, reason: 'exhausted', error: `e${n}` })
+
+describe('StatsCounters', () => {
+  it('starts at zero', () => {
+    expect(new StatsCounters().snapshot('s')).toEqual({
+      name: 's',
+      received: 0,
+      queued: 0,
+      queuedBytes: 0,
+      inFlight: 0,
+      delivered: 0,
+      deliveredBytes: 0,
+      retried: 0,
+      failed: 0,
+      dropped: { overflow: 0, closed: 0, oversize: 0 },
+      attempts: 0,
+      recentFailures: [],
+    })
+  })
+
+  it('takes snapshots that later changes do not touch', () => {
+    const counters = new StatsCounters()
+    counters.received = 3
+    counters.dropped.overflow = 1
+    counters.addFailure(failure(1))
+    const snapshot = counters.snapshot('s')
+    counters.received = 9
+    counters.dropped.overflow = 5
+    counters.addFailure(failure(2))
+    expect(snapshot.received).toBe(3)
+    expect(snapshot.dropped.overflow).toBe(1)
+    expect(snapshot.recentFailures).toEqual([failure(1)])
+  })
+
+  it(`keeps the ${MAX_RECENT_FAILURES} most recent failures, newest last`, () => {
+    const counters = new StatsCounters()
+    for (let n = 1; n <= MAX_RECENT_FAILURES + 3; n++) counters.addFailure(failure(n))
+    const kept = counters.snapshot('s').recentFailures
+    expect(kept).toHaveLength(MAX_RECENT_FAILURES)
+    expect(kept[0]).toEqual(failure(4))
+    expect(kept.at(-1)).toEqual(failure(MAX_RECENT_FAILURES + 3))
+  })
+})
+
+describe('totalDropped', () => {
+  it('adds every reason', () => {
+    expect(totalDropped({ dropped: { overflow: 2, closed: 3, oversize: 5 } })).toBe(10)
+  })
+})
