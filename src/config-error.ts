@@ -18,11 +18,20 @@ export class ConfigError extends Error {
   /** Builds a ConfigError from a ZodError, prefixing every path with `prefix` (e.g. `senders[2]`). */
   static fromZod(error: z.ZodError, prefix = ''): ConfigError {
     const paths: string[] = []
-    const lines = error.issues.map((issue) => {
-      const path = formatOptionPath([...splitPrefix(prefix), ...issue.path])
+    const lines: string[] = []
+    const add = (path: string, message: string): void => {
       paths.push(path)
-      return path ? `${path}: ${issue.message}` : issue.message
-    })
+      lines.push(path ? `${path}: ${message}` : message)
+    }
+    for (const issue of error.issues) {
+      const base = [...splitPrefix(prefix), ...issue.path]
+      if (issue.code === 'unrecognized_keys') {
+        // zod reports a misspelt key at its parent; name the key itself, as a user would look for it.
+        for (const key of issue.keys) add(formatOptionPath([...base, key]), 'unknown option')
+      } else {
+        add(formatOptionPath(base), issue.message)
+      }
+    }
     return new ConfigError(`pino-courier: invalid options: ${lines.join('; ')}`, { paths, cause: error })
   }
 }

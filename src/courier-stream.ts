@@ -23,8 +23,11 @@ export interface CourierStreamOptions extends Omit<TransportOptions, 'senders' |
   onWarning?: (warning: CourierWarning) => void
 }
 
+// statsIntervalMs is the transport's (it posts stats to the main thread); here stats() is at hand.
+const { statsIntervalMs: _statsIntervalMs, ...streamCourierShape } = courierOptionsShape
+
 const streamOptionsSchema = z.strictObject({
-  ...courierOptionsShape,
+  ...streamCourierShape,
   senders: z.array(z.unknown()).min(1, 'at least one sender is needed'),
   customLevels: z.record(z.string(), z.number().int()).optional(),
   messageKey: z.string().min(1).optional(),
@@ -98,6 +101,15 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
       options.onWarning?.(warning)
       this.emit('warning', warning)
     })
+  }
+
+  /**
+   * Always true: write() never throws (after close it counts records as dropped `closed`). pino
+   * recognises a destination passed alone, `pino(stream)`, only by a truthy `writable` (or
+   * `_writableState`); without it pino would take the stream for its options.
+   */
+  get writable(): boolean {
+    return true
   }
 
   /** The senders, in the order given. */

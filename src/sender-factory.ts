@@ -46,19 +46,25 @@ async function createSender(spec: SenderSpec, context: SenderContext): Promise<S
       try {
         loaded = (await import(specifier)) as Record<string, unknown>
       } catch (error) {
-        throw new ConfigError(`module: cannot import "${spec.module}": ${(error as Error).message}`, { cause: error })
+        // `paths` are relative to the sender; prefixed() turns them into `senders[i].module` etc.
+        throw new ConfigError(`module: cannot import "${spec.module}": ${(error as Error).message}`, {
+          paths: ['module'],
+          cause: error,
+        })
       }
       const exportName = spec.export ?? 'createSender'
       const factory = loaded[exportName]
       if (typeof factory !== 'function') {
-        throw new ConfigError(`export: "${spec.module}" has no function export "${exportName}"`)
+        throw new ConfigError(`export: "${spec.module}" has no function export "${exportName}"`, { paths: ['export'] })
       }
       const sender = (await (factory as (o: unknown, c: SenderContext) => unknown)(
         { ...spec.options, ...(spec.name ? { name: spec.name } : {}), ...(spec.level !== undefined ? { level: spec.level } : {}) },
         context,
       )) as Sender
       if (!sender || typeof sender.send !== 'function' || typeof sender.close !== 'function') {
-        throw new ConfigError(`export: "${exportName}" of "${spec.module}" did not return a Sender`)
+        throw new ConfigError(`export: "${exportName}" of "${spec.module}" did not return a Sender`, {
+          paths: ['export'],
+        })
       }
       return sender
     }

@@ -53,63 +53,81 @@ export default async function courierTransport(input: TransportOptions): Promise
   const pinoSendsConfig = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | null)?.workerData
     ?.pinoWillSendConfig === true
 
+  // Set when build() calls us back; settles once the senders exist (or could not be created).
+  let started: Promise<void> | undefined
+
   // build() returns a promise when it waits for pino's config, the stream otherwise.
   const stream: Transform | Promise<Transform> = build(
-    async (source) => {
-      const config = source as unknown as {
-        levels?: { values?: Record<string, number> }
-        messageKey?: string
-      }
-      const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
-      const senders = await createSenders(options.senders, {
-        levels,
-        defaults: [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }],
-      })
-      const parser = new RecordParser({ levels, ...(config.messageKey ? { messageKey: config.messageKey } : {}) })
-      const active = new Courier({
-        senders,
-        parser,
-        closeTimeoutMs: options.closeTimeoutMs,
-        warnIntervalMs: options.warnIntervalMs,
-      })
-      courier = active
-      active.on('warning', (warning) => {
-        if (options.stderr) writeStderr(warning.message)
-        post(TRANSPORT_EVENTS.warning, warning)
-      })
-      if (options.statsIntervalMs > 0) {
-        statsTimer = setInterval(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
-        statsTimer.unref()
-      }
-      Object.assign(source, {
-        // thread-stream calls this for logger.flush(cb).
-        flush(cb: (err?: Error) => void): void {
-          active.flush().then(() => cb(), cb)
-        },
-      })
-      // The read loop never awaits a delivery: write() only queues. It pauses only for senders
-      // configured with the `block` overflow policy.
-      source.on('data', (line: string) => {
-        if (!active.write(line)) {
-          source.pause()
-          void active.ready().then(() => source.resume())
-        }
-      })
+    (source) => {
+      // Senders can only be built once pino's config (its levels) has arrived, i.e. here. Their
+      // start-up errors (an unknown level name, a bad module) must reject the transport itself, so
+      // that the main thread gets the ConfigError: the promise is awaited before the stream is
+      // returned. The catch only marks it handled until then.
+      started = setUp(source)
+      started.catch(() => undefined)
     },
     {
       parse: 'lines',
       parseLine: () => RAW_LINE,
       metadata: false,
       expectPinoConfig: pinoSendsConfig,
-      async close() {
+      async close(err: Error | null) {
         clearInterval(statsTimer)
-        if (!courier) return
-        const report = await courier.close()
-        post(TRANSPORT_EVENTS.stats, report.stats)
-        post(TRANSPORT_EVENTS.close, report)
-        if (options.stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
+        if (courier) {
+          const report = await courier.close()
+          post(TRANSPORT_EVENTS.stats, report.stats)
+          post(TRANSPORT_EVENTS.close, report)
+          if (options.stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
+        }
+        // pino-abstract-transport hands close()'s outcome to the stream's destroy callback: rethrow,
+        // or the error the stream was destroyed with (a failed start-up) would be swallowed.
+        if (err) throw err
       },
     },
   )
-  return stream
+  const ready = await stream
+  await started
+  return ready
+
+  async function setUp(source: Transform): Promise<void> {
+    const config = source as unknown as {
+      levels?: { values?: Record<string, number> }
+      messageKey?: string
+    }
+    const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
+    const senders = await createSenders(options.senders, {
+      levels,
+      defaults: [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }],
+    })
+    const parser = new RecordParser({ levels, ...(config.messageKey ? { messageKey: config.messageKey } : {}) })
+    const active = new Courier({
+      senders,
+      parser,
+      closeTimeoutMs: options.closeTimeoutMs,
+      warnIntervalMs: options.warnIntervalMs,
+    })
+    courier = active
+    active.on('warning', (warning) => {
+      if (options.stderr) writeStderr(warning.message)
+      post(TRANSPORT_EVENTS.warning, warning)
+    })
+    if (options.statsIntervalMs > 0) {
+      statsTimer = setInterval(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
+      statsTimer.unref()
+    }
+    Object.assign(source, {
+      // thread-stream calls this for logger.flush(cb).
+      flush(cb: (err?: Error) => void): void {
+        active.flush().then(() => cb(), cb)
+      },
+    })
+    // The read loop never awaits a delivery: write() only queues. It pauses only for senders
+    // configured with the `block` overflow policy.
+    source.on('data', (line: string) => {
+      if (!active.write(line)) {
+        source.pause()
+        void active.ready().then(() => source.resume())
+      }
+    })
+  }
 }

@@ -41,6 +41,8 @@ export class Warner {
 
   /** Subscribes to a sender's drop, failure and retry events. */
   watch(sender: Sender): void {
+    // A hand-written Sender without events still works; it just cannot feed warnings.
+    if (typeof sender.on !== 'function') return
     sender.on('drop', (d) => this.#add(d.sender, 'dropped', d.records, undefined, d.reason))
     sender.on('failure', (f) => this.#add(f.sender, 'failed', f.records, f.error))
     sender.on('retry', (r) => this.#add(r.sender, 'retrying', r.records, r.error))
