@@ -3,24 +3,15 @@
  * `pino.transport({ target: 'pino-courier' })` resolved by package name (run `npm run build` first).
  * The parent runs the HTTP sink and reads the child's exit code and stderr.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fixture, perfectSequence, summarizeSequence } from '../fixtures/integration.js'
 import { runNode, type ChildResult } from '../helpers/child-process.js'
-import { startHttpSink, type HttpSink } from '../helpers/http-sink.js'
+import { useCleanups } from '../helpers/cleanups.js'
 
 const LOG_TO_SINK = fixture('log-to-sink.mjs')
 const START_TRANSPORT = fixture('start-transport.mjs')
 
-const sinks: HttpSink[] = []
-afterEach(async () => {
-  for (const sink of sinks.splice(0)) await sink.close()
-})
-
-async function sink(...args: Parameters<typeof startHttpSink>): Promise<HttpSink> {
-  const started = await startHttpSink(...args)
-  sinks.push(started)
-  return started
-}
+const { sink } = useCleanups()
 
 /** Runs log-to-sink.mjs: `count` records to `url`, then `process.exit(0)` or a natural exit. */
 function logToSink(url: string, count: number, mode: 'exit' | 'natural', extra: object = {}): Promise<ChildResult> {

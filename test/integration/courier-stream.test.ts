@@ -3,7 +3,7 @@
  * as the transport, on this thread's event loop, against a real HTTP server.
  */
 import pino from 'pino'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   ConfigError,
   createCourierStream,
@@ -14,23 +14,14 @@ import {
   type CourierWarning,
 } from '../../src/index.js'
 import { flushLogger, nextEvent, perfectSequence, summarizeSequence } from '../fixtures/integration.js'
-import { startHttpSink, type HttpSink } from '../helpers/http-sink.js'
+import { useCleanups } from '../helpers/cleanups.js'
 
-const cleanups: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function sink(...args: Parameters<typeof startHttpSink>): Promise<HttpSink> {
-  const started = await startHttpSink(...args)
-  cleanups.push(() => started.close())
-  return started
-}
+const { defer, sink } = useCleanups()
 
 /** A stream closed after the test (close is idempotent, so tests may close it themselves). */
 function courierStream(options: CourierStreamOptions): CourierStream {
   const stream = createCourierStream(options)
-  cleanups.push(() => stream.close())
+  defer(() => stream.close())
   return stream
 }
 

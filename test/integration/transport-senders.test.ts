@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   ConfigError,
   createSenders,
@@ -26,31 +26,15 @@ import {
   waitUntil,
   type TransportStream,
 } from '../fixtures/integration.js'
-import { startHttpSink, type HttpSink } from '../helpers/http-sink.js'
-import { makeTempDir } from '../helpers/temp-dir.js'
+import { useCleanups } from '../helpers/cleanups.js'
 
 const APPEND_SENDER = fixture('append-sender.mjs')
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function sink(...args: Parameters<typeof startHttpSink>): Promise<HttpSink> {
-  const started = await startHttpSink(...args)
-  cleanups.push(() => started.close())
-  return started
-}
-
-async function tempDir(): Promise<string> {
-  const { dir, cleanup } = await makeTempDir()
-  cleanups.push(cleanup)
-  return dir
-}
+const { defer, sink, tempDir } = useCleanups()
 
 function courierTransport(options: TransportOptions): TransportStream {
   const transport = pino.transport<TransportOptions>({ target: 'pino-courier', options })
-  cleanups.push(() => endIfOpen(transport))
+  defer(() => endIfOpen(transport))
   return transport
 }
 

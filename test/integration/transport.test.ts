@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path'
 import pino from 'pino'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { CourierCloseReport, CourierStats, CourierWarning, TransportOptions } from '../../src/index.js'
 import {
   endIfOpen,
@@ -17,33 +17,17 @@ import {
   waitUntil,
   type TransportStream,
 } from '../fixtures/integration.js'
-import { startHttpSink, type HttpSink } from '../helpers/http-sink.js'
-import { makeTempDir } from '../helpers/temp-dir.js'
+import { useCleanups } from '../helpers/cleanups.js'
 
 const N = 10_000
 
 /** Things to release after each test, newest first: transports still open, sinks, temp dirs. */
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-async function sink(...args: Parameters<typeof startHttpSink>): Promise<HttpSink> {
-  const started = await startHttpSink(...args)
-  cleanups.push(() => started.close())
-  return started
-}
-
-async function tempDir(): Promise<string> {
-  const { dir, cleanup } = await makeTempDir()
-  cleanups.push(cleanup)
-  return dir
-}
+const { defer, sink, tempDir } = useCleanups()
 
 /** `pino.transport({ target: 'pino-courier', options })`, ended after the test if the test did not. */
 function courierTransport(options: TransportOptions): TransportStream {
   const transport = pino.transport<TransportOptions>({ target: 'pino-courier', options })
-  cleanups.push(() => endIfOpen(transport))
+  defer(() => endIfOpen(transport))
   return transport
 }
 
@@ -162,7 +146,7 @@ describe('pino.transport() worker', () => {
           { target: 'pino/file', level: 'info', options: { destination: everything } },
         ],
       })
-      cleanups.push(() => endIfOpen(transport))
+      defer(() => endIfOpen(transport))
       const logger = pino({ level: 'info' }, transport)
 
       logger.info({ i: 0 }, 'info')
