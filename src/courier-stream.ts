@@ -1,12 +1,19 @@
 import { EventEmitter } from 'node:events'
-import { writeSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { Courier, describeCloseReport, type CourierCloseReport, type CourierStats } from './courier.js'
 import { DEFAULT_LEVELS, LevelMap } from './levels.js'
-import { courierOptionsShape, DEFAULT_WARN_INTERVAL_MS, senderSpecSchema, type SenderSpec, type TransportOptions } from './options.js'
+import {
+  courierOptionsShape,
+  DEFAULT_WARN_INTERVAL_MS,
+  deliveryDefaults,
+  senderSpecSchema,
+  type SenderSpec,
+  type TransportOptions,
+} from './options.js'
 import { RecordParser } from './record.js'
 import { createBuiltinSender, prefixed } from './sender-factory.js'
+import { writeStderr } from './stderr.js'
 import { QueuedSender } from './senders/queued-sender.js'
 import type { Sender } from './senders/sender.js'
 import type { CourierWarning } from './warner.js'
@@ -60,7 +67,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
     const parsed = streamOptionsSchema.safeParse(options)
     if (!parsed.success) throw ConfigError.fromZod(parsed.error)
     const levels = new LevelMap({ ...DEFAULT_LEVELS, ...options.customLevels })
-    const defaults = [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }]
+    const defaults = deliveryDefaults(options)
     const senders: Sender[] = []
     options.senders.forEach((entry, index) => {
       if (isSender(entry)) {
@@ -172,14 +179,6 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
     if (this.#stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
     this.emit('close', report)
     return report
-  }
-}
-
-function writeStderr(message: string): void {
-  try {
-    writeSync(2, message + '\n')
-  } catch {
-    // stderr gone: nothing left to tell.
   }
 }
 

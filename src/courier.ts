@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { totalDropped, type SenderStats } from './queue/delivery-stats.js'
 import { RecordParser } from './record.js'
 import type { CloseReport, Sender } from './senders/sender.js'
-import { Warner, type CourierWarning } from './warner.js'
+import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from './warner.js'
 import { DEFAULT_CLOSE_TIMEOUT_MS } from './senders/queued-sender.js'
 
 /** Counters of a whole courier: the lines it read and every sender's stats. */
@@ -59,7 +59,7 @@ export class Courier extends EventEmitter<CourierEvents> {
     this.senders = options.senders
     this.#parser = options.parser ?? new RecordParser()
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
-    this.#warner = new Warner(options.warnIntervalMs ?? 10_000, (w) => this.emit('warning', w))
+    this.#warner = new Warner(options.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS, (w) => this.emit('warning', w))
     for (const sender of this.senders) this.#warner.watch(sender)
   }
 
@@ -88,9 +88,15 @@ export class Courier extends EventEmitter<CourierEvents> {
     await Promise.all(this.senders.map((s) => s.ready()))
   }
 
-  /** Resolves when every line written before the call has been delivered, failed or dropped. */
+  /**
+   * Resolves when every line written before the call has been delivered, failed or dropped. Waits for
+   * every sender even when one fails; then rejects with an AggregateError of the senders' errors
+   * (built-in senders never reject: their failures are counted, not thrown).
+   */
   async flush(): Promise<void> {
-    await Promise.allSettled(this.senders.map((s) => s.flush()))
+    const results = await Promise.allSettled(this.senders.map((s) => s.flush()))
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
+    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} sender(s) failed to flush`)
   }
 
   /** Closes every sender in parallel within the deadline. Idempotent. */
@@ -103,10 +109,13 @@ export class Courier extends EventEmitter<CourierEvents> {
   }
 
   async #close(timeoutMs: number): Promise<CourierCloseReport> {
-    const settled = await Promise.allSettled(this.senders.map((s) => s.close({ timeoutMs })))
+    // A custom sender may ignore its deadline or never settle: the courier's close must end anyway.
+    const settled = await Promise.allSettled(
+      this.senders.map((s) => withDeadline(Promise.resolve().then(() => s.close({ timeoutMs })), timeoutMs + SENDER_CLOSE_GRACE_MS)),
+    )
     const reports = settled.map((result, i): CloseReport => {
       if (result.status === 'fulfilled') return result.value
-      // A custom sender whose close rejected: report its last stats as they stand.
+      // A custom sender whose close rejected or ran past the deadline: its stats as they stand.
       const stats = (this.senders[i] as Sender).stats()
       return {
         name: stats.name,
@@ -125,6 +134,18 @@ export class Courier extends EventEmitter<CourierEvents> {
       stats: this.stats(),
     }
   }
+}
+
+/** How long past the deadline a sender's close may take before the courier stops waiting for it. */
+const SENDER_CLOSE_GRACE_MS = 250
+
+/** Rejects when `promise` has not settled within `ms`. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`close did not finish within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
 /** A one-line summary of a close report, for stderr. */

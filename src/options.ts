@@ -4,6 +4,9 @@ import { fileSenderOptionsSchema, type FileSenderOptions } from './senders/file-
 import { httpSenderOptionsSchema, type HttpSenderOptions } from './senders/http-sender.js'
 import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from './senders/queued-sender.js'
 import { deliveryOptionsShape, type DeliveryOptions } from './queue/queue-options.js'
+import { DEFAULT_WARN_INTERVAL_MS } from './warner.js'
+
+export { DEFAULT_WARN_INTERVAL_MS }
 
 /** A sender from a module of your own: `export function createSender(options, context): Sender`. */
 export interface ModuleSenderSpec extends Pick<CommonSenderOptions, 'name' | 'level'> {
@@ -37,7 +40,8 @@ export interface TransportOptions extends DeliveryOptions {
 }
 
 export const DEFAULT_STATS_INTERVAL_MS = 5000
-export const DEFAULT_WARN_INTERVAL_MS = 10_000
+/** Largest transport closeTimeoutMs: pino gives an exiting app's transport 10 s in all. */
+export const MAX_TRANSPORT_CLOSE_TIMEOUT_MS = 9000
 
 const moduleSenderSchema = z.strictObject({
   type: z.literal('module'),
@@ -67,6 +71,14 @@ export const transportOptionsSchema = z
   .strictObject({
     senders: z.array(senderSpecSchema).min(1, 'at least one sender is needed'),
     ...courierOptionsShape,
+    // pino blocks an exiting app for at most 10 s before it gives up on the transport: close, sink
+    // shutdown and the stderr report must all fit inside that.
+    closeTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_TRANSPORT_CLOSE_TIMEOUT_MS, `must stay under pino's 10 s exit limit (at most ${MAX_TRANSPORT_CLOSE_TIMEOUT_MS})`)
+      .optional(),
   })
   .superRefine((options, ctx) => {
     const seen = new Map<string, number>()
@@ -82,6 +94,11 @@ export const transportOptionsSchema = z
       } else seen.set(sender.name, index)
     })
   })
+
+/** The top-level queue/batch/pool/retry options as the lowest layer of every sender's delivery options. */
+export function deliveryDefaults(options: DeliveryOptions): DeliveryOptions[] {
+  return [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }]
+}
 
 /** Transport options with defaults filled in and every sender named. */
 export interface ResolvedTransportOptions extends TransportOptions {

@@ -1,12 +1,13 @@
-import { writeSync } from 'node:fs'
 import type { Transform } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
 import build from 'pino-abstract-transport'
 import { Courier, describeCloseReport } from './courier.js'
 import { LevelMap } from './levels.js'
-import { parseTransportOptions, type TransportOptions } from './options.js'
+import { deliveryDefaults, parseTransportOptions, type TransportOptions } from './options.js'
 import { RecordParser } from './record.js'
+import { errorMessage } from './senders/queued-sender.js'
 import { createSenders } from './sender-factory.js'
+import { writeStderr } from './stderr.js'
 
 /** Names of the events the transport posts to the main thread (`transport.on(name, listener)`). */
 export const TRANSPORT_EVENTS = Object.freeze({
@@ -30,15 +31,6 @@ function post(name: string, payload: unknown): void {
     parentPort?.postMessage({ code: 'EVENT', name, args: [payload] })
   } catch {
     // Stats are best-effort: an uncloneable payload or a closed port must not break delivery.
-  }
-}
-
-/** Writes to stderr synchronously: it must get out even while pino blocks the main thread at exit. */
-function writeStderr(message: string): void {
-  try {
-    writeSync(2, message + '\n')
-  } catch {
-    // Nothing sensible is left to do when stderr itself is gone.
   }
 }
 
@@ -97,7 +89,7 @@ export default async function courierTransport(input: TransportOptions): Promise
     const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
     const senders = await createSenders(options.senders, {
       levels,
-      defaults: [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }],
+      defaults: deliveryDefaults(options),
     })
     const parser = new RecordParser({ levels, ...(config.messageKey ? { messageKey: config.messageKey } : {}) })
     const active = new Courier({
@@ -118,7 +110,17 @@ export default async function courierTransport(input: TransportOptions): Promise
     Object.assign(source, {
       // thread-stream calls this for logger.flush(cb).
       flush(cb: (err?: Error) => void): void {
-        active.flush().then(() => cb(), cb)
+        // An error handed back to thread-stream would destroy the whole transport: a custom sender
+        // whose flush fails is reported as a warning instead, and the other senders go on.
+        active.flush().then(
+          () => cb(),
+          (error: unknown) => {
+            const message = `pino-courier: flush failed: ${errorMessage(error)}`
+            if (options.stderr) writeStderr(message)
+            post(TRANSPORT_EVENTS.warning, { sender: '*', kind: 'failed', records: 0, error: errorMessage(error), message })
+            cb()
+          },
+        )
       },
     })
     // The read loop never awaits a delivery: write() only queues. It pauses only for senders

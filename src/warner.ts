@@ -1,5 +1,8 @@
 import type { Sender } from './senders/sender.js'
 
+/** Default shortest time between two warnings about the same sender and kind. */
+export const DEFAULT_WARN_INTERVAL_MS = 10_000
+
 /** A throttled warning about one sender. */
 export interface CourierWarning {
   readonly sender: string

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { Courier, describeCloseReport } from '../src/courier.js'
 import { LevelMap } from '../src/levels.js'
 import { RecordParser, type LogRecord } from '../src/record.js'
 import { createMemorySender } from '../src/senders/memory-sender.js'
 import type { CloseReport, Sender } from '../src/senders/sender.js'
+import type { SenderStats } from '../src/queue/delivery-stats.js'
 
 const line = (level: number, i: number): string => `{"level":${level},"time":1,"msg":"m","i":${i}}`
 
@@ -89,4 +90,77 @@ describe('Courier', () => {
       expect(b.lines()).toHaveLength(5)
     })
   })
+
+  describe('flush', () => {
+    it('waits for every sender, then rejects with an AggregateError of the failures', async () => {
+      const broken = customSender('broken', { flush: () => Promise.reject(new Error('disk gone')) })
+      const memory = createMemorySender({ batch: { maxWaitMs: 60_000 } })
+      const courier = new Courier({ senders: [broken, memory] })
+      courier.write(line(30, 1))
+      const error = await courier.flush().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(AggregateError)
+      expect((error as AggregateError).errors.map((e: Error) => e.message)).toEqual(['disk gone'])
+      // The healthy sender was flushed all the same.
+      expect(memory.lines()).toHaveLength(1)
+      await memory.close()
+    })
+  })
+
+  describe('close deadline', () => {
+    it('stops waiting for a custom sender whose close never settles', async () => {
+      vi.useFakeTimers()
+      try {
+        const hung = customSender('hung', { close: () => new Promise<CloseReport>(() => undefined) })
+        const memory = createMemorySender()
+        const courier = new Courier({ senders: [hung, memory], closeTimeoutMs: 1000 })
+        courier.write(line(30, 1))
+        let report: Awaited<ReturnType<Courier['close']>> | undefined
+        void courier.close().then((r) => (report = r))
+        await vi.advanceTimersByTimeAsync(1000)
+        expect(report).toBeUndefined()
+        await vi.advanceTimersByTimeAsync(250)
+        expect(report?.timedOut).toBe(true)
+        expect(report?.senders.map((r) => [r.name, r.timedOut])).toEqual([
+          ['hung', true],
+          ['memory', false],
+        ])
+        expect(memory.lines()).toHaveLength(1)
+      } finally {
+        vi.useRealTimers()
+      }
+    })
+  })
 })
+
+/** A hand-written Sender with no events, whose flush/close the test decides. */
+function customSender(
+  name: string,
+  overrides: { flush?: () => Promise<void>; close?: () => Promise<CloseReport> },
+): Sender {
+  const stats: SenderStats = {
+    name,
+    received: 0,
+    queued: 0,
+    queuedBytes: 0,
+    inFlight: 0,
+    delivered: 0,
+    deliveredBytes: 0,
+    retried: 0,
+    failed: 0,
+    dropped: { overflow: 0, closed: 0, oversize: 0 },
+    attempts: 0,
+    recentFailures: [],
+  }
+  return {
+    name,
+    level: 0,
+    send: () => true,
+    ready: () => Promise.resolve(),
+    flush: overrides.flush ?? (() => Promise.resolve()),
+    close: overrides.close ?? (() => Promise.resolve({ name, undelivered: 0, abandonedAtDeadline: 0, timedOut: false, stats })),
+    stats: () => stats,
+  } as unknown as Sender
+}

@@ -40,6 +40,9 @@ export const httpSenderOptionsSchema = z.strictObject({
   keepAliveTimeoutMs: z.number().int().positive().optional(),
 })
 
+/** Default of `keepAliveTimeoutMs`. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 10_000
+
 /** Most characters of an error response body quoted in a failure message. */
 const MAX_ERROR_BODY = 512
 
@@ -56,6 +59,8 @@ export function redactUrl(url: URL | string): string {
 class HttpSink implements Sink {
   readonly #url: URL
   readonly #origin: string
+  /** Parts of the URL that may be credentials (path, query, userinfo), longest first. */
+  readonly #secrets: readonly string[]
   readonly #method: 'POST' | 'PUT'
   readonly #format: HttpBodyFormat
   readonly #gzip: boolean
@@ -71,6 +76,7 @@ class HttpSink implements Sink {
       'content-type': options.format === 'json' ? 'application/json' : 'application/x-ndjson',
       'user-agent': 'pino-courier',
     }
+    this.#secrets = urlSecrets(url)
     if (url.username || url.password) {
       const user = decodeURIComponent(url.username)
       const pass = decodeURIComponent(url.password)
@@ -86,7 +92,7 @@ class HttpSink implements Sink {
     this.#format = options.format ?? 'ndjson'
     this.#gzip = options.gzip ?? false
     this.#headers = headers
-    this.#keepAliveTimeout = options.keepAliveTimeoutMs ?? 10_000
+    this.#keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS
   }
 
   #dispatcher(): Agent {
@@ -120,7 +126,9 @@ class HttpSink implements Sink {
       await response.body.dump()
       return
     }
-    const detail = await readSome(response.body, MAX_ERROR_BODY)
+    // Servers often echo the request path or query in error pages ("Cannot POST /ingest/<token>"):
+    // the quoted body must not carry the URL's secrets into messages, stats and warnings.
+    const detail = redactText(await readSome(response.body, MAX_ERROR_BODY), this.#secrets)
     throw new DeliveryError(`HTTP ${status} from ${this.#origin}${detail ? `: ${detail}` : ''}`, {
       status,
       permanent: !isTransientStatus(status),
@@ -137,6 +145,43 @@ class HttpSink implements Sink {
       await agent.destroy()
     }
   }
+}
+
+/** Shortest URL part treated as a secret when it appears in a response body. */
+const MIN_SECRET_LENGTH = 4
+
+/** Path, path segments, query, query values and userinfo of a URL, raw and decoded, longest first. */
+function urlSecrets(url: URL): string[] {
+  const parts = new Set<string>()
+  const add = (value: string): void => {
+    for (const candidate of [value, safeDecode(value)]) if (candidate.length >= MIN_SECRET_LENGTH) parts.add(candidate)
+  }
+  add(url.pathname + url.search)
+  add(url.pathname)
+  add(url.search)
+  for (const segment of url.pathname.split('/')) add(segment)
+  for (const [key, value] of url.searchParams) {
+    add(value)
+    add(`${key}=${value}`)
+  }
+  add(url.username)
+  add(url.password)
+  return [...parts].filter((p) => p !== '/').sort((a, b) => b.length - a.length)
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}
+
+/** Replaces every occurrence of every secret with an ellipsis. */
+function redactText(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of secrets) out = out.split(secret).join('…')
+  return out
 }
 
 function describeNetworkError(error: unknown): string {

@@ -200,6 +200,29 @@ describe('HttpSender', () => {
       expectLedger(http.stats())
     })
 
+    it('redacts the URL\'s path, query and credentials from a quoted error body', async () => {
+      // Like Express's default 404 page: the server echoes what was requested.
+      const server = await sink((request) => ({ status: 404, body: `Cannot POST ${request.url} (user s3cretUser)` }))
+      const failures: FailureEvent[] = []
+      const http = sender({
+        url: `http://s3cretUser:s3cretPass@127.0.0.1:${server.port}/ingest/SECRET-TOKEN?api_key=KEY123`,
+        retry: { maxAttempts: 1 },
+      })
+      http.on('failure', (f) => failures.push(f))
+      sendLines(http, [line(1)])
+      await http.flush()
+      expect(server.requests[0]?.url).toBe('/ingest/SECRET-TOKEN?api_key=KEY123')
+      expect(failures).toHaveLength(1)
+      const message = failures[0]?.error ?? ''
+      expect(message).toBe(`DeliveryError: HTTP 404 from http://127.0.0.1:${server.port}: Cannot POST … (user …)`)
+      for (const secret of ['SECRET-TOKEN', 'KEY123', 'ingest', 's3cretUser']) {
+        expect(message).not.toContain(secret)
+        expect(JSON.stringify(http.stats())).not.toContain(secret)
+      }
+      expectLedger(http.stats())
+      await http.close()
+    })
+
     it('never puts credentials, path or query in error messages (HTTP errors and network errors)', async () => {
       const secrets = ['s3cretUser', 's3cretPass', Buffer.from('s3cretUser:s3cretPass').toString('base64'), '/logs', 'tok=']
       const server = await sink(() => ({ status: 500 }))
