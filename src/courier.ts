@@ -83,7 +83,7 @@ export class Courier extends EventEmitter<CourierEvents> {
     return keepGoing
   }
 
-  /** Resolves when no sender asks the reader to pause. */
+  /** Resolves when no sender asks the reader to pause (each gives up pausing after its queue.maxBlockMs). */
   async ready(): Promise<void> {
     await Promise.all(this.senders.map((s) => s.ready()))
   }

@@ -41,7 +41,7 @@ export type {
   RateLimitOptions,
   RetryOptions,
 } from './queue/queue-options.js'
-export { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_HTTP_STATUSES } from './queue/retry-policy.js'
+export { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_CLIENT_STATUSES } from './queue/retry-policy.js'
 export type { RetryDecision } from './queue/retry-policy.js'
 
 export type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './senders/sender.js'

@@ -15,10 +15,18 @@ export interface QueueOptions {
    * What happens when the queue is full. `drop-newest` refuses the incoming record, `drop-oldest`
    * evicts the oldest waiting one; both drop lower levels before higher ones. `block` keeps the
    * record and pauses the transport's read loop until there is room (pino's buffer then fills and
-   * the app slows down): only for the worker transport.
+   * the app slows down), for at most `maxBlockMs`: only for the worker transport.
    * @default 'drop-newest'
    */
   overflow?: OverflowPolicy
+  /**
+   * Under `block`, the longest time the queue may stay over its bounds with the read loop paused.
+   * Past it the sender stops pausing the reader and drops like `drop-newest` until the queue is back
+   * within its bounds. A paused reader cannot see pino's end of stream, so without a limit an app
+   * exiting with a dead sink would hit pino's 10 s exit limit with nothing counted.
+   * @default 1000
+   */
+  maxBlockMs?: number
 }
 
 /** When a batch is handed to a worker. */
@@ -70,6 +78,7 @@ export const DEFAULT_QUEUE: Required<QueueOptions> = Object.freeze({
   maxBytes: 32 * 1024 * 1024,
   maxRecordBytes: 1024 * 1024,
   overflow: 'drop-newest',
+  maxBlockMs: 1000,
 })
 
 export const DEFAULT_BATCH: Required<BatchOptions> = Object.freeze({
@@ -103,6 +112,7 @@ export const queueOptionsSchema = z.strictObject({
   maxBytes: positiveInt().optional(),
   maxRecordBytes: positiveInt().optional(),
   overflow: z.enum(['drop-newest', 'drop-oldest', 'block']).optional(),
+  maxBlockMs: nonNegativeInt().optional(),
 })
 
 export const batchOptionsSchema = z.strictObject({

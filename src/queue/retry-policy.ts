@@ -1,12 +1,12 @@
 import { DeliveryError } from './delivery-error.js'
 import type { RetryOptions } from './queue-options.js'
 
-/** HTTP statuses worth retrying: the request may succeed later. */
-export const TRANSIENT_HTTP_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
+/** The 4xx statuses that mean "try again later"; every 5xx does too (see isTransientStatus). */
+export const TRANSIENT_CLIENT_STATUSES: ReadonlySet<number> = new Set([408, 429])
 
-/** True for statuses that say "try again later" (408, 429 and 5xx). */
+/** True for statuses that say "try again later": 408, 429 and every 5xx. */
 export function isTransientStatus(status: number): boolean {
-  return TRANSIENT_HTTP_STATUSES.has(status) || (status >= 500 && status <= 599)
+  return (status >= 500 && status <= 599) || TRANSIENT_CLIENT_STATUSES.has(status)
 }
 
 /**
@@ -19,6 +19,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const text = raw.trim()
   if (text === '') return undefined
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  // Date.parse reads "-5" or "12" as years: only an HTTP date (it names a weekday) is a date here.
+  if (!/^[A-Za-z]{3}/.test(text)) return undefined
   const date = Date.parse(text)
   if (Number.isNaN(date)) return undefined
   return Math.max(0, date - now)

@@ -4,8 +4,8 @@ import { z } from 'zod'
 import { ConfigError } from '../config-error.js'
 import { LevelMap, type LevelOption } from '../levels.js'
 import type { LogRecord } from '../record.js'
-import { DeliveryTimeoutError } from '../queue/delivery-error.js'
-import { StatsCounters, type DropReason, type SenderStats } from '../queue/delivery-stats.js'
+import { DeliveryError, DeliveryTimeoutError } from '../queue/delivery-error.js'
+import { StatsCounters, totalDropped, type DropReason, type SenderStats } from '../queue/delivery-stats.js'
 import {
   deliveryOptionsShape,
   levelSchema,
@@ -13,12 +13,19 @@ import {
   type DeliveryOptions,
   type ResolvedDeliveryOptions,
 } from '../queue/queue-options.js'
-import { RecordBuffer } from '../queue/record-buffer.js'
+import { levelBucket, RecordBuffer } from '../queue/record-buffer.js'
 import { RetryPolicy } from '../queue/retry-policy.js'
 import type { Batch, CloseReport, Sender, SenderEvents, Sink } from './sender.js'
 
 /** Default deadline of `close()`: well inside pino's 10 s exit limit. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000
+
+/**
+ * Time the sink always gets to close, even when draining used up the whole deadline: enough for a
+ * sink to end a socket or a file handle it owns. close() can overrun its deadline by this much,
+ * which the default deadline leaves well inside pino's 10 s exit limit.
+ */
+const CLOSE_SINK_GRACE_MS = 100
 
 /** Options every queued sender takes (the sink-specific ones come on top). */
 export interface CommonSenderOptions extends DeliveryOptions {
@@ -91,6 +98,14 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #lastSeq = 0
   #ageTimer: NodeJS.Timeout | undefined
   #rateTimer: NodeJS.Timeout | undefined
+  /** Ends the `block` window of queue.maxBlockMs for a paused reader. */
+  #blockTimer: NodeJS.Timeout | undefined
+  /** Dispatches again once a sink's Retry-After has passed. */
+  #pauseTimer: NodeJS.Timeout | undefined
+  /** When the queue last went over its bounds (block policy); undefined while within them. */
+  #overSince: number | undefined
+  /** No new batch is dispatched before this time (ms epoch): the sink asked us to wait (Retry-After). */
+  #pausedUntil = 0
   #windowStart = 0
   #windowRecords = 0
   #pumping = false
@@ -137,31 +152,47 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     if (this.#closed) return this.#dropOne(record, 'closed')
     const { queue, batch } = this.#options
     if (record.bytes > queue.maxRecordBytes) return this.#dropOne(record, 'oversize')
-    // A full queue hands its oldest records to an idle worker before it drops or blocks anything:
-    // waiting for the batch to fill or age (batch.maxRecords may exceed queue.maxRecords) would drop
-    // records while a worker sits idle, so capacity N with W workers would not hold N + W batches.
-    if (!this.#fits(record)) this.#pump(true)
-    const blocking = queue.overflow === 'block'
-    if (!blocking && !this.#makeRoom(record)) return this.#dropOne(record, 'overflow')
+    if (!this.#fits(record)) {
+      // A full queue hands its oldest records to an idle worker before it drops or blocks anything:
+      // waiting for the batch to fill or age (batch.maxRecords may exceed queue.maxRecords) would
+      // drop records while a worker sits idle, so capacity N with W workers would not hold N + W
+      // batches. `full` covers a record that fits by count but not by bytes, which the queue's own
+      // at-the-bounds rule in #pump does not see.
+      this.#pump(true)
+      if (!this.#admit(record)) return this.#dropOne(record, 'overflow')
+    }
 
     this.#buffer.push(record)
     stats.queued++
     stats.queuedBytes += record.bytes
+    this.#boundsChanged()
     // Max, not last: a caller may send records out of creation order, and flush() must still wait
     // for the newest one accepted.
     if (record.seq > this.#lastSeq) this.#lastSeq = record.seq
-    if (record.level >= this.#flushLevel) this.#forceUpTo = record.seq
-    if (this.#forceUpTo >= record.seq || this.#buffer.size >= batch.maxRecords || this.#buffer.bytes >= batch.maxBytes) {
+    // Max again: a flushLevel record created before an earlier flush() must not lower its target.
+    if (record.level >= this.#flushLevel && record.seq > this.#forceUpTo) this.#forceUpTo = record.seq
+    if (
+      this.#forceUpTo >= record.seq ||
+      this.#buffer.size >= batch.maxRecords ||
+      this.#buffer.bytes >= batch.maxBytes ||
+      this.#atBounds()
+    ) {
       this.#pump()
     } else if (this.#ageTimer === undefined) {
       this.#armAgeTimer()
     }
-    return !blocking || this.#withinBounds()
+    // Within the block window this is false and the reader pauses; past it #admit kept the queue
+    // within its bounds, so the reader goes on.
+    return queue.overflow !== 'block' || this.#withinBounds()
   }
 
   ready(): Promise<void> {
-    if (this.#withinBounds() || this.#closed) return Promise.resolve()
-    return new Promise((resolve) => this.#readyWaiters.push(resolve))
+    if (this.#closed || this.#withinBounds() || this.#blockExpired()) return Promise.resolve()
+    const ready = new Promise<void>((resolve) => this.#readyWaiters.push(resolve))
+    this.#armBlockTimer()
+    // A waiting reader makes the queue due (#pump), in case nothing else would dispatch it.
+    this.#pump()
+    return ready
   }
 
   flush(): Promise<void> {
@@ -202,12 +233,46 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     return this.#buffer.size <= maxRecords && this.#buffer.bytes <= maxBytes
   }
 
-  /** Evicts lower-level (or, for drop-oldest, equal-level older) records until `record` fits. */
-  #makeRoom(record: LogRecord): boolean {
-    const dropOldest = this.#options.queue.overflow === 'drop-oldest'
+  /** At or over the bounds, or a reader waiting for room: the queue should go out at once. */
+  #atBounds(): boolean {
+    const { maxRecords, maxBytes } = this.#options.queue
+    return this.#buffer.size >= maxRecords || this.#buffer.bytes >= maxBytes || this.#readyWaiters.length > 0
+  }
+
+  /** Whether the queue has been over its bounds for queue.maxBlockMs or longer. */
+  #blockExpired(): boolean {
+    return this.#overSince !== undefined && Date.now() - this.#overSince >= this.#options.queue.maxBlockMs
+  }
+
+  /** Tracks when the queue went over its bounds, and wakes paused readers once it is back within. */
+  #boundsChanged(): void {
+    if (this.#withinBounds()) {
+      this.#overSince = undefined
+      if (this.#readyWaiters.length > 0) this.#wakeReady()
+    } else {
+      this.#overSince ??= Date.now()
+    }
+  }
+
+  /** Decides about a record that does not fit: true to enqueue it, false to drop it. */
+  #admit(record: LogRecord): boolean {
+    const { overflow } = this.#options.queue
+    if (overflow !== 'block') return this.#makeRoom(record, overflow === 'drop-oldest')
+    // Block keeps the record and pauses the reader, but only for maxBlockMs: a paused reader never
+    // sees pino's end of stream, so an exiting app with a dead sink would hang in pino's exit.
+    return this.#blockExpired() ? this.#makeRoom(record, false) : true
+  }
+
+  /**
+   * Evicts records of a lower level (or, with `dropOldest`, of the same level, oldest first) until
+   * `record` fits. Levels compare by lane bucket (their decade, see levelBucket): records sharing a
+   * lane count as one level.
+   */
+  #makeRoom(record: LogRecord, dropOldest: boolean): boolean {
+    const incoming = levelBucket(record.level)
     while (!this.#fits(record)) {
-      const lowest = this.#buffer.lowestLevel()
-      if (lowest === undefined || lowest > record.level || (!dropOldest && lowest === record.level)) return false
+      const lowest = this.#buffer.lowestBucket()
+      if (lowest === undefined || lowest > incoming || (!dropOldest && lowest === incoming)) return false
       const victim = dropOldest ? this.#buffer.shiftLowest() : this.#buffer.popLowest()
       if (!victim) return false
       this.#stats.queued--
@@ -226,7 +291,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   // ---- dispatch ----------------------------------------------------------------------------
 
-  /** Dispatches due batches to idle workers; `full` makes the first batch due (the queue is full). */
+  /**
+   * Dispatches due batches to idle workers; `full` makes the first batch due (a record does not fit).
+   * A queue at its bounds is always due, so that a full queue leaves as soon as a worker is free
+   * rather than after batch.maxWaitMs.
+   */
   #pump(full = false): void {
     if (this.#pumping) return
     this.#pumping = true
@@ -239,8 +308,13 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           head.seq <= this.#forceUpTo ||
           this.#buffer.size >= batch.maxRecords ||
           this.#buffer.bytes >= batch.maxBytes ||
+          this.#atBounds() ||
           Date.now() - head.time >= batch.maxWaitMs
         if (!due) break
+        if (Date.now() < this.#pausedUntil) {
+          this.#armPauseTimer()
+          break
+        }
         const allowance = this.#recordAllowance()
         if (allowance <= 0) {
           this.#armRateTimer()
@@ -249,7 +323,12 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         this.#dispatch(Math.min(batch.maxRecords, allowance))
         full = false
       }
-      if (this.#buffer.size > 0 && this.#inflight.size < pool.concurrency && this.#rateTimer === undefined) {
+      if (
+        this.#buffer.size > 0 &&
+        this.#inflight.size < pool.concurrency &&
+        this.#rateTimer === undefined &&
+        this.#pauseTimer === undefined
+      ) {
         this.#armAgeTimer()
       }
     } finally {
@@ -282,7 +361,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     }
     this.#inflight.add(batch)
     void this.#pool.add(() => this.#run(batch))
-    if (this.#readyWaiters.length > 0 && this.#withinBounds()) this.#wakeReady()
+    this.#boundsChanged()
   }
 
   #armAgeTimer(): void {
@@ -318,9 +397,34 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     }, delay)
   }
 
+  #armPauseTimer(): void {
+    // Not #closed: close() drains through a pause too, until its deadline aborts.
+    if (this.#pauseTimer !== undefined || this.#abort.signal.aborted) return
+    this.#pauseTimer = setTimeout(
+      () => {
+        this.#pauseTimer = undefined
+        this.#pump()
+      },
+      Math.max(0, this.#pausedUntil - Date.now()),
+    )
+  }
+
+  #armBlockTimer(): void {
+    if (this.#blockTimer !== undefined || this.#overSince === undefined || this.#closed) return
+    const delay = Math.max(0, this.#overSince + this.#options.queue.maxBlockMs - Date.now())
+    this.#blockTimer = setTimeout(() => {
+      this.#blockTimer = undefined
+      this.#wakeReady()
+    }, delay)
+  }
+
   // ---- delivery ----------------------------------------------------------------------------
 
   async #run(batch: InflightBatch): Promise<void> {
+    // p-queue starts a job inside add(), that is inside the send() that completed the batch (in the
+    // in-process stream, the app's logger call): the sink must not build its request there.
+    await Promise.resolve()
+    if (batch.settled || this.#abort.signal.aborted) return
     const started = Date.now()
     const { timeoutMs } = this.#options.pool
     for (let attempt = 1; !batch.settled; attempt++) {
@@ -352,6 +456,10 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         this.#abort.signal.removeEventListener('abort', onClose)
       }
       if (batch.settled || this.#abort.signal.aborted) return
+      if (error instanceof DeliveryError && error.retryAfterMs !== undefined) {
+        // The sink asked the sender, not only this batch, to wait: other batches hold off too.
+        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + error.retryAfterMs)
+      }
       const decision = this.#retry.decide(error, attempt, Date.now() - started)
       if (!decision.retry) {
         this.#settle(batch, 'failed', { error, attempts: attempt, reason: decision.reason })
@@ -426,6 +534,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   #wakeReady(): void {
+    clearTimeout(this.#blockTimer)
+    this.#blockTimer = undefined
     const waiters = this.#readyWaiters
     this.#readyWaiters = []
     for (const wake of waiters) wake()
@@ -445,7 +555,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     clearTimeout(timer)
     clearTimeout(this.#ageTimer)
     clearTimeout(this.#rateTimer)
-    this.#ageTimer = this.#rateTimer = undefined
+    clearTimeout(this.#pauseTimer)
+    clearTimeout(this.#blockTimer)
+    this.#ageTimer = this.#rateTimer = this.#pauseTimer = this.#blockTimer = undefined
 
     let abandoned = 0
     if (timedOut) {
@@ -467,11 +579,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       }
       this.#settleWaiters()
     }
-    await this.#closeSink(Math.max(deadline - Date.now(), 100))
+    await this.#closeSink(Math.max(deadline - Date.now(), CLOSE_SINK_GRACE_MS))
     const stats = this.stats()
     return {
       name: this.name,
-      undelivered: stats.failed + stats.dropped.overflow + stats.dropped.closed + stats.dropped.oversize,
+      undelivered: stats.failed + totalDropped(stats),
       abandonedAtDeadline: abandoned,
       timedOut,
       stats,

@@ -63,7 +63,10 @@ export interface Sender {
    * when the queue is over its bounds: the caller should wait for {@link Sender.ready}.
    */
   send(record: LogRecord): boolean
-  /** Resolves when the queue is back under its bounds (immediately if it is). */
+  /**
+   * Resolves when the queue is back under its bounds (immediately if it is), on close, or when the
+   * `block` window (`queue.maxBlockMs`) runs out.
+   */
   ready(): Promise<void>
   /** Resolves when every record accepted before the call has been delivered, failed or dropped. */
   flush(): Promise<void>

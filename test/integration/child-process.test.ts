@@ -71,6 +71,30 @@ describe('exit', () => {
     expect(http.requests.length).toBeGreaterThanOrEqual(1)
     expect(http.records()).toHaveLength(0)
   })
+
+  it("exits cleanly with the 'block' policy and a hung sink: the pause is bounded and every record counted", async () => {
+    const n = 2000
+    const http = await sink(() => ({ hang: true }))
+    const result = await logToSink(http.url, n, 'exit', {
+      closeTimeoutMs: 1000,
+      sender: { queue: { maxRecords: 100, overflow: 'block', maxBlockMs: 500 } },
+    })
+
+    // Unbounded, the paused read loop never reached pino's end of stream: the child died of pino's
+    // "_flushSync took too long (10s)" and nothing was reported.
+    expect(result.signal, describeChild(result)).toBeNull()
+    expect(result.code, describeChild(result)).toBe(0)
+    expect(result.stderr).not.toMatch(/took too long/)
+    const report = /^pino-courier: closed; (\d+) of (\d+) records could not be delivered .* - http: \d+ \(failed 0, dropped overflow (\d+), closed (\d+), oversize 0\)$/m.exec(
+      result.stderr,
+    )
+    expect(report, describeChild(result)).not.toBeNull()
+    const [, undelivered, received, overflow, closed] = (report ?? []).map(Number)
+    expect(received).toBe(n)
+    expect(undelivered).toBe(n)
+    expect((overflow ?? 0) + (closed ?? 0)).toBe(n)
+    expect(overflow).toBeGreaterThan(0)
+  })
 })
 
 describe('stderr', () => {

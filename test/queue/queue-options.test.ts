@@ -15,7 +15,13 @@ import {
 
 describe('defaults', () => {
   it('have the documented values', () => {
-    expect(DEFAULT_QUEUE).toEqual({ maxRecords: 100_000, maxBytes: 33_554_432, maxRecordBytes: 1_048_576, overflow: 'drop-newest' })
+    expect(DEFAULT_QUEUE).toEqual({
+      maxRecords: 100_000,
+      maxBytes: 33_554_432,
+      maxRecordBytes: 1_048_576,
+      overflow: 'drop-newest',
+      maxBlockMs: 1000,
+    })
     expect(DEFAULT_BATCH).toEqual({ maxRecords: 5000, maxBytes: 1_048_576, maxWaitMs: 1000, flushLevel: 'error' })
     expect(DEFAULT_POOL).toEqual({ concurrency: 1, timeoutMs: 10_000, rateLimit: undefined })
     expect(DEFAULT_RETRY).toEqual({ maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 10_000, maxRetryTimeMs: 60_000 })
@@ -64,6 +70,14 @@ describe('schemas', () => {
     expect(queueOptionsSchema.safeParse({ maxBytes: 1.5 }).success).toBe(false)
     expect(queueOptionsSchema.safeParse({ overflow: 'spool' }).success).toBe(false)
     expect(queueOptionsSchema.safeParse({ size: 1 }).success).toBe(false)
+  })
+
+  it('queue: maxBlockMs is a non-negative integer', () => {
+    expect(queueOptionsSchema.safeParse({ overflow: 'block', maxBlockMs: 0 }).success).toBe(true)
+    expect(queueOptionsSchema.safeParse({ maxBlockMs: 250 }).success).toBe(true)
+    expect(queueOptionsSchema.safeParse({ maxBlockMs: -1 }).success).toBe(false)
+    expect(queueOptionsSchema.safeParse({ maxBlockMs: 1.5 }).success).toBe(false)
+    expect(queueOptionsSchema.safeParse({ maxBlockMs: '1000' }).success).toBe(false)
   })
 
   it('batch: maxWaitMs may be 0, flushLevel a name or a finite number', () => {

@@ -146,6 +146,8 @@ function slowSink(ms: number): TestSink {
 /** Resolves every attempt as it comes until the sender has flushed. */
 async function deliverAll(sender: QueuedSender, sink: TestSink): Promise<void> {
   const done = sender.flush()
+  // Jobs reach the sink a microtask after their dispatch.
+  await settle()
   while (sink.pending().length > 0) {
     for (const attempt of sink.pending()) attempt.resolve()
     await settle()
@@ -306,6 +308,23 @@ describe('QueuedSender', () => {
       expect(stats.delivered).toBe(2)
       expect(drops).toEqual([{ sender: 'sender', reason: 'oversize', records: 1 }])
       expectLedger(stats)
+    })
+
+    it('never runs the sink inside send(): a completed batch reaches it a microtask later', async () => {
+      const sink = acceptingSink()
+      const sender = makeSender({ batch: { ...QUIET, maxRecords: 2 } }, sink)
+      sender.send(rec(1))
+      expect(sender.send(rec(2))).toBe(true) // completes a batch: dispatched, not yet delivered
+      expect(sender.stats()).toMatchObject({ inFlight: 2, attempts: 0 })
+      expect(sink.attempts).toHaveLength(0)
+      sender.send(rec(3, 60)) // a flushLevel record
+      void sender.flush()
+      expect(sink.attempts).toHaveLength(0)
+      await Promise.resolve()
+      expect(sink.attempts.map((a) => a.ids)).toEqual([[1, 2]])
+      await settle()
+      expect(sink.delivered).toEqual([[1, 2], [3]])
+      expect(sender.stats()).toMatchObject({ delivered: 3, attempts: 2 })
     })
 
     it('keeps exact queued and delivered byte counts', async () => {
@@ -497,6 +516,29 @@ describe('QueuedSender', () => {
       expectLedger(stats)
     })
 
+    it('sends a full queue as soon as a worker is free, not after batch.maxWaitMs', async () => {
+      // queue.maxRecords < batch.maxRecords: the queue is full long before a batch is.
+      const sink = slowSink(10)
+      const sender = makeSender({ queue: { maxRecords: 5, overflow: 'block' }, batch: { maxRecords: 100, maxWaitMs: 1000 } }, sink)
+      let sent = 0
+      const sending = (async () => {
+        for (let i = 1; i <= 50; i++) {
+          if (!sender.send(rec(i))) await sender.ready()
+          sent++
+        }
+      })()
+      // About 6 records leave every 10 ms: all 50 are through long before one maxWaitMs.
+      await vi.advanceTimersByTimeAsync(200)
+      expect(sent).toBe(50)
+      await sending
+      const flushed = sender.flush()
+      await vi.advanceTimersByTimeAsync(10)
+      await flushed
+      expect(sink.deliveredIds()).toEqual(range(1, 50))
+      expect(sink.attempts.every((a) => a.batch.records.length <= 6)).toBe(true)
+      expect(sender.stats().dropped).toEqual({ overflow: 0, closed: 0, oversize: 0 })
+    })
+
     it('drop-oldest evicts the oldest waiting record', async () => {
       const sink = new TestSink()
       const sender = makeSender(
@@ -532,7 +574,7 @@ describe('QueuedSender', () => {
         sender.send(rec(1, 30))
         void sender.flush()
         for (let i = 2; i <= 4; i++) sender.send(rec(i, 30))
-        expect(sink.attempts).toHaveLength(1)
+        expect(sender.stats().inFlight).toBe(1)
         expect(sender.stats().queued).toBe(3)
         return { sender, sink }
       }
@@ -576,6 +618,21 @@ describe('QueuedSender', () => {
         expect(sink.deliveredIds()).toEqual([1, 2, 4])
         expect(sender.stats().dropped.overflow).toBe(2)
       })
+    })
+
+    it('treats levels of one decade as one level when making room (a custom 35 shares info\'s lane)', async () => {
+      const sink = new TestSink()
+      const sender = makeSender({ queue: { maxRecords: 2 }, batch: { ...QUIET, maxRecords: 1 } }, sink)
+      sender.send(rec(1, 30))
+      void sender.flush()
+      sender.send(rec(2, 30))
+      sender.send(rec(3, 30))
+      sender.send(rec(4, 35)) // same lane as info: refused like an info record
+      sender.send(rec(5, 40)) // a higher lane: evicts the newest info
+      await deliverAll(sender, sink)
+      expect(sink.deliveredIds()).toEqual([1, 2, 5])
+      expect(sender.stats().dropped.overflow).toBe(2)
+      expectLedger(sender.stats())
     })
 
     it('bounds the queue by bytes as well as by records', async () => {
@@ -656,6 +713,86 @@ describe('QueuedSender', () => {
         const stats = sender.stats()
         expect(stats.delivered).toBe(50)
         expect(stats.dropped).toEqual({ overflow: 0, closed: 0, oversize: 0 })
+      })
+
+      it('pauses the reader for at most queue.maxBlockMs, then drops like drop-newest until back within bounds', async () => {
+        const sink = new TestSink() // a dead sink: never answers
+        const drops: { reason: string; records: number }[] = []
+        const sender = makeSender(
+          { queue: { maxRecords: 2, overflow: 'block', maxBlockMs: 1000 }, batch: { ...QUIET, maxRecords: 1 } },
+          sink,
+        )
+        sender.on('drop', (drop) => drops.push(drop))
+        expect(sender.send(rec(1))).toBe(true) // to the worker, which hangs
+        expect(sender.send(rec(2))).toBe(true)
+        expect(sender.send(rec(3))).toBe(true) // at the bound
+        expect(sender.send(rec(4))).toBe(false) // over it: kept, the reader should pause
+        let ready = false
+        void sender.ready().then(() => (ready = true))
+        await vi.advanceTimersByTimeAsync(999)
+        expect(ready).toBe(false)
+        expect(sender.send(rec(5))).toBe(false) // still inside the window: kept
+        await vi.advanceTimersByTimeAsync(1)
+        expect(ready).toBe(true)
+        await expect(sender.ready()).resolves.toBeUndefined()
+
+        // Past the window: an info record is refused, and send() no longer asks the reader to pause.
+        expect(sender.send(rec(6, 30))).toBe(true)
+        expect(sender.stats()).toMatchObject({ queued: 4, inFlight: 1, dropped: { overflow: 1, closed: 0, oversize: 0 } })
+        // An error record evicts infos, newest first, until it fits: the queue is back within bounds.
+        expect(sender.send(rec(7, 50))).toBe(true)
+        expect(sender.stats()).toMatchObject({ queued: 2, dropped: { overflow: 4, closed: 0, oversize: 0 } })
+        expectLedger(sender.stats())
+        expect(drops).toHaveLength(4)
+
+        // Back within bounds, the next overflow blocks again, with a fresh window.
+        expect(sender.send(rec(8))).toBe(false)
+        ready = false
+        void sender.ready().then(() => (ready = true))
+        await vi.advanceTimersByTimeAsync(500)
+        expect(ready).toBe(false)
+
+        // Closing wakes the reader and leaves no timer behind.
+        const closing = sender.close({ timeoutMs: 100 })
+        await settle()
+        expect(ready).toBe(true)
+        await vi.advanceTimersByTimeAsync(100)
+        const report = await closing
+        expect(report.timedOut).toBe(true)
+        // 1 abandoned in flight, 2, 7 and 8 abandoned in the queue.
+        expect(report.stats.dropped).toEqual({ overflow: 4, closed: 4, oversize: 0 })
+        expect(report.undelivered).toBe(8)
+        expectLedger(report.stats)
+        expect(vi.getTimerCount()).toBe(0)
+      })
+
+      it('lets a reader that waits on ready() get through a dead sink, counting every record', async () => {
+        const sink = new TestSink() // never answers, like a sink whose host is gone
+        const sender = makeSender({ queue: { maxRecords: 5, overflow: 'block' }, batch: { maxRecords: 5, maxWaitMs: 10 } }, sink)
+        expect(sender.options.queue.maxBlockMs).toBe(1000)
+        let sent = 0
+        const reading = (async () => {
+          for (let i = 1; i <= 100; i++) {
+            if (!sender.send(rec(i))) await sender.ready()
+            sent++
+          }
+        })()
+        await vi.advanceTimersByTimeAsync(999)
+        // [1-5] hang in the worker, [6-10] fill the queue, 11 goes over it and the reader waits.
+        expect(sent).toBe(10)
+        await vi.advanceTimersByTimeAsync(1)
+        expect(sent).toBe(100)
+        await reading
+        const stats = sender.stats()
+        expect(stats).toMatchObject({ received: 100, inFlight: 5, queued: 6, dropped: { overflow: 89, closed: 0, oversize: 0 } })
+        expectLedger(stats)
+
+        const closing = sender.close({ timeoutMs: 500 })
+        await vi.advanceTimersByTimeAsync(500)
+        const report = await closing
+        expect(report.undelivered).toBe(100)
+        expect(report.abandonedAtDeadline).toBe(11)
+        expect(vi.getTimerCount()).toBe(0)
       })
 
       it('ready() resolves when the sender closes', async () => {
@@ -769,6 +906,32 @@ describe('QueuedSender', () => {
       await settle()
       expect(flushed).toBe(true)
       expect(sink.deliveredIds()).toEqual([3, 2, 1])
+    })
+
+    it('is not undone by a flushLevel record created before it and sent after it', async () => {
+      const sink = new TestSink()
+      const sender = makeSender({ batch: { ...QUIET, maxRecords: 2 } }, sink)
+      const early = rec(1, 60) // fatal, QUIET's flushLevel: created first, sent last
+      sender.send(rec(2))
+      void sender.flush() // [2] goes to the worker
+      sender.send(rec(3))
+      sender.send(rec(4)) // a full batch, but the worker is busy
+      let flushed = false
+      void sender.flush().then(() => (flushed = true))
+      sender.send(early)
+      await settle()
+      expect(sink.attempts.map((a) => a.ids)).toEqual([[2]])
+      sink.at(0).resolve()
+      await settle()
+      expect(sink.at(1).ids).toEqual([1, 3])
+      sink.at(1).resolve()
+      await settle()
+      // 4 alone is neither a full batch nor old: only the flush makes it go.
+      expect(sink.at(2).ids).toEqual([4])
+      sink.at(2).resolve()
+      await settle()
+      expect(flushed).toBe(true)
+      expect(sink.deliveredIds()).toEqual([2, 1, 3, 4])
     })
 
     it('neither resolves early nor hangs after evictions (drop-oldest, 10 x capacity)', async () => {
@@ -1088,6 +1251,43 @@ describe('QueuedSender', () => {
       expect(sink.attempts).toHaveLength(2)
       expect(sink.at(1).at - sink.at(0).at).toBe(5000)
       expect(sender.stats().delivered).toBe(1)
+    })
+
+    it('holds every new batch back until a Retry-After has passed, not only the batch that got it', async () => {
+      const sink = new TestSink((a) =>
+        a.ids[0] === 1 && a.attempt === 1
+          ? a.reject(new DeliveryError('slow down', { status: 429, retryAfterMs: 5000 }))
+          : a.resolve(),
+      )
+      const sender = makeSender({ batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 2 } }, sink)
+      sender.send(rec(1)) // batch A: answered 429
+      await settle()
+      expect(sink.attempts).toHaveLength(1)
+      sender.send(rec(2)) // batch B: a worker is free, but the sink asked to wait
+      await settle()
+      expect(sender.stats()).toMatchObject({ queued: 1, inFlight: 1 })
+      await vi.advanceTimersByTimeAsync(4999)
+      expect(sink.attempts).toHaveLength(1)
+      await vi.advanceTimersByTimeAsync(1)
+      const started = sink.attempts.map((a) => `${a.ids.join(',')}#${a.attempt}@${a.at - sink.at(0).at}`).sort()
+      expect(started).toEqual(['1#1@0', '1#2@5000', '2#1@5000'])
+      expect(sender.stats()).toMatchObject({ delivered: 2, retried: 1, attempts: 3 })
+    })
+
+    it('drops the Retry-After pause timer on close', async () => {
+      const sink = new TestSink((a) => a.reject(new DeliveryError('busy', { status: 503, retryAfterMs: 60_000 })))
+      const sender = makeSender({ batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 2 } }, sink)
+      sender.send(rec(1))
+      await settle()
+      sender.send(rec(2))
+      await settle()
+      expect(sink.attempts).toHaveLength(1)
+      const closing = sender.close({ timeoutMs: 1000 })
+      await vi.advanceTimersByTimeAsync(1000)
+      const report = await closing
+      expect(report.abandonedAtDeadline).toBe(2)
+      expect(sink.attempts).toHaveLength(1)
+      expect(vi.getTimerCount()).toBe(0)
     })
 
     it('fails with reason exhausted after maxAttempts', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RecordBuffer } from '../../src/queue/record-buffer.js'
+import { levelBucket, MAX_LANES, RecordBuffer } from '../../src/queue/record-buffer.js'
 import { createRecord, type LogRecord } from '../../src/record.js'
 
 function rec(i: number, level = 30): LogRecord {
@@ -22,7 +22,8 @@ describe('RecordBuffer', () => {
     expect(buffer.bytes).toBe(0)
     expect(buffer.peekOldest()).toBeUndefined()
     expect(buffer.shiftOldest()).toBeUndefined()
-    expect(buffer.lowestLevel()).toBeUndefined()
+    expect(buffer.lowestBucket()).toBeUndefined()
+    expect(buffer.laneCount).toBe(0)
     expect(buffer.shiftLowest()).toBeUndefined()
     expect(buffer.popLowest()).toBeUndefined()
     expect(buffer.drain()).toEqual([])
@@ -46,13 +47,13 @@ describe('RecordBuffer', () => {
     expect(buffer.bytes).toBe(0)
   })
 
-  it('finds the lowest level present, skipping emptied lanes', () => {
+  it('finds the lowest level bucket present, skipping emptied lanes', () => {
     const { buffer } = fill([30, 50, 20])
-    expect(buffer.lowestLevel()).toBe(20)
+    expect(buffer.lowestBucket()).toBe(levelBucket(20))
     expect(id(buffer.shiftLowest())).toBe(3)
-    expect(buffer.lowestLevel()).toBe(30)
+    expect(buffer.lowestBucket()).toBe(levelBucket(30))
     expect(id(buffer.shiftLowest())).toBe(1)
-    expect(buffer.lowestLevel()).toBe(50)
+    expect(buffer.lowestBucket()).toBe(levelBucket(50))
   })
 
   it('shiftLowest evicts the oldest and popLowest the newest record of the lowest level', () => {
@@ -69,9 +70,9 @@ describe('RecordBuffer', () => {
 
   it('accepts levels far out of range and orders them numerically', () => {
     const { buffer } = fill([30, 1e9, -5, 10])
-    expect(buffer.lowestLevel()).toBe(-5)
+    expect(buffer.lowestBucket()).toBe(levelBucket(-5))
     expect(id(buffer.popLowest())).toBe(3)
-    expect(buffer.lowestLevel()).toBe(10)
+    expect(buffer.lowestBucket()).toBe(levelBucket(10))
     expect(buffer.drain().map(id)).toEqual([1, 2, 4])
   })
 
@@ -104,6 +105,53 @@ describe('RecordBuffer', () => {
     const late = rec(9, 30)
     buffer.push(late)
     expect(buffer.peekOldest()).toBe(late)
-    expect(buffer.lowestLevel()).toBe(30)
+    expect(buffer.lowestBucket()).toBe(levelBucket(30))
+  })
+
+  describe('level buckets', () => {
+    it('put each decade in its own bucket, every negative level in one and every level from 1000 up in one', () => {
+      expect([0, 9, 10, 20, 30, 35, 39, 40, 60, 999].map(levelBucket)).toEqual([0, 0, 1, 2, 3, 3, 3, 4, 6, 99])
+      expect([-1, -5, -1e9, Number.NaN, Number.NEGATIVE_INFINITY].map(levelBucket)).toEqual([-1, -1, -1, -1, -1])
+      expect([1000, 1e9, Date.now(), Number.POSITIVE_INFINITY].map(levelBucket)).toEqual([100, 100, 100, 100])
+      expect(MAX_LANES).toBe(102)
+    })
+
+    it('keeps 5,000 distinct levels in a bounded number of lanes, in arrival order', () => {
+      const buffer = new RecordBuffer()
+      const records: LogRecord[] = []
+      // From -100 to 4899: every decade below 1000, the negative and the top bucket.
+      for (let n = 0; n < 5000; n++) {
+        const record = rec(n, n - 100)
+        records.push(record)
+        buffer.push(record)
+      }
+      expect(buffer.laneCount).toBe(102) // MAX_LANES
+      expect(buffer.size).toBe(5000)
+      const out = buffer.drain()
+      expect(out).toHaveLength(5000)
+      expect(out.every((record, n) => record === records[n])).toBe(true)
+      expect(buffer.laneCount).toBe(102) // MAX_LANES
+    })
+
+    it('puts timestamp-like levels in a single lane', () => {
+      const buffer = new RecordBuffer()
+      const start = 1_700_000_000_000
+      for (let n = 0; n < 5000; n++) buffer.push(rec(n, start + n))
+      expect(buffer.laneCount).toBe(1)
+      expect(buffer.drain().map(id)).toEqual(Array.from({ length: 5000 }, (_, n) => n))
+    })
+
+    it('evicts levels of one decade together: shiftLowest oldest first, popLowest newest first', () => {
+      // 30 (info) and a custom 35 share a lane; 20 and 40 do not.
+      const a = fill([35, 30, 40, 35, 30])
+      expect(a.buffer.laneCount).toBe(2)
+      expect(a.buffer.lowestBucket()).toBe(3)
+      expect([a.buffer.shiftLowest(), a.buffer.shiftLowest()].map(id)).toEqual([1, 2])
+      expect(a.buffer.drain().map(id)).toEqual([3, 4, 5])
+
+      const b = fill([35, 30, 40, 35, 30])
+      expect([b.buffer.popLowest(), b.buffer.popLowest()].map(id)).toEqual([5, 4])
+      expect(b.buffer.drain().map(id)).toEqual([1, 2, 3])
+    })
   })
 })

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { DeliveryError, DeliveryTimeoutError } from '../../src/queue/delivery-error.js'
 import { DEFAULT_RETRY, type RetryOptions } from '../../src/queue/queue-options.js'
-import { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_HTTP_STATUSES } from '../../src/queue/retry-policy.js'
+import { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_CLIENT_STATUSES } from '../../src/queue/retry-policy.js'
 
 const ALMOST_ONE = 1 - Number.EPSILON
 
@@ -120,6 +120,13 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('', now)).toBeUndefined()
     expect(parseRetryAfter('   ', now)).toBeUndefined()
     expect(parseRetryAfter('soon', now)).toBeUndefined()
+    // Date.parse would read these as years.
+    expect(parseRetryAfter('-5', now)).toBeUndefined()
+    expect(parseRetryAfter('2030', now)).toBe(2_030_000)
+    expect(parseRetryAfter('12 apples', now)).toBeUndefined()
+    // The obsolete HTTP date forms (RFC 850, asctime) still count.
+    expect(parseRetryAfter('Wednesday, 21-Oct-15 07:28:30 GMT', now)).toBe(30_000)
+    expect(parseRetryAfter('Wed Oct 21 07:28:30 2015', now)).toBeGreaterThanOrEqual(0)
     expect(parseRetryAfter([], now)).toBeUndefined()
   })
 
@@ -159,7 +166,7 @@ describe('isTransientStatus', () => {
   })
 
   it('lists the statuses retried by name', () => {
-    expect([...TRANSIENT_HTTP_STATUSES].sort()).toEqual([408, 429, 500, 502, 503, 504])
+    expect([...TRANSIENT_CLIENT_STATUSES].sort()).toEqual([408, 429])
   })
 })
 
