@@ -5,7 +5,7 @@ import { LevelMap } from '../src/levels.js'
 import { RecordParser, type LogRecord } from '../src/record.js'
 import { createMemorySender } from '../src/senders/memory-sender.js'
 import type { CloseReport, Sender } from '../src/senders/sender.js'
-import type { SenderStats } from '../src/queue/delivery-stats.js'
+import { StatsCounters } from '../src/queue/delivery-stats.js'
 
 const line = (level: number, i: number): string => `{"level":${level},"time":1,"msg":"m","i":${i}}`
 
@@ -140,20 +140,7 @@ function customSender(
   name: string,
   overrides: { flush?: () => Promise<void>; close?: () => Promise<CloseReport> },
 ): Sender {
-  const stats: SenderStats = {
-    name,
-    received: 0,
-    queued: 0,
-    queuedBytes: 0,
-    inFlight: 0,
-    delivered: 0,
-    deliveredBytes: 0,
-    retried: 0,
-    failed: 0,
-    dropped: { overflow: 0, closed: 0, oversize: 0 },
-    attempts: 0,
-    recentFailures: [],
-  }
+  const stats = new StatsCounters().snapshot(name)
   return {
     name,
     level: 0,
