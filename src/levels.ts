@@ -19,22 +19,14 @@ export type LevelOption = string | number
  */
 export class LevelMap {
   readonly #values: Map<string, number>
-  readonly #labels: Map<number, string>
 
   constructor(values: Readonly<Record<string, number>> = DEFAULT_LEVELS) {
     this.#values = new Map(Object.entries(values))
-    this.#labels = new Map()
-    for (const [label, value] of this.#values) this.#labels.set(value, label)
   }
 
   /** Level number of a label, or undefined. */
   valueOf(label: string): number | undefined {
     return this.#values.get(label)
-  }
-
-  /** Label of a level number, or undefined for numbers that are not a named level. */
-  labelOf(value: number): string | undefined {
-    return this.#labels.get(value)
   }
 
   /**

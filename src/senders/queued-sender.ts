@@ -638,6 +638,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 
 /** A one-line message for any thrown value. */
 export function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    // The parts are what a reader needs ("disk gone"), not only how many there were.
+    return `${error.name}: ${error.message}: ${error.errors.map(errorMessage).join('; ')}`
+  }
   if (error instanceof Error) {
     const cause = error.cause instanceof Error ? ` (${error.cause.message})` : ''
     return `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}${cause}`

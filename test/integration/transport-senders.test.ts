@@ -11,6 +11,7 @@ import {
   createSenders,
   type CourierCloseReport,
   type CourierStats,
+  type CourierWarning,
   type SenderSpec,
   type TransportOptions,
 } from '../../src/index.js'
@@ -157,6 +158,31 @@ describe("{ type: 'module' } senders", () => {
     const report = await closed
     expect(report.undelivered).toBe(0)
     expect(senderReport(report, 'plain').stats.delivered).toBe(n)
+  })
+
+  it("turns a custom sender's failed flush into a warning: logger.flush(cb) succeeds and the worker lives on", async () => {
+    const http = await sink()
+    const path = join(await tempDir(), 'plain.log')
+    const transport = courierTransport({
+      senders: [
+        { type: 'module', module: APPEND_SENDER, export: 'createPlainSender', name: 'plain', options: { path, tag: 'p', failFlush: 'disk gone' } },
+        { type: 'http', url: http.url },
+      ],
+      stderr: false,
+    })
+    const logger = pino(transport)
+    const warning = nextEvent<CourierWarning>(transport, 'courier:warning')
+
+    for (let i = 0; i < 10; i++) logger.info({ i }, 'first')
+    await flushLogger(logger)
+    expect((await warning).message).toBe('pino-courier: flush failed: AggregateError: 1 sender(s) failed to flush: disk gone')
+    expect(http.records()).toHaveLength(10)
+
+    // An error given back to thread-stream would have destroyed the stream: it still delivers.
+    for (let i = 10; i < 20; i++) logger.info({ i }, 'second')
+    await flushLogger(logger)
+    expect(summarizeSequence(http.records(), 20)).toEqual(perfectSequence(20))
+    expect(summarizeSequence(await readNdjson(path), 20)).toEqual(perfectSequence(20))
   })
 
   it.each([
