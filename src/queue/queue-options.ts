@@ -63,11 +63,18 @@ export interface PoolOptions {
 
 /** Retries of transient failures (network errors, timeouts, HTTP 408/429/5xx). */
 export interface RetryOptions {
-  /** Attempts per batch, the first included (1 = no retry). @default 5 */
+  /**
+   * Attempts per batch, the first included (1 = no retry). With the other defaults a batch gives up
+   * after 20 attempts or 60 s of retrying (maxRetryTimeMs), whichever comes first: about a minute of
+   * outage. Meanwhile records wait in the (bounded) queue. @default 20
+   */
   maxAttempts?: number
   /** Backoff base: attempt n waits a random time in [0, min(maxDelayMs, baseDelayMs * 2^(n-1))]. @default 100 */
   baseDelayMs?: number
-  /** Longest backoff between two attempts. A longer `Retry-After` is still honoured. @default 10000 */
+  /**
+   * Longest backoff between two attempts. A longer `Retry-After` is still honoured. Kept short because a
+   * batch in backoff is also how the sender notices that the sink is back. @default 5000
+   */
   maxDelayMs?: number
   /** Longest time from a batch's first attempt to its last retry; past it the batch fails. @default 60000 */
   maxRetryTimeMs?: number
@@ -95,9 +102,9 @@ export const DEFAULT_POOL: Required<Omit<PoolOptions, 'rateLimit'>> & Pick<PoolO
 })
 
 export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({
-  maxAttempts: 5,
+  maxAttempts: 20,
   baseDelayMs: 100,
-  maxDelayMs: 10_000,
+  maxDelayMs: 5000,
   maxRetryTimeMs: 60_000,
 })
 

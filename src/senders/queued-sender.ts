@@ -92,6 +92,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly #stats = new StatsCounters()
   readonly #abort = new AbortController()
   #flushWaiters: FlushWaiter[] = []
+  /** Wakes of the batches waiting out a retry backoff. */
+  readonly #backoffs = new Set<() => void>()
   #readyWaiters: (() => void)[] = []
   /** Records up to this seq leave at once, whatever the batch triggers say (flushLevel, flush, close). */
   #forceUpTo = 0
@@ -475,8 +477,40 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           error: errorMessage(error),
         })
       }
-      if (!(await sleep(decision.delayMs, this.#abort.signal))) return
+      if (!(await this.#backoff(decision.delayMs))) return
     }
+  }
+
+  /**
+   * Waits out a retry backoff: resolves true when it is over or cut short (#wakeBackoffs), false when
+   * close() gives up on the batch.
+   */
+  #backoff(ms: number): Promise<boolean> {
+    const signal = this.#abort.signal
+    if (signal.aborted) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const done = (goOn: boolean): void => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        this.#backoffs.delete(wake)
+        resolve(goOn)
+      }
+      const onAbort = (): void => done(false)
+      const wake = (): void => done(true)
+      const timer = setTimeout(wake, ms)
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.#backoffs.add(wake)
+    })
+  }
+
+  /**
+   * Ends every retry backoff now, unless the sink asked us to wait (Retry-After). Backoff exists to
+   * spare a sink that is down; once a delivery has succeeded the sink is back, and batches still
+   * sleeping for seconds would only delay recovery (and a close that waits for them).
+   */
+  #wakeBackoffs(): void {
+    if (this.#backoffs.size === 0 || Date.now() < this.#pausedUntil) return
+    for (const wake of [...this.#backoffs]) wake()
   }
 
   #settle(
@@ -493,6 +527,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     if (outcome === 'delivered') {
       stats.delivered += count
       stats.deliveredBytes += batch.bytes
+      this.#wakeBackoffs()
     } else if (outcome === 'failed' && failure) {
       stats.failed += count
       const status = (failure.error as { status?: unknown } | null)?.status
@@ -546,6 +581,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#closed = true
     this.#wakeReady()
     this.#forceUpTo = Number.POSITIVE_INFINITY
+    // Closing is the last chance: batches waiting out a backoff try again now, within the deadline.
+    this.#wakeBackoffs()
     const drained = this.flush()
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -617,22 +654,6 @@ function rejectOnAbort(signal: AbortSignal, closed: AbortSignal): Promise<never>
     const later = (): void => void (closed.aborted || setImmediate(() => reject(signal.reason)))
     if (signal.aborted) later()
     else signal.addEventListener('abort', later, { once: true })
-  })
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false)
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      resolve(false)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve(true)
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
   })
 }
 

@@ -24,7 +24,7 @@ describe('defaults', () => {
     })
     expect(DEFAULT_BATCH).toEqual({ maxRecords: 5000, maxBytes: 1_048_576, maxWaitMs: 1000, flushLevel: 'error' })
     expect(DEFAULT_POOL).toEqual({ concurrency: 1, timeoutMs: 10_000, rateLimit: undefined })
-    expect(DEFAULT_RETRY).toEqual({ maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 10_000, maxRetryTimeMs: 60_000 })
+    expect(DEFAULT_RETRY).toEqual({ maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 5000, maxRetryTimeMs: 60_000 })
   })
 
   it('are frozen', () => {

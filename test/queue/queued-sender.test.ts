@@ -1384,6 +1384,82 @@ describe('QueuedSender', () => {
       expect(sink.at(0).done).toBe(false)
     })
 
+    it('retries batches waiting out a backoff as soon as another batch is delivered', async () => {
+      // The sink is down until batch 3's first attempt: batches 1 and 2 are in long backoffs by then.
+      let up = false
+      const sink = new TestSink((a) => (up ? a.resolve() : a.reject(new DeliveryError('down', { status: 503 }))))
+      const sender = makeSender(
+        { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
+        sink,
+      )
+      sender.send(rec(1))
+      sender.send(rec(2))
+      await settle()
+      expect(sink.attempts).toHaveLength(2)
+      await vi.advanceTimersByTimeAsync(1000)
+      up = true
+      sender.send(rec(3))
+      await settle()
+      // Batch 3 got through, so 1 and 2 went again at once instead of 4 s later (backoff 5000 ms).
+      expect(sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)).toEqual([
+        '1#1@0',
+        '2#1@0',
+        '3#1@1000',
+        '1#2@1000',
+        '2#2@1000',
+      ])
+      expect(sender.stats()).toMatchObject({ delivered: 3, inFlight: 0, retried: 2, failed: 0 })
+      expect(vi.getTimerCount()).toBe(0)
+    })
+
+    it('does not cut a backoff short while the sink has asked to wait (Retry-After)', async () => {
+      // Batch 1 fails (backoff 5 s), batch 2 is told to wait 3 s, batch 3 succeeds after 1 s: inside
+      // the pause, so batch 1 must not go before the pause ends.
+      const sink = new TestSink((a) => {
+        if (a.ids[0] === 1 && a.attempt === 1) a.reject(new DeliveryError('down', { status: 503 }))
+        else if (a.ids[0] === 2 && a.attempt === 1) a.reject(new DeliveryError('slow down', { status: 429, retryAfterMs: 3000 }))
+        else if (a.ids[0] === 3) setTimeout(() => a.resolve(), 1000)
+        else a.resolve()
+      })
+      const sender = makeSender(
+        { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
+        sink,
+      )
+      sender.send(rec(1))
+      sender.send(rec(2))
+      sender.send(rec(3))
+      await settle()
+      await vi.advanceTimersByTimeAsync(2999)
+      expect(sink.attempts).toHaveLength(3)
+      expect(sender.stats().delivered).toBe(1)
+      await vi.advanceTimersByTimeAsync(1)
+      // At the end of the pause batch 2 goes and gets through, which wakes batch 1 (2 s early).
+      expect(sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)).toEqual([
+        '1#1@0',
+        '2#1@0',
+        '3#1@0',
+        '2#2@3000',
+        '1#2@3000',
+      ])
+      expect(sender.stats()).toMatchObject({ delivered: 3, failed: 0 })
+    })
+
+    it('close() retries a batch waiting out a backoff at once, within its deadline', async () => {
+      let up = false
+      const sink = new TestSink((a) => (up ? a.resolve() : a.reject(new Error('ECONNREFUSED'))))
+      const sender = makeSender({ batch: QUIET, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } }, sink)
+      sender.send(rec(1))
+      void sender.flush()
+      await settle()
+      expect(sink.attempts).toHaveLength(1)
+      await vi.advanceTimersByTimeAsync(100)
+      up = true
+      const report = await sender.close({ timeoutMs: 1000 })
+      expect(sink.attempts.map((a) => a.at - sink.at(0).at)).toEqual([0, 100])
+      expect(report).toMatchObject({ undelivered: 0, timedOut: false })
+      expect(report.stats.delivered).toBe(1)
+    })
+
     it('keeps only the most recent failures', async () => {
       const sink = new TestSink((a) => a.reject(new DeliveryError(`no ${a.ids[0]}`, { permanent: true })))
       const sender = makeSender({ batch: { ...QUIET, maxRecords: 1 } }, sink)
