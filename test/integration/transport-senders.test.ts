@@ -52,7 +52,8 @@ describe('fan-out', () => {
     const path = join(await tempDir(), 'app.log')
     const transport = courierTransport({
       senders: [
-        { type: 'http', url: http.url, batch: { maxWaitMs: 50 } },
+        // One connection, so that the first hung request holds back every later batch.
+        { type: 'http', url: http.url, batch: { maxWaitMs: 50 }, pool: { concurrency: 1 } },
         { type: 'file', path },
       ],
       closeTimeoutMs: 1000,

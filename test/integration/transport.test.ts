@@ -37,14 +37,33 @@ function levels(records: readonly Record<string, unknown>[]): unknown[] {
 
 describe('pino.transport() worker', () => {
   describe('delivery', () => {
-    it('delivers 10,000 records to an HTTP sink once each and in order, on flush and after close', async () => {
-      const http = await sink()
-      const transport = courierTransport({ senders: [{ type: 'http', url: http.url }] })
+    it('delivers 10,000 records to an HTTP sink once each, on flush and after close (default: 4 connections)', async () => {
+      const http = await sink(() => ({ delayMs: 5 }))
+      const transport = courierTransport({ senders: [{ type: 'http', url: http.url, batch: { maxRecords: 500 } }] })
+      const logger = pino(transport)
+
+      for (let i = 0; i < N; i++) logger.info({ i }, 'record')
+      await flushLogger(logger)
+      // Batches travel side by side, so they may arrive in any order; each record arrives once.
+      expect(summarizeSequence(http.records(), N)).toMatchObject({ count: N, missing: 0, duplicates: 0 })
+      expect(http.connections).toBeGreaterThan(1)
+      expect(http.connections).toBeLessThanOrEqual(4)
+
+      await endTransport(transport)
+      expect(summarizeSequence(http.records(), N)).toMatchObject({ count: N, missing: 0, duplicates: 0 })
+    })
+
+    it('delivers 10,000 records in order with pool.concurrency 1, on flush and after close', async () => {
+      const http = await sink(() => ({ delayMs: 5 }))
+      const transport = courierTransport({
+        senders: [{ type: 'http', url: http.url, batch: { maxRecords: 500 }, pool: { concurrency: 1 } }],
+      })
       const logger = pino(transport)
 
       for (let i = 0; i < N; i++) logger.info({ i }, 'record')
       await flushLogger(logger)
       expect(summarizeSequence(http.records(), N)).toEqual(perfectSequence(N))
+      expect(http.connections).toBe(1)
 
       await endTransport(transport)
       // Closing re-sends nothing and loses nothing.
