@@ -1,0 +1,188 @@
+// Turns the runs into medians, markdown tables and the issue's targets (met or not).
+
+/** Median of the numbers among `values` (undefined when there are none). */
+export function median(values) {
+  const xs = values.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b)
+  if (xs.length === 0) return undefined
+  const mid = xs.length >> 1
+  return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2
+}
+
+/** One row per (scenario, target): the median of each figure over the repetitions. */
+export function aggregate(runs) {
+  const groups = new Map()
+  for (const run of runs) {
+    const key = `${run.scenario}\u0000${run.target}`
+    if (!groups.has(key)) groups.set(key, [])
+    groups.get(key).push(run)
+  }
+  const rows = []
+  for (const group of groups.values()) {
+    const pick = (f) => median(group.map(f))
+    const first = group[0]
+    rows.push({
+      scenario: first.scenario,
+      target: first.target,
+      reps: group.length,
+      sent: first.sent,
+      syncMs: pick((r) => r.syncMs),
+      eldP50: pick((r) => r.eld.p50),
+      eldP99: pick((r) => r.eld.p99),
+      eldMax: pick((r) => r.eld.max),
+      rssMb: pick((r) => r.rssMb),
+      exitBlockMs: pick((r) => r.exitBlockMs),
+      closeMs: pick((r) => r.closeMs),
+      goneMs: pick((r) => r.goneMs),
+      killed: group.filter((r) => r.killed).length,
+      received: pick((r) => r.received),
+      // The worst repetition: one lost record or one duplicate is what a user notices.
+      receivedMin: Math.min(...group.map((r) => r.received ?? Number.POSITIVE_INFINITY)),
+      duplicates: Math.max(...group.map((r) => r.duplicates ?? 0)),
+      requests: pick((r) => r.requests),
+      failedRequests: pick((r) => r.failedRequests),
+      lastRecordMs: pick((r) => r.lastRecordMs),
+      tailMs: pick((r) => r.tailMs),
+      recordsPerSec: pick((r) => (r.received && r.lastRecordMs ? (r.received / r.lastRecordMs) * 1000 : undefined)),
+      ledger: first.ledger,
+    })
+  }
+  return rows
+}
+
+const num = (v, digits = 0) =>
+  v === undefined ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const pct = (part, whole) => (part === undefined || !whole ? '–' : `${num((100 * part) / whole, part === whole ? 0 : 1)}%`)
+
+/** Markdown table of one scenario's rows. */
+export function scenarioTable(scenario, rows, targets, floor) {
+  const label = (name) => targets.find((t) => t.name === name)?.label ?? name
+  const header = [
+    'target',
+    'log calls ms',
+    '× worker floor',
+    'loop delay p50 / p99 / max ms',
+    'received',
+    'dup',
+    'last record ms',
+    'after last log ms',
+    'exit blocks ms',
+    'gone ms',
+    'peak RSS MB',
+  ]
+  if (scenario.id === 'b') header.push('records/s')
+  if (scenario.fault && scenario.fault !== 'none') header.push('requests (failed)')
+  header.push('pino-courier ledger')
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
+  for (const row of rows) {
+    const exitBlock = row.closeMs !== undefined ? `${num(row.closeMs)} (close)` : num(row.exitBlockMs)
+    const cells = [
+      label(row.target),
+      num(row.syncMs),
+      floor?.syncMs ? `${num(row.syncMs / floor.syncMs, 2)}×` : '–',
+      `${num(row.eldP50, 1)} / ${num(row.eldP99, 1)} / ${num(row.eldMax, 1)}`,
+      row.received === undefined ? '–' : pct(row.receivedMin, row.sent),
+      row.received === undefined ? '–' : num(row.duplicates),
+      num(row.lastRecordMs),
+      num(row.tailMs),
+      row.killed ? `${exitBlock} (killed)` : exitBlock,
+      num(row.goneMs),
+      num(row.rssMb),
+    ]
+    if (scenario.id === 'b') cells.push(num(row.recordsPerSec))
+    if (scenario.fault && scenario.fault !== 'none') cells.push(`${num(row.requests)} (${num(row.failedRequests)})`)
+    cells.push(ledgerText(row.ledger))
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+function ledgerText(ledger) {
+  if (!ledger) return ''
+  if (ledger.undelivered === 0) return 'nothing lost'
+  const parts = [
+    ledger.failed && `failed ${num(ledger.failed)}`,
+    ledger.overflow && `dropped overflow ${num(ledger.overflow)}`,
+    ledger.closed && `dropped at close ${num(ledger.closed)}`,
+    ledger.oversize && `oversize ${num(ledger.oversize)}`,
+  ].filter(Boolean)
+  return `${num(ledger.undelivered)} counted: ${parts.join(', ')}`
+}
+
+/** Default queue bound of pino-courier (queue.maxBytes), for target (d). */
+const QUEUE_BOUND_MB = 32 * 1.048576
+
+/**
+ * The issue's targets for the default pino-courier row, each with the measured figure.
+ * @returns {{ target: string, met: boolean | undefined, measured: string }[]}
+ */
+export function checkTargets(rows) {
+  const row = (scenario, target) => rows.find((r) => r.scenario === scenario && r.target === target)
+  const checks = []
+  const add = (target, met, measured) => checks.push({ target, met, measured })
+  const courier = (s) => row(s, 'courier')
+  const floorA = row('a', 'pino-file')
+  const a = courier('a')
+  if (a && floorA) {
+    add(
+      '(a) app-side cost ≤ 1.1× pino/file',
+      a.syncMs <= 1.1 * floorA.syncMs,
+      `${num(a.syncMs / floorA.syncMs, 2)}× (${num(a.syncMs)} ms vs ${num(floorA.syncMs)} ms)`,
+    )
+    add(
+      '(a) event-loop p99 ≤ pino/file + 1 ms',
+      a.eldP99 <= floorA.eldP99 + 1,
+      `${num(a.eldP99, 1)} ms vs ${num(floorA.eldP99, 1)} ms`,
+    )
+    add('(a) peak RSS ≤ pino/file + 30 MB', a.rssMb <= floorA.rssMb + 30, `${num(a.rssMb)} MB vs ${num(floorA.rssMb)} MB`)
+  }
+  if (a) {
+    add('(a) 100% received', a.receivedMin === a.sent, pct(a.receivedMin, a.sent))
+    add('(a) last record ≤ 100 ms after the last log call', a.tailMs <= 100, `${num(a.tailMs)} ms`)
+    add('(a) closing blocks ≤ 100 ms', a.exitBlockMs <= 100, `${num(a.exitBlockMs)} ms`)
+  }
+  const b = courier('b')
+  if (b) {
+    const peers = rows.filter((r) => r.scenario === 'b' && ['pino-http-send', 'pino-loki', 'axiom'].includes(r.target))
+    const fastest = peers.reduce((best, r) => ((r.recordsPerSec ?? 0) > (best?.recordsPerSec ?? 0) ? r : best), undefined)
+    if (fastest) {
+      add(
+        '(b) ≥ 2× the records/s of the fastest peer',
+        b.recordsPerSec >= 2 * fastest.recordsPerSec,
+        `${num(b.recordsPerSec)}/s vs ${num(fastest.recordsPerSec)}/s (${fastest.target}): ${num(b.recordsPerSec / fastest.recordsPerSec, 1)}×`,
+      )
+    }
+  }
+  for (const id of ['c-503', 'c-refuse']) {
+    const c = courier(id)
+    if (!c) continue
+    add(`(${id}) 100% received, no duplicates`, c.receivedMin === c.sent && c.duplicates === 0, `${pct(c.receivedMin, c.sent)}, ${c.duplicates} duplicates`)
+    add(`(${id}) close blocks ≤ 100 ms after recovery`, c.exitBlockMs <= 100, `${num(c.exitBlockMs)} ms`)
+  }
+  const d = courier('d')
+  if (d) {
+    const bound = (floorA?.rssMb ?? 0) + QUEUE_BOUND_MB + 30
+    add(
+      '(d) peak RSS ≤ worker floor + queue bound (32 MiB) + 30 MB',
+      floorA ? d.rssMb <= bound : undefined,
+      `${num(d.rssMb)} MB (bound ${floorA ? num(bound) : '?'} MB)`,
+    )
+    const counted = (d.received ?? 0) + (d.ledger?.undelivered ?? 0)
+    add(
+      '(d) every record delivered or counted',
+      counted === d.sent && d.duplicates === 0,
+      `${num(d.received)} received + ${num(d.ledger?.undelivered ?? 0)} counted = ${num(counted)} of ${num(d.sent)}`,
+    )
+  }
+  const e = courier('e')
+  if (e) {
+    add('(e) process.exit(): 100% received', e.receivedMin === e.sent, pct(e.receivedMin, e.sent))
+    add('(e) process gone ≤ 300 ms after the last log call', e.goneMs <= 300, `${num(e.goneMs)} ms`)
+  }
+  return checks
+}
+
+export function targetsTable(checks) {
+  const lines = ['| target | met | measured |', '|---|---|---|']
+  for (const c of checks) lines.push(`| ${c.target} | ${c.met === undefined ? '?' : c.met ? 'yes' : '**no**'} | ${c.measured} |`)
+  return lines.join('\n')
+}

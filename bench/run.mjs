@@ -1,0 +1,107 @@
+// npm run bench: every target through every scenario, each run a child process (bench/app.mjs)
+// shipping to a local sink (bench/sink.mjs) in this process. Prints markdown tables of medians and
+// the issue's targets, and writes bench/results/bench-<time>.json and bench/results/latest.md.
+//
+//   npm run bench                          full run (about 8 minutes on 2 cores)
+//   npm run bench -- --quick               smaller counts, one repetition (a smoke run, ~2 minutes)
+//   npm run bench -- --scenarios a,b --targets courier,pino-file --reps 5
+//   npm run bench -- --profile             also write .cpuprofile files (main and worker threads)
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { parseArgs } from 'node:util'
+import { fileURLToPath } from 'node:url'
+import { aggregate, checkTargets, scenarioTable, targetsTable } from './report.mjs'
+import { runOne } from './run-one.mjs'
+import { scenarios } from './scenarios.mjs'
+import { TARGETS } from './targets.mjs'
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    'slow-reps': { type: 'string' },
+    scenarios: { type: 'string' },
+    targets: { type: 'string' },
+    'outage-seconds': { type: 'string', default: '60' },
+    profile: { type: 'boolean', default: false },
+  },
+})
+
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
+const reps = Number(args.reps ?? (args.quick ? 1 : 3))
+// The fault scenarios take seconds each by design; one repetition of them by default.
+const slowReps = Number(args['slow-reps'] ?? 1)
+const onlyScenarios = args.scenarios?.split(',')
+const onlyTargets = args.targets?.split(',')
+const all = scenarios({ quick: args.quick, outageSeconds: Number(args['outage-seconds']) }).filter(
+  (s) => !onlyScenarios || onlyScenarios.includes(s.id) || onlyScenarios.includes(s.id.split('-')[0]),
+)
+const targets = TARGETS.filter((t) => !onlyTargets || onlyTargets.includes(t.name))
+const profileDir = args.profile ? `${resultsDir}profiles` : undefined
+if (profileDir) await mkdir(profileDir, { recursive: true })
+
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.availableParallelism(),
+  memoryGb: Math.round(os.totalmem() / 2 ** 30),
+  os: `${os.type()} ${os.release()}`,
+  node: process.version,
+}
+console.log(`pino-courier bench: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`)
+console.log(`${reps} repetition(s) of a, b, e; ${slowReps} of c, d${args.quick ? '; quick sizes' : ''}\n`)
+
+const applies = (scenario, target) => !scenario.sinkOnly || target.sink
+const runs = []
+const started = Date.now()
+
+async function measure(scenario, target, rep) {
+  const result = await runOne(scenario, target, { profileDir })
+  runs.push({ ...result, rep })
+  const received = result.received === undefined ? '' : ` received ${result.received}/${result.sent}`
+  console.log(
+    `  ${scenario.id.padEnd(8)} ${target.name.padEnd(18)} rep ${rep + 1}: log calls ${result.syncMs.toFixed(0)} ms,${received} exit ${result.killed ? 'killed' : `${(result.exitBlockMs ?? 0).toFixed(0)} ms`}`,
+  )
+}
+
+// Repetitions go round all targets, so that a noisy moment of the machine hits one rep of each
+// rather than every rep of one target.
+for (let rep = 0; rep < reps; rep++) {
+  for (const scenario of all.filter((s) => !s.slow)) {
+    for (const target of targets.filter((t) => applies(scenario, t))) await measure(scenario, target, rep)
+  }
+}
+for (let rep = 0; rep < slowReps; rep++) {
+  for (const scenario of all.filter((s) => s.slow)) {
+    const eligible = targets.filter((t) => applies(scenario, t))
+    if (scenario.concurrent) await Promise.all(eligible.map((target) => measure(scenario, target, rep)))
+    else for (const target of eligible) await measure(scenario, target, rep)
+  }
+}
+
+const rows = aggregate(runs)
+const sections = []
+for (const scenario of all) {
+  const scenarioRows = targets
+    .map((t) => rows.find((r) => r.scenario === scenario.id && r.target === t.name))
+    .filter(Boolean)
+  if (scenarioRows.length === 0) continue
+  const floor = rows.find((r) => r.scenario === scenario.id && r.target === 'pino-file')
+  sections.push(`### ${scenario.title}\n\n${scenarioTable(scenario, scenarioRows, targets, floor)}`)
+}
+const checks = checkTargets(rows)
+const minutes = ((Date.now() - started) / 60_000).toFixed(1)
+const markdown = [
+  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}. ` +
+    `Medians of ${reps} repetition(s) (${slowReps} for c and d)${args.quick ? ', quick sizes' : ''}; the run took ${minutes} min.`,
+  ...sections,
+  checks.length ? `### Targets (pino-courier with default options)\n\n${targetsTable(checks)}` : '',
+]
+  .filter(Boolean)
+  .join('\n\n')
+
+console.log(`\n${markdown}\n`)
+await mkdir(resultsDir, { recursive: true })
+const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks }, null, 2))
+await writeFile(`${resultsDir}latest.md`, `${markdown}\n`)
+console.log(`results: bench/results/bench-${stamp}.json, bench/results/latest.md`)

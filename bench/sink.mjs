@@ -1,0 +1,180 @@
+// The bench's HTTP sink: one small server every target ships to, so that all rows are measured
+// against the same thing. It accepts any body (NDJSON, JSON arrays, Loki's push JSON, gzip), counts
+// distinct record ids and duplicates, can answer late, and can fail on purpose for a while:
+// answering 503, or refusing connections (the port stops listening).
+import { createServer } from 'node:http'
+import { gunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import { now } from './clock.mjs'
+
+const gunzipAsync = promisify(gunzip)
+
+/**
+ * Every target writes `"benchId":N` into its records; Loki's push format nests each record as a
+ * JSON string, where the quotes come escaped (`\"benchId\":N`). The sink finds both by scanning
+ * for `benchId` without parsing: it shares the machine's cores with the app it measures, so it has
+ * to be cheaper than any target.
+ */
+const ID_KEY = 'benchId'
+/**
+ * @typedef {object} SinkOptions
+ * @property {number} expected   records the app will send (ids 0..expected-1)
+ * @property {number} [latencyMs] delay before each successful answer
+ * @property {'none'|'503'|'refuse'} [fault] how to fail while the fault lasts
+ */
+
+export class BenchSink {
+  /** @type {import('node:http').Server} */
+  #server
+  #sockets = new Set()
+  #seen
+  #port = 0
+  #latencyMs
+  #fault
+  #faultUntil = 0
+  #listening = false
+  /** @type {NodeJS.Timeout | undefined} */
+  #recoverTimer
+
+  received = 0
+  duplicates = 0
+  requests = 0
+  failedRequests = 0
+  bytes = 0
+  /** Time (epoch ms) the first and the last new record arrived. */
+  firstAt = 0
+  lastAt = 0
+
+  /** @param {SinkOptions} options */
+  constructor(options) {
+    this.#seen = new Uint8Array(options.expected)
+    this.#latencyMs = options.latencyMs ?? 0
+    this.#fault = options.fault ?? 'none'
+    this.#server = createServer((req, res) => this.#handle(req, res))
+    this.#server.keepAliveTimeout = 30_000
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+    })
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.#port}`
+  }
+
+  async start() {
+    await this.#listen(0)
+    this.#port = this.#server.address().port
+  }
+
+  /**
+   * Starts the fault window now, for `ms`. A refusing sink closes its port and every open
+   * connection, then listens again on the same port when the window ends.
+   */
+  failFor(ms) {
+    if (this.#fault === 'none' || ms <= 0) return
+    this.#faultUntil = now() + ms
+    if (this.#fault !== 'refuse') return
+    if (this.#listening) {
+      this.#server.close()
+      this.#listening = false
+      for (const socket of this.#sockets) socket.destroy()
+    }
+    clearTimeout(this.#recoverTimer)
+    this.#recoverTimer = setTimeout(() => void this.#listen(this.#port), ms)
+  }
+
+  /** Ends the fault window at once. */
+  recover() {
+    this.#faultUntil = 0
+    clearTimeout(this.#recoverTimer)
+    if (!this.#listening) return this.#listen(this.#port)
+    return Promise.resolve()
+  }
+
+  tally() {
+    return {
+      received: this.received,
+      duplicates: this.duplicates,
+      requests: this.requests,
+      failedRequests: this.failedRequests,
+      bytes: this.bytes,
+      firstAt: this.firstAt,
+      lastAt: this.lastAt,
+    }
+  }
+
+  async close() {
+    clearTimeout(this.#recoverTimer)
+    for (const socket of this.#sockets) socket.destroy()
+    if (this.#listening) await new Promise((resolve) => this.#server.close(() => resolve()))
+    this.#listening = false
+  }
+
+  #listen(port) {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject)
+        this.#listening = true
+        resolve()
+      })
+    })
+  }
+
+  #handle(req, res) {
+    const chunks = []
+    req.on('data', (chunk) => chunks.push(chunk))
+    req.on('error', () => undefined)
+    req.on('end', () => {
+      this.requests++
+      if (now() < this.#faultUntil) {
+        // A 503 from a load balancer comes at once; only successful answers carry the latency.
+        this.failedRequests++
+        res.writeHead(503).end('unavailable')
+        return
+      }
+      const raw = Buffer.concat(chunks)
+      this.bytes += raw.length
+      const body = req.headers['content-encoding'] === 'gzip' ? gunzipAsync(raw) : Promise.resolve(raw)
+      body.then(
+        (buffer) => {
+          this.#count(buffer.toString('utf8'))
+          const answer = () => {
+            if (!res.destroyed) res.writeHead(204).end()
+          }
+          if (this.#latencyMs > 0) setTimeout(answer, this.#latencyMs)
+          else answer()
+        },
+        () => res.writeHead(400).end('bad gzip'),
+      )
+    })
+  }
+
+  #count(text) {
+    const seen = this.#seen
+    let fresh = 0
+    for (let at = text.indexOf(ID_KEY); at >= 0; at = text.indexOf(ID_KEY, at + ID_KEY.length)) {
+      let i = at + ID_KEY.length
+      if (text.charCodeAt(i) === 92 /* backslash */) i++
+      if (text.charCodeAt(i) !== 34 /* " */ || text.charCodeAt(i + 1) !== 58 /* : */) continue
+      i += 2
+      let id = 0
+      let digits = 0
+      for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i), digits++) id = id * 10 + (c - 48)
+      if (digits === 0 || id >= seen.length) continue
+      if (seen[id] === 0) {
+        seen[id] = 1
+        fresh++
+      } else {
+        this.duplicates++
+      }
+    }
+    if (fresh > 0) {
+      const at = now()
+      if (this.received === 0) this.firstAt = at
+      this.received += fresh
+      this.lastAt = at
+    }
+  }
+}

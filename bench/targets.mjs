@@ -1,0 +1,85 @@
+// What the bench measures: how each target builds its logger. Peers run with their defaults, only
+// pointed at the bench's sink, because their defaults are what users get.
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+
+const require = createRequire(import.meta.url)
+const here = (path) => fileURLToPath(new URL(path, import.meta.url))
+
+/**
+ * @typedef {object} TargetInfo
+ * @property {string} name         key used on the command line and in the JSON results
+ * @property {string} label        row label in the tables
+ * @property {boolean} sink        whether it ships to the bench's HTTP sink
+ * @property {'floor'|'courier'|'peer'|'reference'} group
+ */
+
+/** @type {TargetInfo[]} */
+export const TARGETS = [
+  { name: 'pino-devnull', label: 'floor: pino → /dev/null', sink: false, group: 'floor' },
+  { name: 'pino-file', label: 'worker floor: pino/file → /dev/null', sink: false, group: 'floor' },
+  { name: 'courier', label: 'pino-courier http (defaults)', sink: true, group: 'courier' },
+  { name: 'courier-tuned', label: 'pino-courier http (tuned)', sink: true, group: 'courier' },
+  { name: 'courier-inprocess', label: 'pino-courier in-process', sink: true, group: 'courier' },
+  { name: 'naive', label: 'naive 15-line transport', sink: true, group: 'reference' },
+  { name: 'pino-http-send', label: 'pino-http-send 0.4', sink: true, group: 'peer' },
+  { name: 'pino-loki', label: 'pino-loki 3', sink: true, group: 'peer' },
+  { name: 'axiom', label: '@axiomhq/pino 2', sink: true, group: 'peer' },
+]
+
+/** Options of the tuned pino-courier row: more connections and larger, earlier batches. */
+export const TUNED_HTTP_OPTIONS = {
+  pool: { concurrency: 4 },
+  batch: { maxRecords: 10_000, maxBytes: 4 * 1024 * 1024 },
+}
+
+const courierTransport = here('../dist/index.js')
+
+function transport(target, options) {
+  const stream = pino.transport({ target, options })
+  return { stream, ready: new Promise((resolve) => stream.once('ready', resolve)) }
+}
+
+/**
+ * Builds the logger of one target.
+ * @param {string} name
+ * @param {string} url the sink's URL (unused by the floors)
+ * @returns {Promise<{ logger: import('pino').Logger, stream: any, ready: Promise<unknown>, close?: () => Promise<unknown> }>}
+ */
+export async function createTarget(name, url) {
+  switch (name) {
+    case 'pino-devnull': {
+      const stream = pino.destination({ dest: '/dev/null', sync: false })
+      return { logger: pino(stream), stream, ready: new Promise((resolve) => stream.once('ready', resolve)) }
+    }
+    case 'pino-file':
+      return withLogger(transport('pino/file', { destination: '/dev/null' }))
+    case 'courier':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs` }] }))
+    case 'courier-tuned':
+      return withLogger(
+        transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, ...TUNED_HTTP_OPTIONS }] }),
+      )
+    case 'courier-inprocess': {
+      const { createCourierStream } = await import(courierTransport)
+      const stream = createCourierStream({ senders: [{ type: 'http', url: `${url}/logs` }] })
+      return { logger: pino(stream), stream, ready: Promise.resolve(), close: () => stream.close() }
+    }
+    case 'naive':
+      return withLogger(transport(here('./naive-transport.mjs'), { url: `${url}/logs` }))
+    case 'pino-http-send':
+      // It exports createWriteStream rather than a transport function: a 3-line adapter.
+      return withLogger(transport(here('./pino-http-send-transport.cjs'), { url: `${url}/logs` }))
+    case 'pino-loki':
+      return withLogger(transport(require.resolve('pino-loki'), { host: url }))
+    case 'axiom':
+      return withLogger(transport(require.resolve('@axiomhq/pino'), { dataset: 'bench', token: 'xaat-bench', url }))
+    default:
+      throw new Error(`unknown target ${name}`)
+  }
+}
+
+function withLogger({ stream, ready }) {
+  return { logger: pino(stream), stream, ready }
+}
