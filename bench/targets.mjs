@@ -20,7 +20,7 @@ export const TARGETS = [
   { name: 'pino-devnull', label: 'floor: pino → /dev/null', sink: false, group: 'floor' },
   { name: 'pino-file', label: 'worker floor: pino/file → /dev/null', sink: false, group: 'floor' },
   { name: 'courier', label: 'pino-courier http (defaults)', sink: true, group: 'courier' },
-  { name: 'courier-tuned', label: 'pino-courier http (tuned)', sink: true, group: 'courier' },
+  { name: 'courier-tuned', label: 'pino-courier http (bigger batches)', sink: true, group: 'courier' },
   { name: 'courier-inprocess', label: 'pino-courier in-process', sink: true, group: 'courier' },
   { name: 'naive', label: 'naive 15-line transport', sink: true, group: 'reference' },
   { name: 'pino-http-send', label: 'pino-http-send 0.4', sink: true, group: 'peer' },
@@ -28,9 +28,8 @@ export const TARGETS = [
   { name: 'axiom', label: '@axiomhq/pino 2', sink: true, group: 'peer' },
 ]
 
-/** Options of the tuned pino-courier row: more connections and larger, earlier batches. */
+/** Options of the tuned pino-courier row: batches twice as large by count and four times by bytes. */
 export const TUNED_HTTP_OPTIONS = {
-  pool: { concurrency: 4 },
   batch: { maxRecords: 10_000, maxBytes: 4 * 1024 * 1024 },
 }
 

@@ -227,3 +227,23 @@ describe("{ type: 'module' } senders", () => {
     }
   })
 })
+
+describe('encoding', () => {
+  it('passes multi-byte UTF-8 through the worker intact, across many reads of pino\'s ring buffer', async () => {
+    // ~8 MB of 2-, 3- and 4-byte characters: far more than thread-stream's 4 MiB ring holds at once, so
+    // lines reach the transport in many chunks, and chunk ends fall inside lines.
+    const n = 3000
+    const text = 'é☃𝄞日本語'.repeat(200)
+    const path = join(await tempDir(), 'utf8.log')
+    const transport = courierTransport({ senders: [{ type: 'file', path }] })
+    const logger = pino(transport)
+
+    for (let i = 0; i < n; i++) logger.info({ i, text: `${i}:${text}` }, 'utf8')
+    await flushLogger(logger)
+
+    const records = await readNdjson(path)
+    expect(summarizeSequence(records, n)).toEqual(perfectSequence(n))
+    for (const record of records) expect(record.text).toBe(`${String(record.i)}:${text}`)
+    await endTransport(transport)
+  })
+})
