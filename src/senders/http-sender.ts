@@ -28,7 +28,7 @@ export interface HttpSenderOptions extends CommonSenderOptions {
   headers?: Record<string, string>
   /** gzip the body (`content-encoding: gzip`). @default false */
   gzip?: boolean
-  /** How long an idle keep-alive connection stays open. @default 10000 */
+  /** How long an idle keep-alive connection stays open. @default 4000 */
   keepAliveTimeoutMs?: number
 }
 
@@ -50,8 +50,11 @@ export const httpSenderOptionsSchema = z.strictObject({
  */
 export const HTTP_SENDER_DEFAULTS: DeliveryOptions = { pool: { concurrency: 4 } }
 
-/** Default of `keepAliveTimeoutMs`. */
-export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 10_000
+/**
+ * Default of `keepAliveTimeoutMs`: below the 5 s idle timeout of many servers (Node's own among
+ * them), so that we close an idle connection before the server does.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4000
 
 /** Most characters of an error response body quoted in a failure message. */
 const MAX_ERROR_BODY = 512
@@ -123,14 +126,10 @@ class HttpSink implements Sink {
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void> {
     const ndjson = this.#format === 'json' ? toJsonArray(batch) : toNdjson(batch)
     const body = this.#gzip ? await gzip(ndjson) : ndjson
-    const response = await this.#request(body, signal)
+    const response = await this.#send(body, signal)
     const status = response.statusCode ?? 0
     if (status >= 200 && status < 300) {
-      // Accepted once the status is in. The rest is drained before the worker moves on, so that the
-      // connection is free again for the next batch (a reset body still counts as accepted).
-      await new Promise((resolve) => {
-        response.once('end', resolve).once('close', resolve).resume()
-      })
+      await drain(response, signal)
       return
     }
     // Servers often echo the request path or query in error pages ("Cannot POST /ingest/<token>"):
@@ -141,6 +140,22 @@ class HttpSink implements Sink {
       permanent: !isTransientStatus(status),
       retryAfterMs: parseRetryAfter(response.headers['retry-after']),
     })
+  }
+
+  /**
+   * Sends the body. A server may close an idle keep-alive connection just as it is reused; the
+   * request then fails before the server has read it, so it goes again at once on another connection
+   * (Node's documented pattern), without costing the batch an attempt and a backoff.
+   */
+  async #send(body: Buffer, signal: AbortSignal): Promise<http.IncomingMessage> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.#request(body, signal)
+      } catch (error) {
+        const stale = error instanceof StaleConnectionError
+        if (!stale || tries > this.connections || signal.aborted) throw stale ? error.error : error
+      }
+    }
   }
 
   /** Sends the body; resolves with the response once its head is in. Network errors are transient. */
@@ -158,10 +173,14 @@ class HttpSink implements Sink {
         response.on('error', () => undefined)
         resolve(response)
       })
-      request.on('error', (error) => {
+      request.on('error', (error: NodeJS.ErrnoException) => {
         // The message names only scheme and host; an abort reports the attempt's own reason.
         const reason = signal.aborted && signal.reason instanceof Error ? signal.reason : error
-        reject(new DeliveryError(`request to ${this.#origin} failed: ${describeNetworkError(reason)}`, { cause: reason }))
+        const failed = new DeliveryError(`request to ${this.#origin} failed: ${describeNetworkError(reason)}`, {
+          cause: reason,
+        })
+        const stale = request.reusedSocket && !signal.aborted && STALE_SOCKET_CODES.has(error.code ?? '')
+        reject(stale ? new StaleConnectionError(failed) : failed)
       })
       request.end(body)
     })
@@ -172,6 +191,41 @@ class HttpSink implements Sink {
     this.#agent?.destroy()
     return Promise.resolve()
   }
+}
+
+/** Errors of a request sent on a reused keep-alive connection that the server had already closed. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
+
+/** Marks a failure on a stale keep-alive connection; `error` is what the batch sees if it persists. */
+class StaleConnectionError extends Error {
+  readonly error: DeliveryError
+  constructor(error: DeliveryError) {
+    super(error.message)
+    this.error = error
+  }
+}
+
+/**
+ * Reads and discards a 2xx response's body. The batch counts as accepted once the status is in: a
+ * body that breaks off, or stalls until the attempt's timeout, must not turn an accepted batch into a
+ * retry (and a duplicate at the sink). Waiting for the end (rather than returning at once) frees the
+ * connection for the next batch. On abort this resolves synchronously, before the engine's own
+ * abort race rejects.
+ */
+function drain(response: http.IncomingMessage, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }
+    const onAbort = (): void => {
+      response.destroy()
+      done()
+    }
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    response.once('end', done).once('close', done).resume()
+  })
 }
 
 /** Shortest URL part treated as a secret when it appears in a response body. */

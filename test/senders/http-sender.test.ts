@@ -1,4 +1,6 @@
 import { once } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../../src/config-error.js'
@@ -42,10 +44,16 @@ function sendLines(target: HttpSender, lines: readonly string[]): void {
   for (const text of lines) expect(target.send(createRecord(text))).toBe(true)
 }
 
+const servers: Server[] = []
+
 afterEach(async () => {
   vi.useRealTimers()
   await Promise.all(senders.splice(0).map((s) => s.close({ timeoutMs: 1000 })))
   await Promise.all(sinks.splice(0).map((s) => s.close()))
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections()
+    server.close()
+  }
 })
 
 describe('HttpSender', () => {
@@ -458,6 +466,79 @@ describe('HttpSender', () => {
       const report = await http.close()
       expect(report).toMatchObject({ name: 'http', timedOut: false, abandonedAtDeadline: 0, undelivered: 2 })
       expectLedger(report.stats)
+    })
+  })
+
+  describe('connections', () => {
+    /** A raw server on port 0 whose handler sees how many requests came on the same connection. */
+    async function rawServer(
+      handler: (req: IncomingMessage, res: ServerResponse, nthOnSocket: number) => void,
+    ): Promise<{ url: string; requests: () => number; connections: () => number }> {
+      let requests = 0
+      let connections = 0
+      const perSocket = new WeakMap<object, number>()
+      const server = createServer((req, res) => {
+        requests++
+        const nth = (perSocket.get(req.socket) ?? 0) + 1
+        perSocket.set(req.socket, nth)
+        handler(req, res, nth)
+      })
+      server.on('connection', () => connections++)
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      servers.push(server)
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/logs`,
+        requests: () => requests,
+        connections: () => connections,
+      }
+    }
+
+    it('counts a 2xx whose body stalls past pool.timeoutMs as delivered, once, without a retry', async () => {
+      const server = await rawServer((req, res) => {
+        req.resume()
+        res.writeHead(200, { 'content-length': '100' })
+        res.write('x') // and never the other 99 bytes
+      })
+      const http = sender({ url: server.url, pool: { timeoutMs: 200 } })
+      sendLines(http, [line(1), line(2)])
+      await http.flush()
+      expect(http.stats()).toMatchObject({ delivered: 2, failed: 0, retried: 0, attempts: 1 })
+      expect(server.requests()).toBe(1)
+    })
+
+    it('counts a 2xx whose body is cut off by a reset as delivered, once', async () => {
+      const server = await rawServer((req, res) => {
+        req.resume()
+        res.writeHead(200, { 'content-length': '100' })
+        res.write('x', () => res.socket?.destroy())
+      })
+      const http = sender({ url: server.url })
+      sendLines(http, [line(1)])
+      await http.flush()
+      expect(http.stats()).toMatchObject({ delivered: 1, failed: 0, retried: 0, attempts: 1 })
+      expect(server.requests()).toBe(1)
+    })
+
+    it('sends again on a fresh connection, without using up an attempt, when the server drops a reused one', async () => {
+      // The server closes each connection when a second request arrives on it, as a server whose idle
+      // timeout has just passed does: that request was never handled, so it is safe to send again.
+      const server = await rawServer((req, res, nth) => {
+        if (nth > 1) {
+          req.socket.destroy()
+          return
+        }
+        req.resume()
+        req.on('end', () => res.end())
+      })
+      const http = sender({ url: server.url, retry: { maxAttempts: 1 } })
+      for (let i = 1; i <= 3; i++) {
+        sendLines(http, [line(i)])
+        await http.flush()
+      }
+      expect(http.stats()).toMatchObject({ delivered: 3, failed: 0, retried: 0, attempts: 3 })
+      // Every batch after the first found its connection dropped and went out on a new one.
+      expect(server.requests()).toBe(5)
+      expect(server.connections()).toBe(3)
     })
   })
 
