@@ -92,8 +92,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly #stats = new StatsCounters()
   readonly #abort = new AbortController()
   #flushWaiters: FlushWaiter[] = []
-  /** Wakes of the batches waiting out a retry backoff. */
-  readonly #backoffs = new Set<() => void>()
+  /** Batches waiting out a retry backoff: their wake, and whether a delivery elsewhere may wake them. */
+  readonly #backoffs = new Map<() => void, boolean>()
   #readyWaiters: (() => void)[] = []
   /** Records up to this seq leave at once, whatever the batch triggers say (flushLevel, flush, close). */
   #forceUpTo = 0
@@ -477,15 +477,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           error: errorMessage(error),
         })
       }
-      if (!(await this.#backoff(decision.delayMs))) return
+      if (!(await this.#backoff(decision.delayMs, isUnreachable(error)))) return
     }
   }
 
   /**
    * Waits out a retry backoff: resolves true when it is over or cut short (#wakeBackoffs), false when
-   * close() gives up on the batch.
+   * close() gives up on the batch. `onRecovery`: a delivery elsewhere may cut it short.
    */
-  #backoff(ms: number): Promise<boolean> {
+  #backoff(ms: number, onRecovery: boolean): Promise<boolean> {
     const signal = this.#abort.signal
     if (signal.aborted) return Promise.resolve(false)
     return new Promise((resolve) => {
@@ -499,18 +499,20 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       const wake = (): void => done(true)
       const timer = setTimeout(wake, ms)
       signal.addEventListener('abort', onAbort, { once: true })
-      this.#backoffs.add(wake)
+      this.#backoffs.set(wake, onRecovery)
     })
   }
 
   /**
-   * Ends every retry backoff now, unless the sink asked us to wait (Retry-After). Backoff exists to
-   * spare a sink that is down; once a delivery has succeeded the sink is back, and batches still
-   * sleeping for seconds would only delay recovery (and a close that waits for them).
+   * Ends retry backoffs now, unless the sink asked us to wait (Retry-After). On a delivery
+   * (`'recovery'`) only batches that could not reach the sink at all wake: the sink is back, and
+   * seconds of backoff would only delay the backlog. A batch the sink answered with an error status
+   * (429, 503) keeps its backoff: the sink is up but shedding load, and waking every such batch on each
+   * success would hammer it. At close every batch gets one last try.
    */
-  #wakeBackoffs(): void {
+  #wakeBackoffs(why: 'recovery' | 'close'): void {
     if (this.#backoffs.size === 0 || Date.now() < this.#pausedUntil) return
-    for (const wake of [...this.#backoffs]) wake()
+    for (const [wake, onRecovery] of [...this.#backoffs]) if (why === 'close' || onRecovery) wake()
   }
 
   #settle(
@@ -527,7 +529,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     if (outcome === 'delivered') {
       stats.delivered += count
       stats.deliveredBytes += batch.bytes
-      this.#wakeBackoffs()
+      this.#wakeBackoffs('recovery')
     } else if (outcome === 'failed' && failure) {
       stats.failed += count
       const status = (failure.error as { status?: unknown } | null)?.status
@@ -582,7 +584,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#wakeReady()
     this.#forceUpTo = Number.POSITIVE_INFINITY
     // Closing is the last chance: batches waiting out a backoff try again now, within the deadline.
-    this.#wakeBackoffs()
+    this.#wakeBackoffs('close')
     const drained = this.flush()
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -655,6 +657,14 @@ function rejectOnAbort(signal: AbortSignal, closed: AbortSignal): Promise<never>
     if (signal.aborted) later()
     else signal.addEventListener('abort', later, { once: true })
   })
+}
+
+/**
+ * Whether a failure says the sink could not be reached (network error, timeout, a custom sink's plain
+ * error) rather than that it answered with an error status.
+ */
+function isUnreachable(error: unknown): boolean {
+  return !(error instanceof DeliveryError && error.status !== undefined)
 }
 
 /** A one-line message for any thrown value. */

@@ -1384,10 +1384,10 @@ describe('QueuedSender', () => {
       expect(sink.at(0).done).toBe(false)
     })
 
-    it('retries batches waiting out a backoff as soon as another batch is delivered', async () => {
-      // The sink is down until batch 3's first attempt: batches 1 and 2 are in long backoffs by then.
+    it('retries batches that could not reach the sink as soon as another batch is delivered', async () => {
+      // The sink is unreachable until batch 3's first attempt: batches 1 and 2 are in long backoffs by then.
       let up = false
-      const sink = new TestSink((a) => (up ? a.resolve() : a.reject(new DeliveryError('down', { status: 503 }))))
+      const sink = new TestSink((a) => (up ? a.resolve() : a.reject(new DeliveryError('connect ECONNREFUSED'))))
       const sender = makeSender(
         { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
         sink,
@@ -1416,7 +1416,7 @@ describe('QueuedSender', () => {
       // Batch 1 fails (backoff 5 s), batch 2 is told to wait 3 s, batch 3 succeeds after 1 s: inside
       // the pause, so batch 1 must not go before the pause ends.
       const sink = new TestSink((a) => {
-        if (a.ids[0] === 1 && a.attempt === 1) a.reject(new DeliveryError('down', { status: 503 }))
+        if (a.ids[0] === 1 && a.attempt === 1) a.reject(new Error('socket hang up'))
         else if (a.ids[0] === 2 && a.attempt === 1) a.reject(new DeliveryError('slow down', { status: 429, retryAfterMs: 3000 }))
         else if (a.ids[0] === 3) setTimeout(() => a.resolve(), 1000)
         else a.resolve()
@@ -1440,6 +1440,36 @@ describe('QueuedSender', () => {
         '3#1@0',
         '2#2@3000',
         '1#2@3000',
+      ])
+      expect(sender.stats()).toMatchObject({ delivered: 3, failed: 0 })
+    })
+
+    it('keeps the backoff of batches the sink answered with an error status (429, 503) when another is delivered', async () => {
+      // A sink shedding load (429 without Retry-After, 503) is up: waking its rejected batches on every
+      // success would hammer it. They go at their own backoff (5 s with random 0.5).
+      const sink = new TestSink((a) => {
+        if (a.attempt === 1 && a.ids[0] === 1) a.reject(new DeliveryError('too many', { status: 429 }))
+        else if (a.attempt === 1 && a.ids[0] === 2) a.reject(new DeliveryError('busy', { status: 503 }))
+        else a.resolve()
+      })
+      const sender = makeSender(
+        { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
+        sink,
+      )
+      sender.send(rec(1))
+      sender.send(rec(2))
+      await settle()
+      await vi.advanceTimersByTimeAsync(1000)
+      sender.send(rec(3))
+      await settle()
+      expect(sender.stats()).toMatchObject({ delivered: 1, inFlight: 2 })
+      await vi.advanceTimersByTimeAsync(4000)
+      expect(sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)).toEqual([
+        '1#1@0',
+        '2#1@0',
+        '3#1@1000',
+        '1#2@5000',
+        '2#2@5000',
       ])
       expect(sender.stats()).toMatchObject({ delivered: 3, failed: 0 })
     })
