@@ -43,7 +43,10 @@ export function aggregate(runs) {
       lastRecordMs: pick((r) => r.lastRecordMs),
       tailMs: pick((r) => r.tailMs),
       recordsPerSec: pick((r) => (r.received && r.lastRecordMs ? (r.received / r.lastRecordMs) * 1000 : undefined)),
-      ledger: first.ledger,
+      // The worst repetition's ledger, like receivedMin; unknown if any repetition's is.
+      ledger: group.some((r) => r.ledger === undefined)
+        ? undefined
+        : group.map((r) => r.ledger).reduce((worst, l) => (l.undelivered > worst.undelivered ? l : worst)),
     })
   }
   return rows
@@ -70,7 +73,7 @@ export function scenarioTable(scenario, rows, targets, floor) {
     'peak RSS MB',
   ]
   if (scenario.id === 'b') header.push('records/s')
-  if (scenario.fault && scenario.fault !== 'none') header.push('requests (failed)')
+  if (scenario.fault && scenario.fault !== 'none') header.push('requests (503s)')
   header.push('pino-courier ledger')
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
   for (const row of rows) {
@@ -90,14 +93,14 @@ export function scenarioTable(scenario, rows, targets, floor) {
     ]
     if (scenario.id === 'b') cells.push(num(row.recordsPerSec))
     if (scenario.fault && scenario.fault !== 'none') cells.push(`${num(row.requests)} (${num(row.failedRequests)})`)
-    cells.push(ledgerText(row.ledger))
+    cells.push(ledgerText(row.ledger, targets.find((t) => t.name === row.target)?.group === 'courier'))
     lines.push(`| ${cells.join(' | ')} |`)
   }
   return lines.join('\n')
 }
 
-function ledgerText(ledger) {
-  if (!ledger) return ''
+function ledgerText(ledger, courier) {
+  if (!ledger) return courier ? 'unknown' : ''
   if (ledger.undelivered === 0) return 'nothing lost'
   const parts = [
     ledger.failed && `failed ${num(ledger.failed)}`,

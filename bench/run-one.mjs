@@ -69,8 +69,14 @@ export async function runOne(scenario, target, options = {}) {
       }
     }
   })
+  let stderrCut = false
   child.stderr.setEncoding('utf8').on('data', (text) => {
-    if (stderr.length < MAX_STDERR) stderr += text
+    // The tail is what matters (pino-courier's close line comes last).
+    stderr += text
+    if (stderr.length > MAX_STDERR) {
+      stderr = stderr.slice(-MAX_STDERR)
+      stderrCut = true
+    }
   })
   const exit = await new Promise((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal, at: now() }))
@@ -105,19 +111,21 @@ export async function runOne(scenario, target, options = {}) {
     failedRequests: target.sink ? tally.failedRequests : undefined,
     lastRecordMs: target.sink && tally.lastAt ? tally.lastAt - marks.firstLog : undefined,
     tailMs: target.sink && tally.lastAt ? tally.lastAt - marks.lastLog : undefined,
-    ledger: reports.closed?.closeReport ?? courierLedger(stderr, target),
+    ledger: reports.closed?.closeReport ?? (reports.exit && !killed ? courierLedger(stderr, stderrCut, target) : undefined),
   }
 }
 
 /**
  * The ledger of a pino-courier transport, read from the one line it writes to stderr at close when
  * something was not delivered (the main thread is blocked in pino's exit by then, so the
- * `courier:close` event cannot reach the app). No line means nothing was lost.
+ * `courier:close` event cannot reach the app). No line means nothing was lost; a run that was killed
+ * or did not report its exit has no known ledger (undefined).
  */
-function courierLedger(stderr, target) {
+function courierLedger(stderr, cut, target) {
   if (target.group !== 'courier') return undefined
   const line = stderr.split('\n').find((l) => l.startsWith('pino-courier: closed;'))
-  if (!line) return { undelivered: 0, failed: 0, overflow: 0, closed: 0, oversize: 0 }
+  // Without the line, "nothing lost" holds only if the whole of stderr was seen.
+  if (!line) return cut ? undefined : { undelivered: 0, failed: 0, overflow: 0, closed: 0, oversize: 0 }
   const pick = (pattern) => Number(line.match(pattern)?.[1] ?? 0)
   return {
     undelivered: pick(/; (\d+) of \d+ records could not be delivered/),

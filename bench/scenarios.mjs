@@ -13,8 +13,9 @@
 /** @returns {BenchScenario[]} */
 export function scenarios({ quick = false, outageSeconds = 60 } = {}) {
   const scale = quick ? 10 : 1
-  const paceMs = quick ? 2000 : 5000
-  const faultMs = quick ? 1000 : 3000
+  // The quick fault still outlasts batch.maxWaitMs (1 s), so that batches do meet it.
+  const paceMs = quick ? 3000 : 5000
+  const faultMs = quick ? 2000 : 3000
   const outageMs = 1000 * (quick ? 5 : outageSeconds)
   return [
     {

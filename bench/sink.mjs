@@ -81,15 +81,14 @@ export class BenchSink {
       for (const socket of this.#sockets) socket.destroy()
     }
     clearTimeout(this.#recoverTimer)
-    this.#recoverTimer = setTimeout(() => void this.#listen(this.#port), ms)
+    this.#recoverTimer = setTimeout(() => this.#relisten(), ms)
   }
 
-  /** Ends the fault window at once. */
-  recover() {
-    this.#faultUntil = 0
-    clearTimeout(this.#recoverTimer)
-    if (!this.#listening) return this.#listen(this.#port)
-    return Promise.resolve()
+  /** Listens on the sink's port again; if a client's outgoing connection took it meanwhile, retries. */
+  #relisten() {
+    this.#listen(this.#port).catch(() => {
+      this.#recoverTimer = setTimeout(() => this.#relisten(), 50)
+    })
   }
 
   tally() {
