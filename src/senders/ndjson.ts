@@ -19,7 +19,9 @@ export function toNdjson(batch: Batch): Buffer {
     offset += body.write(record.line, offset, 'utf8')
     body[offset++] = 0x0a
   }
-  return body
+  // Exact for LogRecords (bytes is measured from the line); the cut keeps a hand-made record with a
+  // wrong `bytes` from ever sending uninitialised memory.
+  return body.subarray(0, offset)
 }
 
 /** The batch as a JSON array of the records, built from the raw lines without re-serializing. */
@@ -33,6 +35,6 @@ export function toJsonArray(batch: Batch): Buffer {
     if (i > 0) body[offset++] = 0x2c // ,
     offset += body.write((records[i] as { line: string }).line, offset, 'utf8')
   }
-  body[offset] = 0x5d // ]
-  return body
+  body[offset++] = 0x5d // ]
+  return body.subarray(0, offset)
 }
