@@ -179,13 +179,13 @@ describe('HttpSender', () => {
       expectLedger(http.stats())
     })
 
-    it('keeps 4 requests in flight by default, and as many as pool.concurrency says', async () => {
+    it('keeps 8 requests in flight by default, and as many as pool.concurrency says', async () => {
       const server = await sink(() => ({ hang: true }))
       const http = sender({ url: server.url, batch: { maxRecords: 1 } })
-      expect(http.options.pool.concurrency).toBe(4)
-      sendLines(http, [line(1), line(2), line(3), line(4), line(5), line(6)])
-      await server.waitFor(() => server.requests.length === 4)
-      expect(http.stats()).toMatchObject({ inFlight: 4, queued: 2 })
+      expect(http.options.pool.concurrency).toBe(8)
+      sendLines(http, Array.from({ length: 10 }, (_, i) => line(i)))
+      await server.waitFor(() => server.requests.length === 8)
+      expect(http.stats()).toMatchObject({ inFlight: 8, queued: 2 })
       await http.close({ timeoutMs: 50 })
 
       // A transport-wide default (the context's layer) and the sender's own option both win over it.
