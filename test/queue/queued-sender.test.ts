@@ -159,6 +159,19 @@ function makeSender(options: CommonSenderOptions, sink: Sink): QueuedSender {
   return new QueuedSender(options, sink, { random: () => 0.5 })
 }
 
+/** One record per batch, 3 workers, and 5 s backoffs (random 0.5): room to see which batch goes when. */
+function backoffSender(sink: TestSink): QueuedSender {
+  return makeSender(
+    { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
+    sink,
+  )
+}
+
+/** Attempts as `<first id>#<attempt>@<ms since the first attempt>`, in the order they started. */
+function timeline(sink: TestSink): string[] {
+  return sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)
+}
+
 /** Options that never dispatch on their own: only flush, close, flushLevel or a full queue do. */
 const QUIET = { maxRecords: 1000, maxWaitMs: 3_600_000, flushLevel: 'fatal' } as const
 
@@ -1388,10 +1401,7 @@ describe('QueuedSender', () => {
       // The sink is unreachable until batch 3's first attempt: batches 1 and 2 are in long backoffs by then.
       let up = false
       const sink = new TestSink((a) => (up ? a.resolve() : a.reject(new DeliveryError('connect ECONNREFUSED'))))
-      const sender = makeSender(
-        { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
-        sink,
-      )
+      const sender = backoffSender(sink)
       sender.send(rec(1))
       sender.send(rec(2))
       await settle()
@@ -1401,7 +1411,7 @@ describe('QueuedSender', () => {
       sender.send(rec(3))
       await settle()
       // Batch 3 got through, so 1 and 2 went again at once instead of 4 s later (backoff 5000 ms).
-      expect(sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)).toEqual([
+      expect(timeline(sink)).toEqual([
         '1#1@0',
         '2#1@0',
         '3#1@1000',
@@ -1421,10 +1431,7 @@ describe('QueuedSender', () => {
         else if (a.ids[0] === 3) setTimeout(() => a.resolve(), 1000)
         else a.resolve()
       })
-      const sender = makeSender(
-        { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
-        sink,
-      )
+      const sender = backoffSender(sink)
       sender.send(rec(1))
       sender.send(rec(2))
       sender.send(rec(3))
@@ -1434,7 +1441,7 @@ describe('QueuedSender', () => {
       expect(sender.stats().delivered).toBe(1)
       await vi.advanceTimersByTimeAsync(1)
       // At the end of the pause batch 2 goes and gets through, which wakes batch 1 (2 s early).
-      expect(sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)).toEqual([
+      expect(timeline(sink)).toEqual([
         '1#1@0',
         '2#1@0',
         '3#1@0',
@@ -1452,10 +1459,7 @@ describe('QueuedSender', () => {
         else if (a.attempt === 1 && a.ids[0] === 2) a.reject(new DeliveryError('busy', { status: 503 }))
         else a.resolve()
       })
-      const sender = makeSender(
-        { batch: { ...QUIET, maxRecords: 1 }, pool: { concurrency: 3 }, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } },
-        sink,
-      )
+      const sender = backoffSender(sink)
       sender.send(rec(1))
       sender.send(rec(2))
       await settle()
@@ -1464,7 +1468,7 @@ describe('QueuedSender', () => {
       await settle()
       expect(sender.stats()).toMatchObject({ delivered: 1, inFlight: 2 })
       await vi.advanceTimersByTimeAsync(4000)
-      expect(sink.attempts.map((a) => `${a.ids[0]}#${a.attempt}@${a.at - sink.at(0).at}`)).toEqual([
+      expect(timeline(sink)).toEqual([
         '1#1@0',
         '2#1@0',
         '3#1@1000',
