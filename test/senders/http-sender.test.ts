@@ -133,9 +133,9 @@ describe('HttpSender', () => {
       expectLedger(http.stats())
     })
 
-    it('sends one request per batch when batch.maxRecords splits the queue, in order', async () => {
+    it('sends one request per batch when batch.maxRecords splits the queue, in order with one connection', async () => {
       const server = await sink()
-      const http = sender({ url: server.url, batch: { maxRecords: 2, maxWaitMs: 60_000 } })
+      const http = sender({ url: server.url, batch: { maxRecords: 2, maxWaitMs: 60_000 }, pool: { concurrency: 1 } })
       const lines = [line(1), line(2), line(3), line(4), line(5)]
       sendLines(http, lines)
       await http.flush()
