@@ -30,6 +30,11 @@ export interface HttpSenderOptions extends CommonSenderOptions {
   gzip?: boolean
   /** How long an idle keep-alive connection stays open. @default 4000 */
   keepAliveTimeoutMs?: number
+  /**
+   * Header carrying the batch's id, the same on every attempt of a batch, so that a sink can drop a
+   * batch it has already accepted; `false` sends none. @default 'idempotency-key'
+   */
+  idempotencyHeader?: string | false
 }
 
 export const httpSenderOptionsSchema = z.strictObject({
@@ -40,6 +45,9 @@ export const httpSenderOptionsSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   gzip: z.boolean().optional(),
   keepAliveTimeoutMs: z.number().int().positive().optional(),
+  idempotencyHeader: z
+    .union([z.string().regex(/^[!#$%&'*+.^`|~\w-]+$/, 'Invalid header name'), z.literal(false)])
+    .optional(),
 })
 
 /**
@@ -56,6 +64,9 @@ export const HTTP_SENDER_DEFAULTS: DeliveryOptions = { pool: { concurrency: 8 } 
  * them), so that we close an idle connection before the server does.
  */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4000
+
+/** Default of `idempotencyHeader`: the name of the IETF httpapi draft, used by Stripe and others. */
+export const DEFAULT_IDEMPOTENCY_HEADER = 'idempotency-key'
 
 /** Most characters of an error response body quoted in a failure message. */
 const MAX_ERROR_BODY = 512
@@ -80,6 +91,7 @@ class HttpSink implements Sink {
   readonly #gzip: boolean
   readonly #headers: Record<string, string>
   readonly #keepAliveTimeout: number
+  readonly #idempotencyHeader: string | undefined
   #agent: http.Agent | undefined
   /** Connections per origin: the sender's concurrency, set once the options are resolved. */
   connections = 1
@@ -107,6 +119,8 @@ class HttpSink implements Sink {
     this.#gzip = options.gzip ?? false
     this.#headers = headers
     this.#keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS
+    const idempotency = options.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER
+    this.#idempotencyHeader = idempotency === false ? undefined : idempotency.toLowerCase()
   }
 
   /**
@@ -127,7 +141,9 @@ class HttpSink implements Sink {
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void> {
     const ndjson = this.#format === 'json' ? toJsonArray(batch) : toNdjson(batch)
     const body = this.#gzip ? await gzip(ndjson) : ndjson
-    const response = await this.#send(body, signal)
+    const headers: Record<string, string> = { ...this.#headers, 'content-length': String(body.length) }
+    if (this.#idempotencyHeader) headers[this.#idempotencyHeader] = batch.id
+    const response = await this.#send(body, headers, signal)
     const status = response.statusCode ?? 0
     if (status >= 200 && status < 300) {
       await drain(response, signal)
@@ -148,10 +164,10 @@ class HttpSink implements Sink {
    * request then fails before the server has read it, so it goes again at once on another connection
    * (Node's documented pattern), without costing the batch an attempt and a backoff.
    */
-  async #send(body: Buffer, signal: AbortSignal): Promise<http.IncomingMessage> {
+  async #send(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
     for (let tries = 1; ; tries++) {
       try {
-        return await this.#request(body, signal)
+        return await this.#request(body, headers, signal)
       } catch (error) {
         const stale = error instanceof StaleConnectionError
         if (!stale || tries > this.connections || signal.aborted) throw stale ? error.error : error
@@ -160,12 +176,12 @@ class HttpSink implements Sink {
   }
 
   /** Sends the body; resolves with the response once its head is in. Network errors are transient. */
-  #request(body: Buffer, signal: AbortSignal): Promise<http.IncomingMessage> {
+  #request(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const client = this.#url.protocol === 'https:' ? https : http
       const request = client.request(this.#url, {
         method: this.#method,
-        headers: { ...this.#headers, 'content-length': String(body.length) },
+        headers,
         agent: this.#pool(),
         signal,
       })
@@ -299,8 +315,8 @@ export class HttpSender extends QueuedSender {
   constructor(options: HttpSenderOptions, context: SenderContext = {}) {
     const parsed = httpSenderOptionsSchema.safeParse(options)
     if (!parsed.success) throw ConfigError.fromZod(parsed.error)
-    const { url, method, format, headers, gzip: zip, keepAliveTimeoutMs, ...common } = options
-    const sink = new HttpSink({ url, method, format, headers, gzip: zip, keepAliveTimeoutMs })
+    const { url, method, format, headers, gzip: zip, keepAliveTimeoutMs, idempotencyHeader, ...common } = options
+    const sink = new HttpSink({ url, method, format, headers, gzip: zip, keepAliveTimeoutMs, idempotencyHeader })
     super({ ...common, name: common.name ?? 'http' }, sink, {
       ...context,
       defaults: [HTTP_SENDER_DEFAULTS, ...(context.defaults ?? [])],

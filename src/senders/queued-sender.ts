@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import PQueue from 'p-queue'
 import { z } from 'zod'
@@ -355,6 +356,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     stats.inFlight += records.length
     this.#windowRecords += records.length
     const batch: InflightBatch = {
+      id: randomUUID(),
       records,
       bytes,
       firstSeq: (records[0] as LogRecord).seq,

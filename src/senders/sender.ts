@@ -3,6 +3,11 @@ import type { DropReason, FailureRecord, SenderStats } from '../queue/delivery-s
 
 /** A batch of records handed to a sink in one delivery. A fresh array for every batch. */
 export interface Batch {
+  /**
+   * Random id of the batch (a UUID), the same on every attempt, so that a sink can recognise a batch
+   * it has already accepted (the http sender sends it as `Idempotency-Key`).
+   */
+  readonly id: string
   readonly records: readonly LogRecord[]
   /** Sum of the records' `bytes` (lines plus newlines). */
   readonly bytes: number

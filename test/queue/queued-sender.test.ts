@@ -1494,6 +1494,22 @@ describe('QueuedSender', () => {
       expect(report.stats.delivered).toBe(1)
     })
 
+    it('hands every attempt of a batch the same id, and each batch its own', async () => {
+      const sink = new TestSink((a) => (a.attempt === 1 ? a.reject(new Error('reset')) : a.resolve()))
+      const sender = makeSender({ batch: { ...QUIET, maxRecords: 1 } }, sink)
+      sender.send(rec(1))
+      sender.send(rec(2))
+      const flushed = sender.flush()
+      await vi.advanceTimersByTimeAsync(1000)
+      await flushed
+      const idsByBatch = new Map<number, Set<string>>()
+      for (const a of sink.attempts) idsByBatch.set(a.ids[0] as number, (idsByBatch.get(a.ids[0] as number) ?? new Set()).add(a.batch.id))
+      expect(sink.attempts).toHaveLength(4)
+      expect([...idsByBatch.values()].map((ids) => ids.size)).toEqual([1, 1])
+      const [first, second] = [...idsByBatch.values()].map((ids) => [...ids][0])
+      expect(first).not.toBe(second)
+    })
+
     it('keeps only the most recent failures', async () => {
       const sink = new TestSink((a) => a.reject(new DeliveryError(`no ${a.ids[0]}`, { permanent: true })))
       const sender = makeSender({ batch: { ...QUIET, maxRecords: 1 } }, sink)

@@ -311,6 +311,10 @@ describe('HttpSender', () => {
 
       expect(server.requests).toHaveLength(2)
       expect(server.requests[1]!.body).toBe(server.requests[0]!.body)
+      // The retry is recognisable as the same batch.
+      const key = server.requests[0]!.headers['idempotency-key']
+      expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      expect(server.requests[1]!.headers['idempotency-key']).toBe(key)
       expect(server.records()).toEqual(lines.map((l) => JSON.parse(l) as unknown))
       expect(retries).toHaveLength(1)
       expect(retries[0]).toMatchObject({ sender: 'http', records: 3, attempt: 1 })
@@ -320,6 +324,27 @@ describe('HttpSender', () => {
       expect(stats).toMatchObject({ received: 3, delivered: 3, retried: 3, failed: 0, attempts: 2 })
       expect(stats.recentFailures).toEqual([])
       expectLedger(stats)
+    })
+
+    it('gives every batch its own idempotency key, under the configured header name or none', async () => {
+      const server = await sink()
+      const http = sender({ url: server.url, batch: { maxRecords: 1 } })
+      sendLines(http, [line(1), line(2), line(3)])
+      await http.flush()
+      const keys = server.requests.map((r) => r.headers['idempotency-key'])
+      expect(new Set(keys).size).toBe(3)
+
+      const named = sender({ url: server.url, idempotencyHeader: 'X-Batch-Id' })
+      sendLines(named, [line(4)])
+      await named.flush()
+      expect(server.requests.at(-1)!.headers['x-batch-id']).toMatch(/^[0-9a-f-]{36}$/)
+      expect(server.requests.at(-1)!.headers).not.toHaveProperty('idempotency-key')
+
+      const none = sender({ url: server.url, idempotencyHeader: false })
+      sendLines(none, [line(5)])
+      await none.flush()
+      expect(server.requests.at(-1)!.headers).not.toHaveProperty('idempotency-key')
+      expect(server.requests).toHaveLength(5)
     })
 
     it('429 with Retry-After: 1 waits at least the told delay before retrying (real server)', async () => {
@@ -522,7 +547,9 @@ describe('HttpSender', () => {
     it('sends again on a fresh connection, without using up an attempt, when the server drops a reused one', async () => {
       // The server closes each connection when a second request arrives on it, as a server whose idle
       // timeout has just passed does: that request was never handled, so it is safe to send again.
+      const keys: unknown[] = []
       const server = await rawServer((req, res, nth) => {
+        keys.push(req.headers['idempotency-key'])
         if (nth > 1) {
           req.socket.destroy()
           return
@@ -539,6 +566,10 @@ describe('HttpSender', () => {
       // Every batch after the first found its connection dropped and went out on a new one.
       expect(server.requests()).toBe(5)
       expect(server.connections()).toBe(3)
+      // A batch sent again carries the key it went with the first time.
+      expect(keys[1]).toBe(keys[2])
+      expect(keys[3]).toBe(keys[4])
+      expect(new Set(keys).size).toBe(3)
     })
   })
 
@@ -591,6 +622,10 @@ describe('HttpSender', () => {
       expect(nested.paths).toEqual(expect.arrayContaining(['method', 'retry.maxAttempts']))
       expect(configError({ url: 'http://127.0.0.1/logs', headers: { a: 1 } }).paths).toEqual(['headers.a'])
       expect(configError({}).paths).toEqual(['url'])
+      expect(configError({ url: 'http://127.0.0.1/logs', idempotencyHeader: 'bad header' }).paths).toEqual([
+        'idempotencyHeader',
+      ])
+      expect(configError({ url: 'http://127.0.0.1/logs', idempotencyHeader: true }).paths).toEqual(['idempotencyHeader'])
     })
   })
 })

@@ -5,7 +5,7 @@ import type { Batch } from '../../src/senders/sender.js'
 
 function batchOf(lines: readonly string[]): Batch {
   const records = lines.map(createRecord)
-  return { records, bytes: records.reduce((sum, r) => sum + r.bytes, 0) }
+  return { id: 'b1', records, bytes: records.reduce((sum, r) => sum + r.bytes, 0) }
 }
 
 const odd = ['{"level":30, "b" : 2,"a":1}', '{"msg":"x\\u00e9","level":40,"n":1.0}', '{"level":30,"msg":"☃ 𝄞"}']
@@ -19,7 +19,7 @@ describe('toNdjson', () => {
   })
 
   it('is empty for an empty batch', () => {
-    expect(toNdjson({ records: [], bytes: 0 })).toHaveLength(0)
+    expect(toNdjson({ id: 'b0', records: [], bytes: 0 })).toHaveLength(0)
   })
 })
 
@@ -32,6 +32,6 @@ describe('toJsonArray', () => {
 
   it('gives [one] for one record and [] for none', () => {
     expect(toJsonArray(batchOf([odd[0]!])).toString('utf8')).toBe(`[${odd[0]}]`)
-    expect(toJsonArray({ records: [], bytes: 0 }).toString('utf8')).toBe('[]')
+    expect(toJsonArray({ id: 'b0', records: [], bytes: 0 }).toString('utf8')).toBe('[]')
   })
 })
