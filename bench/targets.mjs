@@ -20,7 +20,7 @@ export const TARGETS = [
   { name: 'pino-devnull', label: 'floor: pino → /dev/null', sink: false, group: 'floor' },
   { name: 'pino-file', label: 'worker floor: pino/file → /dev/null', sink: false, group: 'floor' },
   { name: 'courier', label: 'pino-courier http (defaults)', sink: true, group: 'courier' },
-  { name: 'courier-tuned', label: 'pino-courier http (bigger batches)', sink: true, group: 'courier' },
+  { name: 'courier-big-batches', label: 'pino-courier http (bigger batches)', sink: true, group: 'courier' },
   { name: 'courier-inprocess', label: 'pino-courier in-process', sink: true, group: 'courier' },
   { name: 'naive', label: 'naive 15-line transport', sink: true, group: 'reference' },
   { name: 'pino-http-send', label: 'pino-http-send 0.4', sink: true, group: 'peer' },
@@ -28,8 +28,8 @@ export const TARGETS = [
   { name: 'axiom', label: '@axiomhq/pino 2', sink: true, group: 'peer' },
 ]
 
-/** Options of the tuned pino-courier row: batches twice as large by count and four times by bytes. */
-export const TUNED_HTTP_OPTIONS = {
+/** Options of the bigger-batches pino-courier row: twice the default records, four times the bytes. */
+export const BIG_BATCH_HTTP_OPTIONS = {
   batch: { maxRecords: 10_000, maxBytes: 4 * 1024 * 1024 },
 }
 
@@ -56,9 +56,9 @@ export async function createTarget(name, url) {
       return withLogger(transport('pino/file', { destination: '/dev/null' }))
     case 'courier':
       return withLogger(transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs` }] }))
-    case 'courier-tuned':
+    case 'courier-big-batches':
       return withLogger(
-        transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, ...TUNED_HTTP_OPTIONS }] }),
+        transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, ...BIG_BATCH_HTTP_OPTIONS }] }),
       )
     case 'courier-inprocess': {
       const { createCourierStream } = await import(courierTransport)
