@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
-import { Courier, describeCloseReport, type CourierCloseReport, type CourierStats } from './courier.js'
+import { closeReportNeedsTelling, Courier, describeCloseReport, type CourierCloseReport, type CourierStats } from './courier.js'
 import { DEFAULT_LEVELS, LevelMap } from './levels.js'
 import {
   courierOptionsShape,
@@ -176,7 +176,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
       this.#partial = ''
     }
     const report = await this.#courier.close()
-    if (this.#stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
+    if (this.#stderr && closeReportNeedsTelling(report)) writeStderr(describeCloseReport(report))
     this.emit('close', report)
     return report
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { totalDropped, type SenderStats } from './queue/delivery-stats.js'
+import { DROP_REASONS, totalDropped, type SenderStats } from './queue/delivery-stats.js'
 import { RecordParser } from './record.js'
 import type { CloseReport, Sender } from './senders/sender.js'
 import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from './warner.js'
@@ -20,6 +20,8 @@ export interface CourierCloseReport {
   readonly undelivered: number
   /** Records abandoned at the close deadline, summed over senders. */
   readonly abandonedAtDeadline: number
+  /** Records left in the senders' disk spools for the next start. */
+  readonly spooled: number
   readonly timedOut: boolean
   readonly senders: readonly CloseReport[]
   readonly stats: CourierStats
@@ -129,6 +131,7 @@ export class Courier extends EventEmitter<CourierEvents> {
     return {
       undelivered: reports.reduce((n, r) => n + r.undelivered, 0),
       abandonedAtDeadline: reports.reduce((n, r) => n + r.abandonedAtDeadline, 0),
+      spooled: reports.reduce((n, r) => n + (r.spooled ?? 0), 0),
       timedOut: reports.some((r) => r.timedOut),
       senders: reports,
       stats: this.stats(),
@@ -148,17 +151,29 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
+/** Whether a close report has anything to tell: records not delivered, or left in a spool. */
+export function closeReportNeedsTelling(report: CourierCloseReport): boolean {
+  return report.undelivered > 0 || report.spooled > 0
+}
+
 /** A one-line summary of a close report, for stderr. */
 export function describeCloseReport(report: CourierCloseReport): string {
-  const received = report.senders.reduce((n, r) => n + r.stats.received, 0)
+  const received = report.senders.reduce((n, r) => n + r.stats.received + (r.stats.recovered ?? 0), 0)
   const parts = report.senders
-    .filter((r) => r.undelivered > 0)
+    .filter((r) => r.undelivered > 0 || (r.spooled ?? 0) > 0)
     .map((r) => {
       const d = r.stats.dropped
-      return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}, dropped overflow ${d.overflow}, closed ${d.closed}, oversize ${d.oversize})`
+      // The spool's reasons only when they happened: without a spool they never do.
+      const drops = DROP_REASONS.filter((reason) => (d[reason] ?? 0) > 0 || !reason.startsWith('spool'))
+        .map((reason) => `${reason} ${d[reason] ?? 0}`)
+        .join(', ')
+      const dead = r.stats.deadLettered ? ` (${r.stats.deadLettered} in the dead-letter file)` : ''
+      const spooled = r.spooled ? `, spooled ${r.spooled}` : ''
+      return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}${dead}, dropped ${drops}${spooled})`
     })
   return (
     `pino-courier: closed; ${report.undelivered} of ${received} records could not be delivered` +
+    (report.spooled > 0 ? `, ${report.spooled} left in the spool for the next start` : '') +
     (report.timedOut ? ` (close deadline passed, ${report.abandonedAtDeadline} abandoned)` : '') +
     (parts.length ? ` - ${parts.join('; ')}` : '')
   )

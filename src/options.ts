@@ -97,7 +97,8 @@ export const transportOptionsSchema = z
 
 /** The top-level queue/batch/pool/retry options as the lowest layer of every sender's delivery options. */
 export function deliveryDefaults(options: DeliveryOptions): DeliveryOptions[] {
-  return [{ queue: options.queue, batch: options.batch, pool: options.pool, retry: options.retry }]
+  const { queue, batch, pool, retry, spool, deadLetter } = options
+  return [{ queue, batch, pool, retry, spool, deadLetter }]
 }
 
 /** Transport options with defaults filled in and every sender named. */

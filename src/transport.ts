@@ -1,7 +1,7 @@
 import type { Transform } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
 import build from 'pino-abstract-transport'
-import { Courier, describeCloseReport } from './courier.js'
+import { closeReportNeedsTelling, Courier, describeCloseReport } from './courier.js'
 import { LevelMap } from './levels.js'
 import { deliveryDefaults, parseTransportOptions, type TransportOptions } from './options.js'
 import { RecordParser } from './record.js'
@@ -81,7 +81,7 @@ export default async function courierTransport(input: TransportOptions): Promise
           const report = await courier.close()
           post(TRANSPORT_EVENTS.stats, report.stats)
           post(TRANSPORT_EVENTS.close, report)
-          if (options.stderr && report.undelivered > 0) writeStderr(describeCloseReport(report))
+          if (options.stderr && closeReportNeedsTelling(report)) writeStderr(describeCloseReport(report))
         }
         // pino-abstract-transport hands close()'s outcome to the stream's destroy callback: rethrow,
         // or the error the stream was destroyed with (a failed start-up) would be swallowed.

@@ -1,5 +1,15 @@
-/** Why records were dropped. */
-export type DropReason = 'overflow' | 'closed' | 'oversize'
+import type { SpoolStats } from '../spool/disk-spool.js'
+
+/**
+ * Why records were dropped: `overflow` (the queue was full), `closed` (sent after close, or still
+ * undelivered at the close deadline without a spool), `oversize` (larger than queue.maxRecordBytes),
+ * `spoolFull` (the oldest spooled records, evicted to stay under spool.maxBytes), `spoolError` (the
+ * spool could not write or read them back).
+ */
+export type DropReason = 'overflow' | 'closed' | 'oversize' | 'spoolFull' | 'spoolError'
+
+/** Every drop reason, in the order reports list them. */
+export const DROP_REASONS: readonly DropReason[] = Object.freeze(['overflow', 'closed', 'oversize', 'spoolFull', 'spoolError'])
 
 /** One failed batch, kept in a sender's bounded failure history. */
 export interface FailureRecord {
@@ -19,7 +29,8 @@ export interface FailureRecord {
 
 /**
  * A snapshot of one sender's counters. At any moment
- * `received = queued + inFlight + delivered + failed + dropped.overflow + dropped.closed + dropped.oversize`.
+ * `received + recovered = queued + spooled + inFlight + delivered + failed + dropped` (dropped summed
+ * over every reason).
  */
 export interface SenderStats {
   readonly name: string
@@ -31,6 +42,12 @@ export interface SenderStats {
   readonly queuedBytes: number
   /** Records in batches being delivered (including ones waiting for a retry). */
   readonly inFlight: number
+  /** Records waiting in the disk spool (0 without one). */
+  readonly spooled: number
+  /** Bytes of the records waiting in the disk spool. */
+  readonly spooledBytes: number
+  /** Records found in the spool at start-up, left by an earlier run; they count like received ones. */
+  readonly recovered: number
   /** Records the sink accepted. */
   readonly delivered: number
   /** Bytes the sink accepted. */
@@ -39,12 +56,16 @@ export interface SenderStats {
   readonly retried: number
   /** Records whose batch failed for good (permanent error or retries exhausted). */
   readonly failed: number
+  /** Of the failed records, those written to the dead-letter file. */
+  readonly deadLettered: number
   /** Records dropped, by reason. */
   readonly dropped: Readonly<Record<DropReason, number>>
   /** Delivery attempts (requests) made, retries included. */
   readonly attempts: number
   /** The most recent failed batches, newest last. */
   readonly recentFailures: readonly FailureRecord[]
+  /** The disk spool's own counters, when the sender has one. */
+  readonly spool?: SpoolStats
 }
 
 /** Most failures kept in {@link SenderStats.recentFailures}. */
@@ -56,12 +77,16 @@ export class StatsCounters {
   queued = 0
   queuedBytes = 0
   inFlight = 0
+  spooled = 0
+  spooledBytes = 0
+  recovered = 0
   delivered = 0
   deliveredBytes = 0
   retried = 0
   failed = 0
+  deadLettered = 0
   attempts = 0
-  readonly dropped: Record<DropReason, number> = { overflow: 0, closed: 0, oversize: 0 }
+  readonly dropped: Record<DropReason, number> = { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 }
   readonly #failures: FailureRecord[] = []
 
   addFailure(failure: FailureRecord): void {
@@ -69,25 +94,33 @@ export class StatsCounters {
     if (this.#failures.length > MAX_RECENT_FAILURES) this.#failures.shift()
   }
 
-  snapshot(name: string): SenderStats {
+  snapshot(name: string, spool?: SpoolStats): SenderStats {
     return {
       name,
       received: this.received,
       queued: this.queued,
       queuedBytes: this.queuedBytes,
       inFlight: this.inFlight,
+      spooled: this.spooled,
+      spooledBytes: this.spooledBytes,
+      recovered: this.recovered,
       delivered: this.delivered,
       deliveredBytes: this.deliveredBytes,
       retried: this.retried,
       failed: this.failed,
+      deadLettered: this.deadLettered,
       dropped: { ...this.dropped },
       attempts: this.attempts,
       recentFailures: [...this.#failures],
+      ...(spool ? { spool } : {}),
     }
   }
 }
 
 /** Total of a stats snapshot's drop counters. */
-export function totalDropped(stats: Pick<SenderStats, 'dropped'>): number {
-  return stats.dropped.overflow + stats.dropped.closed + stats.dropped.oversize
+export function totalDropped(stats: { readonly dropped: Partial<Record<DropReason, number>> }): number {
+  // A custom sender's stats may predate the spool's reasons: missing ones count as 0.
+  let total = 0
+  for (const reason of DROP_REASONS) total += stats.dropped[reason] ?? 0
+  return total
 }

@@ -1,4 +1,12 @@
 import { z } from 'zod'
+import {
+  DEFAULT_SPOOL,
+  deadLetterOptionsSchema,
+  spoolOptionsSchema,
+  type DeadLetterOptions,
+  type ResolvedSpoolOptions,
+  type SpoolOptions,
+} from '../spool/spool-options.js'
 
 /** What a full queue does with one more record. */
 export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'block'
@@ -158,6 +166,17 @@ export interface DeliveryOptions {
   batch?: BatchOptions
   pool?: PoolOptions
   retry?: RetryOptions
+  /**
+   * Disk spool: records go to disk instead of being dropped when the queue is full or the sink is
+   * failing, and what close could not deliver waits there for the next start. `false` turns off a
+   * spool set at a lower layer (the transport's top level). @default undefined (no spool)
+   */
+  spool?: SpoolOptions | false
+  /**
+   * Dead-letter file for batches that failed for good; `false` turns off one set at a lower layer.
+   * @default undefined (failed records are only counted)
+   */
+  deadLetter?: DeadLetterOptions | false
 }
 
 export const deliveryOptionsShape = {
@@ -165,6 +184,8 @@ export const deliveryOptionsShape = {
   batch: batchOptionsSchema.optional(),
   pool: poolOptionsSchema.optional(),
   retry: retryOptionsSchema.optional(),
+  spool: z.union([spoolOptionsSchema, z.literal(false)]).optional(),
+  deadLetter: z.union([deadLetterOptionsSchema, z.literal(false)]).optional(),
 }
 
 /** Delivery options with every default filled in. */
@@ -173,6 +194,8 @@ export interface ResolvedDeliveryOptions {
   batch: Required<BatchOptions>
   pool: typeof DEFAULT_POOL
   retry: Required<RetryOptions>
+  spool: ResolvedSpoolOptions | undefined
+  deadLetter: DeadLetterOptions | undefined
 }
 
 /** Layers option objects over the defaults, later layers winning field by field. */
@@ -182,14 +205,22 @@ export function resolveDeliveryOptions(...layers: (DeliveryOptions | undefined)[
     batch: { ...DEFAULT_BATCH },
     pool: { ...DEFAULT_POOL },
     retry: { ...DEFAULT_RETRY },
+    spool: undefined,
+    deadLetter: undefined,
   }
+  let spool: SpoolOptions | undefined
   for (const layer of layers) {
     if (!layer) continue
     Object.assign(out.queue, stripUndefined(layer.queue))
     Object.assign(out.batch, stripUndefined(layer.batch))
     Object.assign(out.pool, stripUndefined(layer.pool))
     Object.assign(out.retry, stripUndefined(layer.retry))
+    if (layer.spool === false) spool = undefined
+    else if (layer.spool) spool = { ...spool, ...stripUndefined(layer.spool) } as SpoolOptions
+    if (layer.deadLetter === false) out.deadLetter = undefined
+    else if (layer.deadLetter) out.deadLetter = { ...layer.deadLetter }
   }
+  if (spool) out.spool = { ...DEFAULT_SPOOL, ...spool }
   return out
 }
 

@@ -53,14 +53,15 @@ export class RetryPolicy {
 
   /**
    * Decides after attempt number `attempt` (1-based) failed with `error`, `elapsedMs` after the
-   * batch's first attempt started.
+   * batch's first attempt started. `unbounded`: no limit of attempts or time (a batch safe in a
+   * spool), only permanent errors end the retries.
    */
-  decide(error: unknown, attempt: number, elapsedMs: number): RetryDecision {
+  decide(error: unknown, attempt: number, elapsedMs: number, unbounded = false): RetryDecision {
     if (error instanceof DeliveryError && error.permanent) return { retry: false, reason: 'permanent' }
-    if (attempt >= this.#options.maxAttempts) return { retry: false, reason: 'exhausted' }
+    if (!unbounded && attempt >= this.#options.maxAttempts) return { retry: false, reason: 'exhausted' }
     const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined
     const delayMs = retryAfter === undefined ? this.backoffMs(attempt) : Math.max(retryAfter, 0)
-    if (elapsedMs + delayMs > this.#options.maxRetryTimeMs) return { retry: false, reason: 'exhausted' }
+    if (!unbounded && elapsedMs + delayMs > this.#options.maxRetryTimeMs) return { retry: false, reason: 'exhausted' }
     return { retry: true, delayMs }
   }
 }

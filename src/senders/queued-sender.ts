@@ -4,7 +4,8 @@ import PQueue from 'p-queue'
 import { z } from 'zod'
 import { ConfigError } from '../config-error.js'
 import { LevelMap, type LevelOption } from '../levels.js'
-import type { LogRecord } from '../record.js'
+import { LogRecord } from '../record.js'
+import { DeadLetterFile } from '../queue/dead-letter-file.js'
 import { DeliveryError, DeliveryTimeoutError } from '../queue/delivery-error.js'
 import { StatsCounters, totalDropped, type DropReason, type SenderStats } from '../queue/delivery-stats.js'
 import {
@@ -16,6 +17,8 @@ import {
 } from '../queue/queue-options.js'
 import { levelBucket, RecordBuffer } from '../queue/record-buffer.js'
 import { RetryPolicy } from '../queue/retry-policy.js'
+import { DiskSpool, type SpoolFrame } from '../spool/disk-spool.js'
+import type { FrameContent } from '../spool/spool-frame.js'
 import type { Batch, CloseReport, Sender, SenderEvents, Sink } from './sender.js'
 
 /** Default deadline of `close()`: well inside pino's 10 s exit limit. */
@@ -27,6 +30,9 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5000
  * which the default deadline leaves well inside pino's 10 s exit limit.
  */
 const CLOSE_SINK_GRACE_MS = 100
+
+/** After the spool fails to write, how long overflow falls back to the queue's own policy. */
+const SPOOL_RETRY_AFTER_ERROR_MS = 5000
 
 /** Options every queued sender takes (the sink-specific ones come on top). */
 export interface CommonSenderOptions extends DeliveryOptions {
@@ -66,6 +72,8 @@ interface InflightBatch extends Batch {
    */
   readonly count: number
   settled: boolean
+  /** The batch's copy in the disk spool, once it has one: it is marked done when the batch settles. */
+  frame: SpoolFrame | undefined
 }
 
 interface FlushWaiter {
@@ -92,6 +100,12 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly #inflight = new Set<InflightBatch>()
   readonly #stats = new StatsCounters()
   readonly #abort = new AbortController()
+  readonly #spool: DiskSpool | undefined
+  readonly #deadLetter: DeadLetterFile | undefined
+  /** No spilling to the spool before this time (ms epoch): it failed to write just now. */
+  #spoolBrokenUntil = 0
+  /** A batch failed transiently and none has been delivered since: with a spool, records go to disk. */
+  #failing = false
   #flushWaiters: FlushWaiter[] = []
   /** Batches waiting out a retry backoff: their wake, and whether a delivery elsewhere may wake them. */
   readonly #backoffs = new Map<() => void, boolean>()
@@ -141,6 +155,23 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       concurrency,
       ...(rateLimit?.maxRequests ? { intervalCap: rateLimit.maxRequests, interval: rateLimit.intervalMs } : {}),
     })
+    const { spool, deadLetter } = this.#options
+    this.#deadLetter = deadLetter ? new DeadLetterFile(deadLetter) : undefined
+    if (spool) {
+      try {
+        this.#spool = new DiskSpool(spool, this.name, (frame) => this.#evicted(frame))
+      } catch (error) {
+        throw new ConfigError(
+          `pino-courier: invalid options: spool.dir: cannot use "${spool.dir}" (${errorMessage(error)})`,
+          { paths: ['spool.dir'], cause: error },
+        )
+      }
+      const stats = this.#stats
+      stats.recovered = stats.spooled = this.#spool.unreadRecords
+      stats.spooledBytes = this.#spool.unreadBytes
+      // What an earlier run left goes out first, once the subclass (the sink) is set up.
+      if (stats.recovered > 0) setImmediate(() => this.#abort.signal.aborted || this.#pump())
+    }
   }
 
   /** The options in force, defaults filled in. */
@@ -162,7 +193,10 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       // batches. `full` covers a record that fits by count but not by bytes, which the queue's own
       // at-the-bounds rule in #pump does not see.
       this.#pump(true)
-      if (!this.#admit(record)) return this.#dropOne(record, 'overflow')
+      // With a spool the whole queue moves to disk, oldest first, behind what is spooled already:
+      // the order holds, and memory is freed for the next queue-full of records.
+      if (!this.#fits(record) && this.#spool && Date.now() >= this.#spoolBrokenUntil) this.#spill(Number.POSITIVE_INFINITY)
+      if (!this.#fits(record) && !this.#admit(record)) return this.#dropOne(record, 'overflow')
     }
 
     this.#buffer.push(record)
@@ -221,7 +255,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   stats(): SenderStats {
-    return this.#stats.snapshot(this.name)
+    return this.#stats.snapshot(this.name, this.#spool?.stats())
   }
 
   // ---- queue bounds ------------------------------------------------------------------------
@@ -286,10 +320,14 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   #dropOne(_record: LogRecord, reason: DropReason): boolean {
-    this.#stats.dropped[reason]++
-    if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason, records: 1 })
-    if (this.#flushWaiters.length > 0) this.#settleWaiters()
+    this.#drop(1, reason)
     return true
+  }
+
+  #drop(records: number, reason: DropReason): void {
+    this.#stats.dropped[reason] += records
+    if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason, records })
+    if (this.#flushWaiters.length > 0) this.#settleWaiters()
   }
 
   // ---- dispatch ----------------------------------------------------------------------------
@@ -304,31 +342,35 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#pumping = true
     try {
       const { batch, pool } = this.#options
-      while (this.#inflight.size < pool.concurrency && this.#buffer.size > 0) {
-        const head = this.#buffer.peekOldest() as LogRecord
-        const due =
-          full ||
-          head.seq <= this.#forceUpTo ||
-          this.#buffer.size >= batch.maxRecords ||
-          this.#buffer.bytes >= batch.maxBytes ||
-          this.#atBounds() ||
-          Date.now() - head.time >= batch.maxWaitMs
-        if (!due) break
+      // A failing sink with a spool: batches that are due go to disk rather than wait in memory, where
+      // a crash would lose them. The workers then take them from the spool like any other.
+      if (this.#spool && this.#failing) {
+        while (this.#headDue(full) && Date.now() >= this.#spoolBrokenUntil) {
+          this.#spill(1)
+          full = false
+        }
+      }
+      while (this.#inflight.size < pool.concurrency) {
+        // The spool first: everything in it is older than what waits in memory.
+        const frame = this.#spool?.peek()
+        if (!frame && !this.#headDue(full)) break
         if (Date.now() < this.#pausedUntil) {
           this.#armPauseTimer()
           break
         }
         const allowance = this.#recordAllowance()
-        if (allowance <= 0) {
+        // A spooled batch cannot be cut: it waits for a window with room for it (or a fresh one).
+        if (allowance <= 0 || (frame && allowance < frame.count && this.#windowRecords > 0)) {
           this.#armRateTimer()
           break
         }
-        this.#dispatch(Math.min(batch.maxRecords, allowance))
+        if (frame) this.#dispatchFrame(frame)
+        else this.#dispatch(Math.min(batch.maxRecords, allowance))
         full = false
       }
       if (
         this.#buffer.size > 0 &&
-        this.#inflight.size < pool.concurrency &&
+        (this.#inflight.size < pool.concurrency || (this.#spool !== undefined && this.#failing)) &&
         this.#rateTimer === undefined &&
         this.#pauseTimer === undefined
       ) {
@@ -339,7 +381,23 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     }
   }
 
-  #dispatch(limit: number): void {
+  /** Whether the oldest record in memory is due to leave (`full`: a record does not fit). */
+  #headDue(full: boolean): boolean {
+    const head = this.#buffer.peekOldest()
+    if (!head) return false
+    const { batch } = this.#options
+    return (
+      full ||
+      head.seq <= this.#forceUpTo ||
+      this.#buffer.size >= batch.maxRecords ||
+      this.#buffer.bytes >= batch.maxBytes ||
+      this.#atBounds() ||
+      Date.now() - head.time >= batch.maxWaitMs
+    )
+  }
+
+  /** Takes the oldest records from memory, at most `limit` and batch.maxBytes (one record at least). */
+  #cut(limit: number): { records: LogRecord[]; bytes: number } {
     const maxBytes = this.#options.batch.maxBytes
     const records: LogRecord[] = []
     let bytes = 0
@@ -350,22 +408,92 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       records.push(next)
       bytes += next.bytes
     }
-    const stats = this.#stats
-    stats.queued -= records.length
-    stats.queuedBytes -= bytes
-    stats.inFlight += records.length
+    this.#stats.queued -= records.length
+    this.#stats.queuedBytes -= bytes
+    return { records, bytes }
+  }
+
+  #dispatch(limit: number): void {
+    const { records, bytes } = this.#cut(limit)
+    this.#stats.inFlight += records.length
     this.#windowRecords += records.length
-    const batch: InflightBatch = {
+    this.#launch({
       id: randomUUID(),
       records,
       bytes,
       firstSeq: (records[0] as LogRecord).seq,
       count: records.length,
       settled: false,
+      frame: undefined,
+    })
+    this.#boundsChanged()
+  }
+
+  /** Sends a batch from the spool, with the id it was spooled with. */
+  #dispatchFrame(frame: SpoolFrame): void {
+    const spool = this.#spool as DiskSpool
+    const stats = this.#stats
+    stats.spooled -= frame.count
+    stats.spooledBytes -= frame.bytes
+    let content
+    try {
+      content = spool.take(frame)
+    } catch {
+      // Unreadable (the file was removed or damaged under us): counted, and the next frame goes on.
+      this.#drop(frame.count, 'spoolError')
+      return
     }
+    const { lines, levels } = content
+    const records = lines.map((line, i) => new LogRecord(line, levels[i] as number))
+    stats.inFlight += frame.count
+    this.#windowRecords += frame.count
+    this.#launch({ id: frame.id, records, bytes: frame.bytes, firstSeq: frame.firstSeq, count: frame.count, settled: false, frame })
+  }
+
+  #launch(batch: InflightBatch): void {
     this.#inflight.add(batch)
     void this.#pool.add(() => this.#run(batch))
+  }
+
+  /**
+   * Moves up to `frames` batches from memory to the end of the spool, oldest first. A batch the spool
+   * cannot take is dropped (`spoolError`), and spilling pauses for a while: the queue's own overflow
+   * policy then applies, rather than a broken disk swallowing every queue-full.
+   */
+  #spill(frames: number): void {
+    const spool = this.#spool as DiskSpool
+    const { maxRecords } = this.#options.batch
+    for (let n = 0; n < frames && this.#buffer.size > 0; n++) {
+      const { records, bytes } = this.#cut(maxRecords)
+      const result = spool.append(frameOf(randomUUID(), records), (records[0] as LogRecord).seq, 'tail')
+      if ('error' in result) {
+        this.#spoolFailed(result.error, records.length)
+        break
+      }
+      this.#stats.spooled += records.length
+      this.#stats.spooledBytes += bytes
+    }
     this.#boundsChanged()
+  }
+
+  /** Stores a batch that is being sent in the spool, so that a crash during its retries loses nothing. */
+  #persist(batch: InflightBatch): void {
+    const result = (this.#spool as DiskSpool).append(frameOf(batch.id, batch.records), batch.firstSeq, 'front')
+    if ('error' in result) this.#spoolFailed(result.error, 0)
+    else batch.frame = result
+  }
+
+  #spoolFailed(error: unknown, records: number): void {
+    this.#spoolBrokenUntil = Date.now() + SPOOL_RETRY_AFTER_ERROR_MS
+    if (records > 0) this.#drop(records, 'spoolError')
+    this.#spool?.noteError(errorMessage(error))
+  }
+
+  /** An unread frame was evicted from a full spool. */
+  #evicted(frame: SpoolFrame): void {
+    this.#stats.spooled -= frame.count
+    this.#stats.spooledBytes -= frame.bytes
+    this.#drop(frame.count, 'spoolFull')
   }
 
   #armAgeTimer(): void {
@@ -464,7 +592,13 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         // The sink asked the sender, not only this batch, to wait: other batches hold off too.
         this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + error.retryAfterMs)
       }
-      const decision = this.#retry.decide(error, attempt, Date.now() - started)
+      if (!(error instanceof DeliveryError && error.permanent)) {
+        if (this.#spool && !batch.frame && Date.now() >= this.#spoolBrokenUntil) this.#persist(batch)
+        this.#markFailing()
+      }
+      // A batch safe in the spool is not given up after retry.maxAttempts / maxRetryTimeMs: it waits
+      // for the sink (or for close, which leaves it in the spool for the next start).
+      const decision = this.#retry.decide(error, attempt, Date.now() - started, batch.frame !== undefined)
       if (!decision.retry) {
         this.#settle(batch, 'failed', { error, attempts: attempt, reason: decision.reason })
         return
@@ -517,9 +651,19 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     for (const [wake, onRecovery] of [...this.#backoffs]) if (why === 'close' || onRecovery) wake()
   }
 
+  /** A batch failed transiently: with a spool, records now go to disk, and flush() counts them as settled. */
+  #markFailing(): void {
+    if (this.#failing) return
+    this.#failing = true
+    if (this.#spool) {
+      this.#settleWaiters()
+      this.#pump()
+    }
+  }
+
   #settle(
     batch: InflightBatch,
-    outcome: 'delivered' | 'failed' | 'closed',
+    outcome: 'delivered' | 'failed' | 'spooled' | 'closed' | 'spoolError',
     failure?: { error: unknown; attempts: number; reason: 'permanent' | 'exhausted' },
   ): void {
     if (batch.settled) return
@@ -528,26 +672,42 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const stats = this.#stats
     const count = batch.count
     stats.inFlight -= count
+    // Left in the spool at close: its frame stays on disk for the next start.
+    if (batch.frame && outcome !== 'spooled') this.#spool?.done(batch.frame)
     if (outcome === 'delivered') {
       stats.delivered += count
       stats.deliveredBytes += batch.bytes
+      this.#failing = false
       this.#wakeBackoffs('recovery')
-    } else if (outcome === 'failed' && failure) {
+    } else if (outcome === 'failed') {
+      failure ??= { error: new Error('failed'), attempts: 0, reason: 'permanent' }
       stats.failed += count
       const status = (failure.error as { status?: unknown } | null)?.status
+      let error = errorMessage(failure.error)
+      if (this.#deadLetter) {
+        try {
+          this.#deadLetter.write(batch.records)
+          stats.deadLettered += count
+        } catch (dlqError) {
+          error += `; not written to the dead-letter file either: ${errorMessage(dlqError)}`
+        }
+      }
       const record = {
         at: Date.now(),
         records: count,
         attempts: failure.attempts,
         reason: failure.reason,
-        error: errorMessage(failure.error),
+        error,
         ...(typeof status === 'number' ? { status } : {}),
       }
       stats.addFailure(record)
       if (this.listenerCount('failure') > 0) this.emit('failure', { ...record, sender: this.name })
+    } else if (outcome === 'spooled') {
+      stats.spooled += count
+      stats.spooledBytes += batch.bytes
     } else {
-      stats.dropped.closed += count
-      if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: 'closed', records: count })
+      stats.dropped[outcome] += count
+      if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: outcome, records: count })
     }
     this.#settleWaiters()
     if (!this.#abort.signal.aborted) this.#pump()
@@ -555,9 +715,18 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   // ---- flush and close ---------------------------------------------------------------------
 
+  /**
+   * The oldest record not yet settled. While the sink is failing, records safe in the spool count as
+   * settled: flush() then means "delivered or on disk", instead of waiting for the sink to come back.
+   */
   #minUnsettledSeq(): number {
+    const atRest = this.#spool !== undefined && this.#failing
     let min = this.#buffer.peekOldest()?.seq ?? Number.POSITIVE_INFINITY
-    for (const batch of this.#inflight) if (batch.firstSeq < min) min = batch.firstSeq
+    for (const batch of this.#inflight) if (batch.firstSeq < min && !(atRest && batch.frame)) min = batch.firstSeq
+    if (!atRest) {
+      const frame = this.#spool?.peek()
+      if (frame && frame.firstSeq < min) min = frame.firstSeq
+    }
     return min
   }
 
@@ -586,7 +755,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#wakeReady()
     this.#forceUpTo = Number.POSITIVE_INFINITY
     // Closing is the last chance: batches waiting out a backoff try again now, within the deadline.
-    this.#wakeBackoffs('close')
+    // Not with a spool: they are safe on disk, and the next start sends them.
+    if (!this.#spool) this.#wakeBackoffs('close')
     const drained = this.flush()
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -601,7 +771,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#ageTimer = this.#rateTimer = this.#pauseTimer = this.#blockTimer = undefined
 
     let abandoned = 0
-    if (timedOut) {
+    if (this.#spool && (timedOut || this.#inflight.size > 0 || this.#buffer.size > 0)) {
+      // Past the deadline, or the sink is failing and everything is safe on disk already: what is
+      // left goes to the spool for the next start.
+      this.#abort.abort(new Error(`${this.name}: closing; undelivered batches stay in the spool`))
+      this.#pool.clear()
+      const before = this.#stats.dropped.spoolError
+      this.#spoolLeftovers()
+      abandoned += this.#stats.dropped.spoolError - before
+    } else if (timedOut) {
       this.#abort.abort(new Error(`${this.name}: close deadline of ${timeoutMs} ms passed`))
       this.#pool.clear()
       const left = this.#buffer.drain()
@@ -621,14 +799,36 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       this.#settleWaiters()
     }
     await this.#closeSink(Math.max(deadline - Date.now(), CLOSE_SINK_GRACE_MS))
+    this.#spool?.close()
+    this.#deadLetter?.close()
     const stats = this.stats()
     return {
       name: this.name,
       undelivered: stats.failed + totalDropped(stats),
       abandonedAtDeadline: abandoned,
+      spooled: stats.spooled,
       timedOut,
       stats,
     }
+  }
+
+  /**
+   * At close: batches in flight (older) go in front of the spool, then what waits in memory behind
+   * it. Batches from the spool are there already. What the spool cannot take is dropped, counted.
+   */
+  #spoolLeftovers(): void {
+    // A write error (disk full) must not stop the rest from being tried.
+    this.#spoolBrokenUntil = 0
+    for (const batch of [...this.#inflight]) {
+      if (!batch.frame) this.#persist(batch)
+      this.#settle(batch, batch.frame ? 'spooled' : 'spoolError')
+    }
+    this.#spoolBrokenUntil = 0
+    while (this.#buffer.size > 0) {
+      this.#spill(Number.POSITIVE_INFINITY)
+      this.#spoolBrokenUntil = 0
+    }
+    this.#settleWaiters()
   }
 
   async #closeSink(timeoutMs: number): Promise<void> {
@@ -659,6 +859,11 @@ function rejectOnAbort(signal: AbortSignal, closed: AbortSignal): Promise<never>
     if (signal.aborted) later()
     else signal.addEventListener('abort', later, { once: true })
   })
+}
+
+/** A spool frame's content: the batch's id, and each record's level and line. */
+function frameOf(id: string, records: readonly LogRecord[]): FrameContent {
+  return { id, levels: records.map((r) => r.level), lines: records.map((r) => r.line) }
 }
 
 /**

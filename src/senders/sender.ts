@@ -37,8 +37,10 @@ export interface CloseReport {
   readonly name: string
   /** Records received but not delivered over the sender's life: failed + dropped. */
   readonly undelivered: number
-  /** Records abandoned because the close deadline passed. */
+  /** Records abandoned (dropped) because the close deadline passed, or the spool could not take them. */
   readonly abandonedAtDeadline: number
+  /** Records left in the disk spool, sent by the next start (0 without a spool). */
+  readonly spooled?: number
   /** True when the close deadline passed before everything settled. */
   readonly timedOut: boolean
   readonly stats: SenderStats
@@ -76,8 +78,9 @@ export interface Sender {
   /** Resolves when every record accepted before the call has been delivered, failed or dropped. */
   flush(): Promise<void>
   /**
-   * Stops accepting, delivers what it can until the deadline, abandons the rest (counted as dropped
-   * `closed`), releases the sink. Idempotent: later calls return the same promise.
+   * Stops accepting, delivers what it can until the deadline, leaves the rest in the spool if there
+   * is one or abandons it (counted as dropped `closed`), releases the sink. Idempotent: later calls
+   * return the same promise.
    */
   close(options?: { timeoutMs?: number }): Promise<CloseReport>
   stats(): SenderStats

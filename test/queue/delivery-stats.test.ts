@@ -11,11 +11,15 @@ describe('StatsCounters', () => {
       queued: 0,
       queuedBytes: 0,
       inFlight: 0,
+      spooled: 0,
+      spooledBytes: 0,
+      recovered: 0,
       delivered: 0,
       deliveredBytes: 0,
       retried: 0,
       failed: 0,
-      dropped: { overflow: 0, closed: 0, oversize: 0 },
+      deadLettered: 0,
+      dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 },
       attempts: 0,
       recentFailures: [],
     })
@@ -47,6 +51,10 @@ describe('StatsCounters', () => {
 
 describe('totalDropped', () => {
   it('adds every reason', () => {
+    expect(totalDropped({ dropped: { overflow: 2, closed: 3, oversize: 5, spoolFull: 7, spoolError: 11 } })).toBe(28)
+  })
+
+  it('counts reasons a custom sender does not report as 0', () => {
     expect(totalDropped({ dropped: { overflow: 2, closed: 3, oversize: 5 } })).toBe(10)
   })
 })

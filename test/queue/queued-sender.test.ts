@@ -316,7 +316,7 @@ describe('QueuedSender', () => {
       await sender.flush()
       expect(sink.deliveredIds()).toEqual([1, 3])
       const stats = sender.stats()
-      expect(stats.dropped).toEqual({ overflow: 0, closed: 0, oversize: 1 })
+      expect(stats.dropped).toEqual({ overflow: 0, closed: 0, oversize: 1, spoolFull: 0, spoolError: 0 })
       expect(stats.received).toBe(3)
       expect(stats.delivered).toBe(2)
       expect(drops).toEqual([{ sender: 'sender', reason: 'oversize', records: 1 }])
@@ -549,7 +549,7 @@ describe('QueuedSender', () => {
       await flushed
       expect(sink.deliveredIds()).toEqual(range(1, 50))
       expect(sink.attempts.every((a) => a.batch.records.length <= 6)).toBe(true)
-      expect(sender.stats().dropped).toEqual({ overflow: 0, closed: 0, oversize: 0 })
+      expect(sender.stats().dropped).toEqual({ overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 })
     })
 
     it('drop-oldest evicts the oldest waiting record', async () => {
@@ -725,7 +725,7 @@ describe('QueuedSender', () => {
         expect(sink.deliveredIds()).toEqual(range(1, 50))
         const stats = sender.stats()
         expect(stats.delivered).toBe(50)
-        expect(stats.dropped).toEqual({ overflow: 0, closed: 0, oversize: 0 })
+        expect(stats.dropped).toEqual({ overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 })
       })
 
       it('pauses the reader for at most queue.maxBlockMs, then drops like drop-newest until back within bounds', async () => {
@@ -773,7 +773,7 @@ describe('QueuedSender', () => {
         const report = await closing
         expect(report.timedOut).toBe(true)
         // 1 abandoned in flight, 2, 7 and 8 abandoned in the queue.
-        expect(report.stats.dropped).toEqual({ overflow: 4, closed: 4, oversize: 0 })
+        expect(report.stats.dropped).toEqual({ overflow: 4, closed: 4, oversize: 0, spoolFull: 0, spoolError: 0 })
         expect(report.undelivered).toBe(8)
         expectLedger(report.stats)
         expect(vi.getTimerCount()).toBe(0)

@@ -1,0 +1,60 @@
+import { z } from 'zod'
+
+/** When the spool asks the OS to put its writes on the disk. */
+export type SpoolFsync = 'always' | 'interval' | 'never'
+
+/**
+ * A sender's disk spool: where records go instead of being dropped when the memory queue is full or
+ * the sink is failing, and where a closing sender leaves what it could not deliver, for the next
+ * start. Each sender spools under `<dir>/<sender name>/`, each process in a directory of its own.
+ */
+export interface SpoolOptions {
+  /** Directory of the spool (created owner-only if missing). */
+  dir: string
+  /**
+   * Most bytes the sender's spool files may take. Past it the oldest spooled records are dropped
+   * (counted as `spoolFull`). @default 1073741824 (1 GiB)
+   */
+  maxBytes?: number
+  /**
+   * `always`: every write reaches the disk before the sender goes on (survives a power cut, slowest);
+   * `interval`: at most `fsyncIntervalMs` of writes can be lost in a power cut; `never`: the OS
+   * decides. A process crash or `kill -9` loses nothing written in any mode: the data is in the OS.
+   * @default 'interval'
+   */
+  fsync?: SpoolFsync
+  /** Time between two syncs under `fsync: 'interval'`. @default 1000 */
+  fsyncIntervalMs?: number
+}
+
+/** Spool options with defaults filled in. */
+export type ResolvedSpoolOptions = Required<SpoolOptions>
+
+export const DEFAULT_SPOOL: Omit<ResolvedSpoolOptions, 'dir'> = Object.freeze({
+  maxBytes: 1024 * 1024 * 1024,
+  fsync: 'interval',
+  fsyncIntervalMs: 1000,
+})
+
+/** Smallest `maxBytes`: a few segments of the smallest size. */
+export const MIN_SPOOL_BYTES = 256 * 1024
+
+export const spoolOptionsSchema = z.strictObject({
+  dir: z.string().min(1),
+  maxBytes: z.number().int().min(MIN_SPOOL_BYTES, `must be at least ${MIN_SPOOL_BYTES}`).optional(),
+  fsync: z.enum(['always', 'interval', 'never']).optional(),
+  fsyncIntervalMs: z.number().int().positive().optional(),
+})
+
+/** Dead-letter file: batches that failed for good are appended to it, so nothing fails unseen. */
+export interface DeadLetterOptions {
+  /** File the failed records are appended to, one NDJSON line each, as they would have been sent. */
+  path: string
+  /** Permissions of the file when it is created. @default 0o600 */
+  mode?: number
+}
+
+export const deadLetterOptionsSchema = z.strictObject({
+  path: z.string().min(1),
+  mode: z.number().int().min(0).max(0o7777).optional(),
+})
