@@ -23,15 +23,22 @@ export class ConfigError extends Error {
       paths.push(path)
       lines.push(path ? `${path}: ${message}` : message)
     }
-    for (const issue of error.issues) {
-      const base = [...splitPrefix(prefix), ...issue.path]
+    const visit = (issue: z.core.$ZodIssue, parent: PropertyKey[]): void => {
+      const base = [...parent, ...issue.path]
       if (issue.code === 'unrecognized_keys') {
         // zod reports a misspelt key at its parent; name the key itself, as a user would look for it.
         for (const key of issue.keys) add(formatOptionPath([...base, key]), 'unknown option')
+      } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+        // `{ ... } | false` and the like: report the branch that got furthest into the value (the
+        // object's bad field), not a bare "Invalid input" at the union.
+        const depth = (branch: readonly z.core.$ZodIssue[]): number => Math.max(-1, ...branch.map((i) => i.path.length))
+        const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a))
+        for (const inner of best) visit(inner, base)
       } else {
         add(formatOptionPath(base), issue.message)
       }
     }
+    for (const issue of error.issues) visit(issue, splitPrefix(prefix))
     return new ConfigError(`pino-courier: invalid options: ${lines.join('; ')}`, { paths, cause: error })
   }
 }
