@@ -54,7 +54,11 @@ export function parseBody(body: string): Record<string, unknown>[] {
   return text.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
-export async function startHttpSink(responder: Responder = () => undefined): Promise<HttpSink> {
+/**
+ * Starts the sink on 127.0.0.1, on `options.port` or a free port. A fixed port lets a test bring a
+ * sink up where a client has been refused so far.
+ */
+export async function startHttpSink(responder: Responder = () => undefined, options: { port?: number } = {}): Promise<HttpSink> {
   let respond = responder
   const requests: ReceivedRequest[] = []
   const accepted: Record<string, unknown>[] = []
@@ -105,7 +109,10 @@ export async function startHttpSink(responder: Responder = () => undefined): Pro
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', resolve)
+  })
   const port = (server.address() as AddressInfo).port
 
   return {
