@@ -108,5 +108,7 @@ function summarize(result) {
     overflow: sum((s) => s.dropped.overflow),
     closed: sum((s) => s.dropped.closed),
     oversize: sum((s) => s.dropped.oversize),
+    spooled: result?.spooled ?? 0,
+    spoolFull: sum((s) => s.dropped.spoolFull ?? 0),
   }
 }

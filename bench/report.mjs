@@ -109,14 +109,16 @@ export function scenarioTable(scenario, rows, targets) {
 
 function ledgerText(ledger, courier) {
   if (!ledger) return courier ? 'unknown' : ''
-  if (ledger.undelivered === 0) return 'nothing lost'
+  const spooled = ledger.spooled ? `${num(ledger.spooled)} left in the spool for the next start` : ''
+  if (ledger.undelivered === 0) return spooled ? `nothing lost; ${spooled}` : 'nothing lost'
   const parts = [
     ledger.failed && `failed ${num(ledger.failed)}`,
     ledger.overflow && `dropped overflow ${num(ledger.overflow)}`,
     ledger.closed && `dropped at close ${num(ledger.closed)}`,
     ledger.oversize && `oversize ${num(ledger.oversize)}`,
+    ledger.spoolFull && `spool full ${num(ledger.spoolFull)}`,
   ].filter(Boolean)
-  return `${num(ledger.undelivered)} counted: ${parts.join(', ')}`
+  return `${num(ledger.undelivered)} counted: ${parts.join(', ')}${spooled ? `; ${spooled}` : ''}`
 }
 
 /** Default queue bound of pino-courier (queue.maxBytes), for target (d). */

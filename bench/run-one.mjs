@@ -125,7 +125,7 @@ function courierLedger(stderr, cut, target) {
   if (target.group !== 'courier') return undefined
   const line = stderr.split('\n').find((l) => l.startsWith('pino-courier: closed;'))
   // Without the line, "nothing lost" holds only if the whole of stderr was seen.
-  if (!line) return cut ? undefined : { undelivered: 0, failed: 0, overflow: 0, closed: 0, oversize: 0 }
+  if (!line) return cut ? undefined : { undelivered: 0, failed: 0, overflow: 0, closed: 0, oversize: 0, spooled: 0, spoolFull: 0 }
   const pick = (pattern) => Number(line.match(pattern)?.[1] ?? 0)
   return {
     undelivered: pick(/; (\d+) of \d+ records could not be delivered/),
@@ -133,5 +133,7 @@ function courierLedger(stderr, cut, target) {
     overflow: pick(/dropped overflow (\d+)/),
     closed: pick(/, closed (\d+)/),
     oversize: pick(/oversize (\d+)/),
+    spooled: pick(/, (\d+) left in the spool/),
+    spoolFull: pick(/spoolFull (\d+)/),
   }
 }

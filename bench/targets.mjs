@@ -1,6 +1,9 @@
 // What the bench measures: how each target builds its logger. Peers run with their defaults, only
 // pointed at the bench's sink, because their defaults are what users get.
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 
@@ -22,6 +25,7 @@ export const TARGETS = [
   { name: 'courier', label: 'pino-courier http (defaults)', sink: true, group: 'courier' },
   { name: 'courier-big-batches', label: 'pino-courier http (bigger batches)', sink: true, group: 'courier' },
   { name: 'courier-inprocess', label: 'pino-courier in-process', sink: true, group: 'courier' },
+  { name: 'courier-spool', label: 'pino-courier http + disk spool', sink: true, group: 'courier' },
   { name: 'naive', label: 'naive 15-line transport', sink: true, group: 'reference' },
   { name: 'pino-http-send', label: 'pino-http-send 0.4', sink: true, group: 'peer' },
   { name: 'pino-loki', label: 'pino-loki 3', sink: true, group: 'peer' },
@@ -60,6 +64,12 @@ export async function createTarget(name, url) {
       return withLogger(
         transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, ...BIG_BATCH_HTTP_OPTIONS }] }),
       )
+    case 'courier-spool': {
+      // A fresh spool per run, removed when the app exits (after pino's exit hook closed the transport).
+      const dir = mkdtempSync(join(tmpdir(), 'courier-bench-spool-'))
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+      return withLogger(transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, spool: { dir } }] }))
+    }
     case 'courier-inprocess': {
       const { createCourierStream } = await import(courierTransport)
       const stream = createCourierStream({ senders: [{ type: 'http', url: `${url}/logs` }] })

@@ -108,7 +108,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #failing = false
   #flushWaiters: FlushWaiter[] = []
   /** Batches waiting out a retry backoff: their wake, and whether a delivery elsewhere may wake them. */
-  readonly #backoffs = new Map<() => void, boolean>()
+  readonly #backoffs = new Map<(goOn: boolean) => void, boolean>()
   #readyWaiters: (() => void)[] = []
   /** Records up to this seq leave at once, whatever the batch triggers say (flushLevel, flush, close). */
   #forceUpTo = 0
@@ -350,7 +350,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           full = false
         }
       }
-      while (this.#inflight.size < pool.concurrency) {
+      // Closing with a failing sink sends nothing new: what is not on disk yet went there just above.
+      const holding = this.#closed && this.#failing && this.#spool !== undefined
+      while (!holding && this.#inflight.size < pool.concurrency) {
         // The spool first: everything in it is older than what waits in memory.
         const frame = this.#spool?.peek()
         if (!frame && !this.#headDue(full)) break
@@ -595,6 +597,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       if (!(error instanceof DeliveryError && error.permanent)) {
         if (this.#spool && !batch.frame && Date.now() >= this.#spoolBrokenUntil) this.#persist(batch)
         this.#markFailing()
+        // Closing gives a batch one last try, no backoff: on disk, it waits for the next start.
+        if (this.#closed && batch.frame) {
+          this.#settle(batch, 'spooled')
+          return
+        }
       }
       // A batch safe in the spool is not given up after retry.maxAttempts / maxRetryTimeMs: it waits
       // for the sink (or for close, which leaves it in the spool for the next start).
@@ -613,13 +620,18 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           error: errorMessage(error),
         })
       }
-      if (!(await this.#backoff(decision.delayMs, isUnreachable(error)))) return
+      if (!(await this.#backoff(decision.delayMs, isUnreachable(error)))) {
+        // close() gave up on it during a Retry-After pause: it stays in the spool for the next start.
+        if (this.#closed && batch.frame && !batch.settled && !this.#abort.signal.aborted) this.#settle(batch, 'spooled')
+        return
+      }
     }
   }
 
   /**
    * Waits out a retry backoff: resolves true when it is over or cut short (#wakeBackoffs), false when
-   * close() gives up on the batch. `onRecovery`: a delivery elsewhere may cut it short.
+   * close() gives up on the batch (its deadline, or a spooled batch in a Retry-After pause). `onRecovery`:
+   * a delivery elsewhere may cut it short.
    */
   #backoff(ms: number, onRecovery: boolean): Promise<boolean> {
     const signal = this.#abort.signal
@@ -632,8 +644,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         resolve(goOn)
       }
       const onAbort = (): void => done(false)
-      const wake = (): void => done(true)
-      const timer = setTimeout(wake, ms)
+      const wake = (goOn: boolean): void => done(goOn)
+      const timer = setTimeout(wake, ms, true)
       signal.addEventListener('abort', onAbort, { once: true })
       this.#backoffs.set(wake, onRecovery)
     })
@@ -644,11 +656,16 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
    * (`'recovery'`) only batches that could not reach the sink at all wake: the sink is back, and
    * seconds of backoff would only delay the backlog. A batch the sink answered with an error status
    * (429, 503) keeps its backoff: the sink is up but shedding load, and waking every such batch on each
-   * success would hammer it. At close every batch gets one last try.
+   * success would hammer it. At close every batch gets one last try; during a Retry-After pause a batch
+   * that is safe in the spool is left there instead of holding close up.
    */
   #wakeBackoffs(why: 'recovery' | 'close'): void {
-    if (this.#backoffs.size === 0 || Date.now() < this.#pausedUntil) return
-    for (const [wake, onRecovery] of [...this.#backoffs]) if (why === 'close' || onRecovery) wake()
+    if (this.#backoffs.size === 0) return
+    const paused = Date.now() < this.#pausedUntil
+    for (const [wake, onRecovery] of [...this.#backoffs]) {
+      if (!paused && (why === 'close' || onRecovery)) wake(true)
+      else if (paused && why === 'close' && this.#spool) wake(false)
+    }
   }
 
   /** A batch failed transiently: with a spool, records now go to disk, and flush() counts them as settled. */
@@ -722,7 +739,10 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #minUnsettledSeq(): number {
     const atRest = this.#spool !== undefined && this.#failing
     let min = this.#buffer.peekOldest()?.seq ?? Number.POSITIVE_INFINITY
-    for (const batch of this.#inflight) if (batch.firstSeq < min && !(atRest && batch.frame)) min = batch.firstSeq
+    // Closing waits for the one last try of every batch in flight (see #run): it may be delivered yet.
+    for (const batch of this.#inflight) {
+      if (batch.firstSeq < min && !(atRest && batch.frame && !this.#closed)) min = batch.firstSeq
+    }
     if (!atRest) {
       const frame = this.#spool?.peek()
       if (frame && frame.firstSeq < min) min = frame.firstSeq
@@ -755,8 +775,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#wakeReady()
     this.#forceUpTo = Number.POSITIVE_INFINITY
     // Closing is the last chance: batches waiting out a backoff try again now, within the deadline.
-    // Not with a spool: they are safe on disk, and the next start sends them.
-    if (!this.#spool) this.#wakeBackoffs('close')
+    // With a spool that try is their only one: if it fails they wait on disk for the next start.
+    this.#wakeBackoffs('close')
     const drained = this.flush()
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([

@@ -200,6 +200,44 @@ describe('QueuedSender with a spool', () => {
       expectLedger(second.stats())
     })
 
+    it('gives every batch in backoff one last try at close: a sink that is back gets everything, nothing is left on disk', async () => {
+      const dir = await tempDir()
+      const sink = new SwitchSink()
+      sink.mode = 'fail'
+      const sender = make(dir, sink, { retry: { baseDelayMs: 5000, maxDelayMs: 5000 } })
+      for (let i = 0; i < 25; i++) sender.send(rec(i))
+      await vi.advanceTimersByTimeAsync(150)
+      expect(sender.stats().delivered).toBe(0)
+      // The sink is back, but the batches wait out seconds of backoff and the sender still thinks it fails.
+      sink.mode = 'accept'
+      const report = await sender.close()
+      expect(report).toMatchObject({ spooled: 0, undelivered: 0, timedOut: false })
+      expect([...sink.delivered].sort((a, b) => a - b)).toEqual(range(0, 25))
+      expect(segmentFiles(dir)).toEqual([])
+    })
+
+    it('does not wait out a Retry-After pause at close: the paused batches stay in the spool', async () => {
+      const dir = await tempDir()
+      const sink = new SwitchSink()
+      const paused: Sink = {
+        deliver: (batch, context) =>
+          sink.mode === 'fail'
+            ? Promise.reject(new DeliveryError('429', { status: 429, retryAfterMs: 30_000 }))
+            : sink.deliver(batch, context),
+      }
+      sink.mode = 'fail'
+      const sender = make(dir, paused, { closeTimeoutMs: 4000 })
+      for (let i = 0; i < 5; i++) sender.send(rec(i))
+      await vi.advanceTimersByTimeAsync(150)
+      const started = Date.now()
+      const closing = sender.close()
+      await vi.advanceTimersByTimeAsync(0)
+      const report = await closing
+      expect(Date.now() - started).toBeLessThan(1000)
+      expect(report).toMatchObject({ spooled: 5, undelivered: 0, timedOut: false })
+      expectLedger(report.stats)
+    })
+
     it('spools what is left at the close deadline of a slow but working sink', async () => {
       const dir = await tempDir()
       const sink = new SwitchSink()
