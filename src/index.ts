@@ -20,6 +20,14 @@ export type { CourierStreamEvents, CourierStreamOptions } from './courier-stream
 export { parseTransportOptions, transportOptionsSchema, senderSpecSchema } from './options.js'
 export type { ModuleSenderSpec, ResolvedTransportOptions, SenderSpec, TransportOptions } from './options.js'
 export { createSenders } from './sender-factory.js'
+export { createCourierTransport, DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, handleSignals } from './signals.js'
+export type {
+  CourierPinoTransportOptions,
+  CourierTransportOptions,
+  CourierTransportStream,
+  HandleSignalsOptions,
+  SignalTarget,
+} from './signals.js'
 export type { CourierWarning } from './warner.js'
 
 export { DeliveryError, DeliveryTimeoutError } from './queue/delivery-error.js'

@@ -115,6 +115,13 @@ export interface ResolvedTransportOptions extends TransportOptions {
  */
 export function parseTransportOptions(input: unknown): ResolvedTransportOptions {
   const own = withoutInjectedKeys(input)
+  if (typeof own === 'object' && own !== null && Object.hasOwn(own, 'handleSignals')) {
+    // A worker thread receives no process signals: say where the option belongs instead of "unknown option".
+    throw new ConfigError(
+      'pino-courier: invalid options: handleSignals: the transport runs in a worker thread, which receives no signals; use createCourierTransport() or handleSignals() in the main thread',
+      { paths: ['handleSignals'] },
+    )
+  }
   const parsed = transportOptionsSchema.safeParse(own)
   if (!parsed.success) throw ConfigError.fromZod(parsed.error)
   // Keep the caller's objects (zod strips nothing here, strict objects refuse unknown keys).

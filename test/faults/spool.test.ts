@@ -177,6 +177,33 @@ describe('spool: exit while the sink is down, then a restart', () => {
   })
 })
 
+describe('spool: two processes pointed at the same spool directory', () => {
+  it('neither corrupts the other: both leave their records, and one restart delivers all of them', async () => {
+    const dir = await tempDir()
+    const port = await refusingPort()
+    const n = 4000
+    const url = `http://127.0.0.1:${port}/logs`
+    const runs = await Promise.all([runNode(SPOOL_APP, [url, dir, String(n), '{}']), runNode(SPOOL_APP, [url, dir, String(n), '{}'])])
+    for (const run of runs) expect(run.code, run.stderr).toBe(0)
+    // Each process wrote its own directory.
+    expect(readdirSync(join(dir, 'http'))).toHaveLength(2)
+
+    const http = await sink()
+    const { transport } = startCourier(http.url, dir)
+    await http.waitFor(() => http.records().length >= 2 * n, 30_000)
+    const report = await closeCourier(transport)
+    const stats = report.senders[0]?.stats as SenderStats
+    const times = new Map<number, number>()
+    for (const r of http.records()) times.set(r.i as number, (times.get(r.i as number) ?? 0) + 1)
+    // Both apps logged i = 0..n-1: every i arrives exactly twice, once from each.
+    expect(times.size).toBe(n)
+    expect([...times.values()].every((t) => t === 2)).toBe(true)
+    expect(stats).toMatchObject({ recovered: 2 * n, delivered: 2 * n, spooled: 0 })
+    expect(stats.spool?.corruptBytes).toBe(0)
+    expectLedger(stats)
+  })
+})
+
 describe('spool: kill -9 mid-burst with fsync always', () => {
   it('a restart delivers every record that had been spooled, once each, with the batch ids they were spooled with', async () => {
     const dir = await tempDir()
