@@ -476,6 +476,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       this.#stats.spooledBytes += bytes
     }
     this.#boundsChanged()
+    // While the sink fails, records on disk count as settled for flush(): a waiter may be done now.
+    if (this.#failing && this.#flushWaiters.length > 0) this.#settleWaiters()
   }
 
   /** Stores a batch that is being sent in the spool, so that a crash during its retries loses nothing. */
@@ -673,8 +675,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     if (this.#failing) return
     this.#failing = true
     if (this.#spool) {
-      this.#settleWaiters()
+      // Due records go to disk first (#pump), then flush waiters see them settled.
       this.#pump()
+      this.#settleWaiters()
     }
   }
 

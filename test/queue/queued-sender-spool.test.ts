@@ -140,6 +140,20 @@ describe('QueuedSender with a spool', () => {
       expect(segmentFiles(dir)).toEqual([])
     })
 
+    it('resolves a flush() made before the sink failed once the records are on disk', async () => {
+      const dir = await tempDir()
+      const sink = new SwitchSink()
+      sink.mode = 'fail'
+      const sender = make(dir, sink, { pool: { concurrency: 1 } })
+      for (let i = 0; i < 1000; i++) sender.send(rec(i))
+      let flushed = false
+      void sender.flush().then(() => (flushed = true))
+      await vi.advanceTimersByTimeAsync(10)
+      expect(flushed).toBe(true)
+      expect(sender.stats()).toMatchObject({ queued: 0, delivered: 0 })
+      expect(sender.stats().spooled + sender.stats().inFlight).toBe(1000)
+    })
+
     it('retries a spooled batch past retry.maxAttempts and maxRetryTimeMs: it waits for the sink', async () => {
       const dir = await tempDir()
       const sink = new SwitchSink()
