@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { LogRecord } from '../record.js'
 import type { DeadLetterOptions } from '../spool/spool-options.js'
@@ -24,6 +24,9 @@ export class DeadLetterFile {
     let text = ''
     for (const record of records) text += `${record.line}\n`
     const data = Buffer.from(text)
+    // Moved away (log rotation) or removed, directory and all: writes to the old descriptor would
+    // succeed and land nowhere anyone looks. Failures are rare, so a stat per write costs nothing.
+    if (this.#fd !== undefined && !this.#stillThere(this.#fd)) this.close()
     if (this.#fd === undefined) {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
       this.#fd = openSync(this.path, 'a', this.#mode)
@@ -35,6 +38,16 @@ export class DeadLetterFile {
       // Open again next time: the file may have been moved away or its disk remounted.
       this.close()
       throw error
+    }
+  }
+
+  #stillThere(fd: number): boolean {
+    try {
+      const open = fstatSync(fd)
+      const named = statSync(this.path)
+      return open.nlink > 0 && open.ino === named.ino && open.dev === named.dev
+    } catch {
+      return false
     }
   }
 

@@ -17,7 +17,7 @@ import {
 } from '../queue/queue-options.js'
 import { levelBucket, RecordBuffer } from '../queue/record-buffer.js'
 import { RetryPolicy } from '../queue/retry-policy.js'
-import { DiskSpool, type SpoolFrame } from '../spool/disk-spool.js'
+import { DiskSpool, SpoolReadError, type SpoolFrame, type SpoolLoss } from '../spool/disk-spool.js'
 import type { FrameContent } from '../spool/spool-frame.js'
 import type { Batch, CloseReport, Sender, SenderEvents, Sink } from './sender.js'
 
@@ -33,6 +33,8 @@ const CLOSE_SINK_GRACE_MS = 100
 
 /** After the spool fails to write, how long overflow falls back to the queue's own policy. */
 const SPOOL_RETRY_AFTER_ERROR_MS = 5000
+/** After a spool file could not be read (EMFILE, EIO), how long sending pauses before trying again. */
+const SPOOL_READ_RETRY_MS = 1000
 
 /** Options every queued sender takes (the sink-specific ones come on top). */
 export interface CommonSenderOptions extends DeliveryOptions {
@@ -108,7 +110,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #failing = false
   #flushWaiters: FlushWaiter[] = []
   /** Batches waiting out a retry backoff: their wake, and whether a delivery elsewhere may wake them. */
-  readonly #backoffs = new Map<(goOn: boolean) => void, boolean>()
+  readonly #backoffs = new Map<(goOn: boolean) => void, { onRecovery: boolean; batch: InflightBatch }>()
   #readyWaiters: (() => void)[] = []
   /** Records up to this seq leave at once, whatever the batch triggers say (flushLevel, flush, close). */
   #forceUpTo = 0
@@ -148,6 +150,14 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         { paths: ['queue.maxRecordBytes'] },
       )
     }
+    const spoolBytes = this.#options.spool?.maxBytes
+    const largestBatch = 2 * Math.max(this.#options.batch.maxBytes, queue.maxRecordBytes)
+    if (spoolBytes !== undefined && spoolBytes < largestBatch) {
+      throw new ConfigError(
+        `pino-courier: invalid options: spool.maxBytes: must be at least twice the largest batch (2 x max(batch.maxBytes, queue.maxRecordBytes) = ${largestBatch})`,
+        { paths: ['spool.maxBytes'] },
+      )
+    }
     this.#sink = sink
     this.#retry = new RetryPolicy(this.#options.retry, context.random)
     const { concurrency, rateLimit } = this.#options.pool
@@ -159,7 +169,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#deadLetter = deadLetter ? new DeadLetterFile(deadLetter) : undefined
     if (spool) {
       try {
-        this.#spool = new DiskSpool(spool, this.name, (frame) => this.#evicted(frame))
+        this.#spool = new DiskSpool(spool, this.name, (frame, reason) => this.#lost(frame, reason))
       } catch (error) {
         throw new ConfigError(
           `pino-courier: invalid options: spool.dir: cannot use "${spool.dir}" (${errorMessage(error)})`,
@@ -366,8 +376,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           this.#armRateTimer()
           break
         }
-        if (frame) this.#dispatchFrame(frame)
-        else this.#dispatch(Math.min(batch.maxRecords, allowance))
+        if (frame) {
+          if (!this.#dispatchFrame(frame)) break
+        } else this.#dispatch(Math.min(batch.maxRecords, allowance))
         full = false
       }
       if (
@@ -431,25 +442,36 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#boundsChanged()
   }
 
-  /** Sends a batch from the spool, with the id it was spooled with. */
-  #dispatchFrame(frame: SpoolFrame): void {
+  /**
+   * Sends a batch from the spool, with the id it was spooled with. False when its file could not be
+   * read just now: sending pauses a moment (the frame is still first in line, and order holds).
+   */
+  #dispatchFrame(frame: SpoolFrame): boolean {
     const spool = this.#spool as DiskSpool
     const stats = this.#stats
-    stats.spooled -= frame.count
-    stats.spooledBytes -= frame.bytes
     let content
     try {
       content = spool.take(frame)
-    } catch {
-      // Unreadable (the file was removed or damaged under us): counted, and the next frame goes on.
+    } catch (error) {
+      if (error instanceof SpoolReadError && error.transient) {
+        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + SPOOL_READ_RETRY_MS)
+        this.#armPauseTimer()
+        return false
+      }
+      // Damaged on disk: counted, and the next frame goes on.
+      stats.spooled -= frame.count
+      stats.spooledBytes -= frame.bytes
       this.#drop(frame.count, 'spoolError')
-      return
+      return true
     }
+    stats.spooled -= frame.count
+    stats.spooledBytes -= frame.bytes
     const { lines, levels } = content
     const records = lines.map((line, i) => new LogRecord(line, levels[i] as number))
     stats.inFlight += frame.count
     this.#windowRecords += frame.count
     this.#launch({ id: frame.id, records, bytes: frame.bytes, firstSeq: frame.firstSeq, count: frame.count, settled: false, frame })
+    return true
   }
 
   #launch(batch: InflightBatch): void {
@@ -459,17 +481,19 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   /**
    * Moves up to `frames` batches from memory to the end of the spool, oldest first. A batch the spool
-   * cannot take is dropped (`spoolError`), and spilling pauses for a while: the queue's own overflow
-   * policy then applies, rather than a broken disk swallowing every queue-full.
+   * cannot take is dropped (`spoolFull` without room, `spoolError` on a write error); after a write
+   * error spilling pauses for a while: the queue's own overflow policy then applies, rather than a
+   * broken disk swallowing every queue-full.
    */
   #spill(frames: number): void {
     const spool = this.#spool as DiskSpool
-    const { maxRecords } = this.#options.batch
+    // A spooled batch is sent whole: cut it to what the rate limit allows per window.
+    const limit = Math.min(this.#options.batch.maxRecords, this.#options.pool.rateLimit?.maxRecords ?? Number.POSITIVE_INFINITY)
     for (let n = 0; n < frames && this.#buffer.size > 0; n++) {
-      const { records, bytes } = this.#cut(maxRecords)
+      const { records, bytes } = this.#cut(limit)
       const result = spool.append(frameOf(randomUUID(), records), (records[0] as LogRecord).seq, 'tail')
       if ('error' in result) {
-        this.#spoolFailed(result.error, records.length)
+        this.#spoolFailed(result, records.length)
         break
       }
       this.#stats.spooled += records.length
@@ -483,21 +507,22 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   /** Stores a batch that is being sent in the spool, so that a crash during its retries loses nothing. */
   #persist(batch: InflightBatch): void {
     const result = (this.#spool as DiskSpool).append(frameOf(batch.id, batch.records), batch.firstSeq, 'front')
-    if ('error' in result) this.#spoolFailed(result.error, 0)
+    // Not stored: it goes on as a batch in memory, with the usual retry limits.
+    if ('error' in result) this.#spoolFailed(result, 0)
     else batch.frame = result
   }
 
-  #spoolFailed(error: unknown, records: number): void {
-    this.#spoolBrokenUntil = Date.now() + SPOOL_RETRY_AFTER_ERROR_MS
-    if (records > 0) this.#drop(records, 'spoolError')
-    this.#spool?.noteError(errorMessage(error))
+  #spoolFailed(failure: { error: unknown; full: boolean }, records: number): void {
+    if (records > 0) this.#drop(records, failure.full ? 'spoolFull' : 'spoolError')
+    this.#spool?.noteError(errorMessage(failure.error))
+    if (!failure.full) this.#spoolBrokenUntil = Date.now() + SPOOL_RETRY_AFTER_ERROR_MS
   }
 
-  /** An unread frame was evicted from a full spool. */
-  #evicted(frame: SpoolFrame): void {
+  /** An unread frame is gone: evicted from a full spool, or its file was removed. */
+  #lost(frame: SpoolFrame, reason: SpoolLoss): void {
     this.#stats.spooled -= frame.count
     this.#stats.spooledBytes -= frame.bytes
-    this.#drop(frame.count, 'spoolFull')
+    this.#drop(frame.count, reason)
   }
 
   #armAgeTimer(): void {
@@ -601,7 +626,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         this.#markFailing()
         // Closing gives a batch one last try, no backoff: on disk, it waits for the next start.
         if (this.#closed && batch.frame) {
-          this.#settle(batch, 'spooled')
+          this.#leaveInSpool(batch)
           return
         }
       }
@@ -622,9 +647,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           error: errorMessage(error),
         })
       }
-      if (!(await this.#backoff(decision.delayMs, isUnreachable(error)))) {
+      if (!(await this.#backoff(decision.delayMs, isUnreachable(error), batch))) {
         // close() gave up on it during a Retry-After pause: it stays in the spool for the next start.
-        if (this.#closed && batch.frame && !batch.settled && !this.#abort.signal.aborted) this.#settle(batch, 'spooled')
+        if (this.#closed && batch.frame && !batch.settled && !this.#abort.signal.aborted) this.#leaveInSpool(batch)
         return
       }
     }
@@ -635,7 +660,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
    * close() gives up on the batch (its deadline, or a spooled batch in a Retry-After pause). `onRecovery`:
    * a delivery elsewhere may cut it short.
    */
-  #backoff(ms: number, onRecovery: boolean): Promise<boolean> {
+  #backoff(ms: number, onRecovery: boolean, batch: InflightBatch): Promise<boolean> {
     const signal = this.#abort.signal
     if (signal.aborted) return Promise.resolve(false)
     return new Promise((resolve) => {
@@ -649,7 +674,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       const wake = (goOn: boolean): void => done(goOn)
       const timer = setTimeout(wake, ms, true)
       signal.addEventListener('abort', onAbort, { once: true })
-      this.#backoffs.set(wake, onRecovery)
+      this.#backoffs.set(wake, { onRecovery, batch })
     })
   }
 
@@ -664,9 +689,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #wakeBackoffs(why: 'recovery' | 'close'): void {
     if (this.#backoffs.size === 0) return
     const paused = Date.now() < this.#pausedUntil
-    for (const [wake, onRecovery] of [...this.#backoffs]) {
+    for (const [wake, { onRecovery, batch }] of [...this.#backoffs]) {
       if (!paused && (why === 'close' || onRecovery)) wake(true)
-      else if (paused && why === 'close' && this.#spool) wake(false)
+      else if (paused && why === 'close' && batch.frame) wake(false)
     }
   }
 
@@ -835,6 +860,14 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     }
   }
 
+  /** At close: a batch in flight stays in the spool for the next start (stored now if it is not yet). */
+  #leaveInSpool(batch: InflightBatch): void {
+    // Its copy went with a removed spool directory: store it again.
+    if (batch.frame && !this.#spool?.isOnDisk(batch.frame)) batch.frame = undefined
+    if (!batch.frame) this.#persist(batch)
+    this.#settle(batch, batch.frame ? 'spooled' : 'spoolError')
+  }
+
   /**
    * At close: batches in flight (older) go in front of the spool, then what waits in memory behind
    * it. Batches from the spool are there already. What the spool cannot take is dropped, counted.
@@ -842,10 +875,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #spoolLeftovers(): void {
     // A write error (disk full) must not stop the rest from being tried.
     this.#spoolBrokenUntil = 0
-    for (const batch of [...this.#inflight]) {
-      if (!batch.frame) this.#persist(batch)
-      this.#settle(batch, batch.frame ? 'spooled' : 'spoolError')
-    }
+    // Each goes in front of the one before: newest first, so that they come back oldest first.
+    const inflight = [...this.#inflight].sort((a, b) => b.firstSeq - a.firstSeq)
+    for (const batch of inflight) this.#leaveInSpool(batch)
     this.#spoolBrokenUntil = 0
     while (this.#buffer.size > 0) {
       this.#spill(Number.POSITIVE_INFINITY)

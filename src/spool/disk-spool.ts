@@ -1,5 +1,7 @@
 import {
+  appendFileSync,
   closeSync,
+  existsSync,
   fdatasyncSync,
   fstatSync,
   fsyncSync,
@@ -13,7 +15,14 @@ import {
 } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { decodeFrame, encodeFrame, FRAME_MAGIC, readFrameInfo, type FrameContent } from './spool-frame.js'
-import { ADOPTED_PREFIX, adoptOrphans, createInstanceDir, releaseInstanceDir } from './spool-owner.js'
+import {
+  ADOPTED_PREFIX,
+  adoptOrphans,
+  createInstanceDir,
+  releaseInstanceDir,
+  restoreInstanceDir,
+  type SpoolOwner,
+} from './spool-owner.js'
 import type { ResolvedSpoolOptions } from './spool-options.js'
 
 /** Where a frame is in its life: waiting to be sent, being sent, or settled (delivered or failed). */
@@ -51,9 +60,10 @@ interface Segment {
   /** No frame before this index is unread. */
   cursor: number
   deleted: boolean
+  /** Written since its last sync (fsync: 'interval'). */
+  dirty: boolean
   /** Append/read descriptor (our own write segment), or a read-only one opened on demand. */
   fd: number | undefined
-  ackFd: number | undefined
 }
 
 /** Counters of a spool. */
@@ -103,8 +113,9 @@ export function spoolDirName(name: string): string {
 export class DiskSpool {
   readonly #options: ResolvedSpoolOptions
   readonly #dir: string
+  readonly #owner: SpoolOwner
   readonly #segmentBytes: number
-  readonly #onEvict: (frame: SpoolFrame) => void
+  readonly #onLost: (frame: SpoolFrame, reason: SpoolLoss) => void
   /** Segments in replay order: adopted ones, then ours (put-in-front ones, then appended ones). */
   #segments: Segment[] = []
   #write: Segment | undefined
@@ -117,27 +128,31 @@ export class DiskSpool {
   #corruptBytes = 0
   #corruptRegions = 0
   #lastError: string | undefined
-  #dirty = false
+  /** Adopted segments that could not be read at start-up stay on disk for a later start. */
+  #keepDir = false
   #syncTimer: NodeJS.Timeout | undefined
   #closed = false
 
   /**
    * Opens the spool of sender `name`, adopting what dead owners left. Throws when the directory cannot
    * be created or written (a start-up error: the caller reports it against `spool.dir`).
-   * `onEvict` is told of every unread frame dropped to stay under `maxBytes`.
+   * `onLost` is told of every unread frame dropped: evicted to stay under `maxBytes` (`spoolFull`), or
+   * gone with its file (`spoolError`).
    */
-  constructor(options: ResolvedSpoolOptions, name: string, onEvict: (frame: SpoolFrame) => void) {
+  constructor(options: ResolvedSpoolOptions, name: string, onLost: (frame: SpoolFrame, reason: SpoolLoss) => void) {
     this.#options = options
     this.#segmentBytes = segmentBytesFor(options.maxBytes)
-    this.#onEvict = onEvict
+    this.#onLost = onLost
     const root = join(resolve(options.dir), spoolDirName(name))
     mkdirSync(root, { recursive: true, mode: 0o700 })
     const { dir, owner } = createInstanceDir(root)
     this.#dir = dir
+    this.#owner = owner
     for (const adopted of adoptOrphans(root, dir, owner.instance)) {
-      this.#recoverDir(adopted, adopted)
+      const unreadable = this.#recoverDir(adopted, adopted)
+      if (unreadable) this.#keepDir = true
       // Nothing left to send in it (or only torn bytes, counted): the directory goes now.
-      if (!this.#segments.some((s) => s.adoptedFrom === adopted)) rmSync(adopted, { recursive: true, force: true })
+      else if (!this.#segments.some((s) => s.adoptedFrom === adopted)) removeQuietly(adopted)
     }
     if (options.fsync === 'interval') {
       this.#syncTimer = setInterval(() => this.#syncNow(), options.fsyncIntervalMs)
@@ -172,7 +187,7 @@ export class DiskSpool {
     }
   }
 
-  /** Remembers a write error for stats (the caller decides what to do about it). */
+  /** Remembers an error for stats (the caller decides what to do about it). */
   noteError(message: string): void {
     this.#lastError = message
   }
@@ -190,36 +205,122 @@ export class DiskSpool {
   /**
    * Writes a batch to the spool, at the end (`'tail'`, state unread: it is sent after everything
    * spooled before) or in front of everything of ours (`'front'`, state inflight: a batch already being
-   * sent, stored so that a crash does not lose it). Returns `{ error }` when it cannot be stored: larger
-   * than the whole spool, or a write error (nothing is thrown).
+   * sent, stored so that a crash does not lose it). Returns `{ error, full }` when it cannot be stored:
+   * `full` when there is no room (larger than what eviction can free), otherwise a write error. Never
+   * throws.
    */
-  append(content: FrameContent, firstSeq: number, where: 'tail' | 'front'): SpoolFrame | { error: unknown } {
-    if (this.#closed) return { error: new Error('spool closed') }
-    let frame: Buffer
+  append(content: FrameContent, firstSeq: number, where: 'tail' | 'front'): SpoolFrame | { error: unknown; full: boolean } {
+    if (this.#closed) return { error: new Error('spool closed'), full: false }
     try {
-      frame = encodeFrame(content)
+      return this.#append(content, firstSeq, where)
     } catch (error) {
-      return { error }
+      this.#lastError = errorText(error)
+      return { error, full: false }
     }
+  }
+
+  /**
+   * Reads an unread frame back and marks it in flight. Throws a {@link SpoolReadError}: `transient` when
+   * the file could not be opened or read (the frame stays unread, to be tried again), otherwise the
+   * frame is damaged (it is done for good, its bytes counted as corrupt).
+   */
+  take(frame: SpoolFrame): FrameContent {
+    if (frame.state !== 'unread') throw new SpoolReadError('spool frame is not unread', false)
+    const segment = frame.segment
+    const buffer = Buffer.allocUnsafe(frame.size)
+    let read = 0
+    try {
+      segment.fd ??= openSync(segment.path, 'r')
+      while (read < frame.size) {
+        const n = readSync(segment.fd, buffer, read, frame.size - read, frame.offset + read)
+        if (n === 0) break
+        read += n
+      }
+    } catch (error) {
+      this.#lastError = errorText(error)
+      closeFds(segment)
+      throw new SpoolReadError(`cannot read ${segment.path}: ${errorText(error)}`, true, error)
+    }
+    this.#markRead(frame)
+    try {
+      if (read < frame.size) throw new Error(`spool segment ${segment.path} ends inside a frame`)
+      return decodeFrame(buffer)
+    } catch (error) {
+      this.#corruptBytes += frame.size
+      this.#corruptRegions++
+      this.done(frame)
+      throw new SpoolReadError(errorText(error), false, error)
+    }
+  }
+
+  /** Whether the frame's file is still there (someone may have cleaned the spool directory). */
+  isOnDisk(frame: SpoolFrame): boolean {
+    const segment = frame.segment
+    if (segment.deleted || frame.state === 'done') return false
+    try {
+      return segment.fd === undefined ? existsSync(segment.path) : fstatSync(segment.fd).nlink > 0
+    } catch {
+      return false
+    }
+  }
+
+  /** Marks a frame done (its batch was delivered, failed or dropped): it is not sent again. Never throws. */
+  done(frame: SpoolFrame): void {
+    if (frame.state === 'done') return
+    if (frame.state === 'unread') this.#markRead(frame)
+    frame.state = 'done'
+    const segment = frame.segment
+    if (segment.deleted) return
+    segment.pending--
+    if (segment.pending === 0 && segment !== this.#write) {
+      this.#deleteSegment(segment)
+      return
+    }
+    try {
+      const entry = Buffer.allocUnsafe(4)
+      entry.writeUInt32LE(frame.offset, 0)
+      // Opened per ack (acks are one per batch, on the slow path): no descriptor per segment stays open.
+      appendFileSync(ackPath(segment), entry, { mode: 0o600 })
+    } catch (error) {
+      // A lost ack only means the frame is sent again after a restart (with its id): a duplicate.
+      this.#lastError = errorText(error)
+    }
+  }
+
+  /** Syncs, closes the files and releases the directory (kept, with its frames, for the next start). */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#syncTimer)
+    if (this.#options.fsync !== 'never') this.#syncNow()
+    const write = this.#write
+    this.#write = undefined
+    if (write && write.pending === 0) this.#deleteSegment(write)
+    for (const segment of this.#segments) closeFds(segment)
+    releaseInstanceDir(this.#dir, this.#segments.length === 0 && !this.#keepDir)
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------
+
+  #append(content: FrameContent, firstSeq: number, where: 'tail' | 'front'): SpoolFrame | { error: unknown; full: boolean } {
+    const frame = encodeFrame(content)
     if (!this.#makeRoom(frame.length)) {
-      return { error: new Error(`batch of ${frame.length} bytes does not fit in spool.maxBytes (${this.#options.maxBytes})`) }
+      return {
+        error: new Error(`no room for a batch of ${frame.length} bytes in spool.maxBytes (${this.#options.maxBytes})`),
+        full: true,
+      }
     }
-    let segment: Segment
-    try {
-      segment = where === 'tail' ? this.#writeSegment() : this.#newSegment(this.#nextFrontNo--, 'front')
-    } catch (error) {
-      return { error }
-    }
+    const segment = where === 'tail' ? this.#writeSegment() : this.#newSegment(this.#nextFrontNo--, 'front')
     const offset = segment.size
     try {
       writeAll(segment.fd as number, frame)
       if (this.#options.fsync === 'always') fdatasyncSync(segment.fd as number)
-      else this.#dirty = true
+      else segment.dirty = true
     } catch (error) {
       // A short write (disk full) leaves a torn frame: the segment takes no more frames, and a
       // restart skips the torn bytes by their checksum.
-      this.#abandonWriteSegment(segment)
-      return { error }
+      this.#abandonSegment(segment)
+      throw error
     }
     segment.size += frame.length
     this.#bytes += frame.length
@@ -244,89 +345,54 @@ export class DiskSpool {
     return entry
   }
 
-  /** Reads an unread frame back and marks it in flight. Throws when it cannot be read or is corrupt. */
-  take(frame: SpoolFrame): FrameContent {
-    if (frame.state !== 'unread') throw new Error('spool frame is not unread')
+  #markRead(frame: SpoolFrame): void {
+    if (frame.state !== 'unread') return
     frame.state = 'inflight'
     this.#unreadRecords -= frame.count
     this.#unreadBytes -= frame.bytes
-    const segment = frame.segment
-    const buffer = Buffer.allocUnsafe(frame.size)
-    try {
-      segment.fd ??= openSync(segment.path, 'r')
-      let read = 0
-      while (read < frame.size) {
-        const n = readSync(segment.fd, buffer, read, frame.size - read, frame.offset + read)
-        if (n === 0) throw new Error(`spool segment ${segment.path} ends inside a frame`)
-        read += n
-      }
-      return decodeFrame(buffer)
-    } catch (error) {
-      this.#corruptBytes += frame.size
-      this.#corruptRegions++
-      this.done(frame)
-      throw error
-    }
   }
-
-  /** Marks a frame done (its batch was delivered, failed or dropped): it is not sent again. */
-  done(frame: SpoolFrame): void {
-    if (frame.state === 'done') return
-    if (frame.state === 'unread') {
-      this.#unreadRecords -= frame.count
-      this.#unreadBytes -= frame.bytes
-    }
-    frame.state = 'done'
-    const segment = frame.segment
-    if (segment.deleted) return
-    segment.pending--
-    if (segment.pending === 0 && segment !== this.#write) {
-      this.#deleteSegment(segment)
-      return
-    }
-    try {
-      if (segment.ackFd === undefined) segment.ackFd = openSync(ackPath(segment), 'a', 0o600)
-      const entry = Buffer.allocUnsafe(4)
-      entry.writeUInt32LE(frame.offset, 0)
-      writeSync(segment.ackFd, entry)
-    } catch {
-      // A lost ack only means the frame is sent again after a restart (with its id): a duplicate.
-    }
-  }
-
-  /** Syncs, closes the files and releases the directory (kept, with its frames, for the next start). */
-  close(): void {
-    if (this.#closed) return
-    this.#closed = true
-    clearInterval(this.#syncTimer)
-    if (this.#options.fsync !== 'never') this.#syncNow()
-    const write = this.#write
-    this.#write = undefined
-    if (write && write.pending === 0) this.#deleteSegment(write)
-    for (const segment of this.#segments) closeFds(segment)
-    releaseInstanceDir(this.#dir, this.#segments.length === 0)
-  }
-
-  // ---- writing ---------------------------------------------------------------------------------
 
   #writeSegment(): Segment {
     const current = this.#write
-    if (current && current.size < this.#segmentBytes) return current
+    if (current && current.size < this.#segmentBytes && !this.#unlinked(current)) return current
     if (current) this.#sealWriteSegment(current)
     const segment = this.#newSegment(this.#nextAppendNo++, 'tail')
     this.#write = segment
     return segment
   }
 
+  /**
+   * Whether the segment's file was removed under us (someone cleaned the spool directory): its frames
+   * are gone, and writing on would put new ones nowhere.
+   */
+  #unlinked(segment: Segment): boolean {
+    try {
+      if (segment.fd === undefined || fstatSync(segment.fd).nlink > 0) return false
+    } catch {
+      return false
+    }
+    this.#lastError = `spool file ${segment.path} was removed while in use`
+    this.#lose(segment)
+    return true
+  }
+
   /** The write segment is full (or broken): it takes no more frames, and goes once all are done. */
   #sealWriteSegment(segment: Segment): void {
     if (this.#write === segment) this.#write = undefined
-    if (segment.pending === 0) this.#deleteSegment(segment)
+    if (segment.pending === 0) {
+      this.#deleteSegment(segment)
+      return
+    }
+    this.#syncSegment(segment)
+    // Reads reopen it read-only when they need it: a sealed segment holds no descriptor meanwhile.
+    closeFds(segment)
   }
 
-  #abandonWriteSegment(segment: Segment): void {
+  #abandonSegment(segment: Segment): void {
     try {
-      segment.size = fstatSync(segment.fd as number).size
+      const size = fstatSync(segment.fd as number).size
+      this.#bytes += size - segment.size
+      segment.size = size
     } catch {
       // The size stays as counted; the bytes on disk are at most one torn frame more.
     }
@@ -336,7 +402,16 @@ export class DiskSpool {
 
   #newSegment(no: number, where: 'tail' | 'front'): Segment {
     const path = join(this.#dir, `${String(no).padStart(12, '0')}${SEGMENT_SUFFIX}`)
-    const fd = openSync(path, 'wx+', 0o600)
+    let fd: number
+    try {
+      fd = openSync(path, 'wx+', 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      // The instance directory was removed while in use: make it again, owner file and all.
+      restoreInstanceDir(this.#dir, this.#owner)
+      this.#lastError = `spool directory ${this.#dir} was removed while in use; created again`
+      fd = openSync(path, 'wx+', 0o600)
+    }
     const segment: Segment = {
       no,
       path,
@@ -346,8 +421,8 @@ export class DiskSpool {
       pending: 0,
       cursor: 0,
       deleted: false,
+      dirty: false,
       fd,
-      ackFd: undefined,
     }
     if (this.#options.fsync === 'always') syncDir(this.#dir)
     if (where === 'tail') this.#segments.push(segment)
@@ -359,19 +434,24 @@ export class DiskSpool {
     return segment
   }
 
-  /** Evicts the oldest segments until `bytes` more fit under maxBytes. False when they never can. */
+  /**
+   * Evicts the oldest segments until `bytes` more fit under maxBytes. A segment holding a frame in
+   * flight is never evicted: its batch counts on it being on disk. False when there is no room.
+   */
   #makeRoom(bytes: number): boolean {
     const max = this.#options.maxBytes
     if (bytes > max) return false
     while (this.#bytes + bytes > max) {
-      const victim = this.#segments.find((s) => s !== this.#write)
+      const victim = this.#segments.find((s) => s !== this.#write && !s.frames.some((f) => f.state === 'inflight'))
       if (victim) {
         this.#evict(victim)
         continue
       }
-      // Only the write segment is left: seal it so that it can go too.
-      if (!this.#write) return false
-      this.#sealWriteSegment(this.#write)
+      // Only the write segment is left: seal it so that it can go too (unless a batch in flight needs it).
+      const write = this.#write
+      if (!write || write.frames.some((f) => f.state === 'inflight')) return false
+      this.#sealWriteSegment(write)
+      if (this.#segments.includes(write)) this.#evict(write)
     }
     return true
   }
@@ -379,64 +459,94 @@ export class DiskSpool {
   #evict(segment: Segment): void {
     for (const frame of segment.frames) {
       if (frame.state !== 'unread') continue
+      this.#markRead(frame)
       frame.state = 'done'
-      this.#unreadRecords -= frame.count
-      this.#unreadBytes -= frame.bytes
-      this.#onEvict(frame)
+      this.#onLost(frame, 'spoolFull')
     }
     this.#deleteSegment(segment)
   }
 
+  /** A segment whose file is gone: its unread frames are lost (counted), its frames in flight go on. */
+  #lose(segment: Segment): void {
+    for (const frame of segment.frames) {
+      if (frame.state !== 'unread') continue
+      this.#markRead(frame)
+      frame.state = 'done'
+      this.#onLost(frame, 'spoolError')
+    }
+    this.#deleteSegment(segment)
+  }
+
+  /** Forgets a segment and removes its files. Bookkeeping first: a failing unlink changes nothing here. */
   #deleteSegment(segment: Segment): void {
     if (segment.deleted) return
     segment.deleted = true
     closeFds(segment)
-    rmSync(segment.path, { force: true })
-    rmSync(ackPath(segment), { force: true })
     this.#bytes -= segment.size
     this.#segments = this.#segments.filter((s) => s !== segment)
     if (this.#write === segment) this.#write = undefined
-    const from = segment.adoptedFrom
-    if (from !== undefined && !this.#segments.some((s) => s.adoptedFrom === from)) {
-      rmSync(from, { recursive: true, force: true })
+    for (const path of [segment.path, ackPath(segment)]) {
+      try {
+        rmSync(path, { force: true })
+      } catch (error) {
+        // Left on disk (read-only file system, say): a restart finds it and sends it again, with its ids.
+        this.#lastError = `cannot remove ${path}: ${errorText(error)}`
+      }
     }
+    const from = segment.adoptedFrom
+    if (from !== undefined && !this.#segments.some((s) => s.adoptedFrom === from)) removeQuietly(from)
   }
 
   #syncNow(): void {
-    if (!this.#dirty || this.#write?.fd === undefined) return
-    this.#dirty = false
+    for (const segment of this.#segments) this.#syncSegment(segment)
+  }
+
+  #syncSegment(segment: Segment): void {
+    if (!segment.dirty || segment.fd === undefined || this.#options.fsync === 'never') return
+    segment.dirty = false
     try {
-      fdatasyncSync(this.#write.fd)
-    } catch {
-      // A failing sync shows up as a failing write soon after; nothing to add here.
+      fdatasyncSync(segment.fd)
+    } catch (error) {
+      // A failing sync shows up as a failing write soon after; the stats say why meanwhile.
+      this.#lastError = errorText(error)
     }
   }
 
   // ---- recovery --------------------------------------------------------------------------------
 
-  /** Indexes the frames an adopted directory holds: nested adoptions first (older), then its segments. */
-  #recoverDir(dir: string, adoptedFrom: string): void {
+  /**
+   * Indexes the frames an adopted directory holds: nested adoptions first (older), then its segments.
+   * Returns true when a segment could not be read (it stays on disk for a later start).
+   */
+  #recoverDir(dir: string, adoptedFrom: string): boolean {
     let names: string[]
     try {
       names = readdirSync(dir).sort()
-    } catch {
-      return
+    } catch (error) {
+      this.#lastError = `cannot read ${dir}: ${errorText(error)}`
+      return true
     }
-    for (const name of names) if (name.startsWith(ADOPTED_PREFIX)) this.#recoverDir(join(dir, name), adoptedFrom)
+    let unreadable = false
+    for (const name of names) {
+      if (name.startsWith(ADOPTED_PREFIX) && this.#recoverDir(join(dir, name), adoptedFrom)) unreadable = true
+    }
     for (const name of names) {
       if (!name.endsWith(SEGMENT_SUFFIX)) continue
       const no = Number(name.slice(0, -SEGMENT_SUFFIX.length))
       if (!Number.isSafeInteger(no)) continue
-      this.#recoverSegment(join(dir, name), no, adoptedFrom)
+      if (!this.#recoverSegment(join(dir, name), no, adoptedFrom)) unreadable = true
     }
+    return unreadable
   }
 
-  #recoverSegment(path: string, no: number, adoptedFrom: string): void {
+  /** False when the segment could not be read. */
+  #recoverSegment(path: string, no: number, adoptedFrom: string): boolean {
     let data: Buffer
     try {
       data = readFileSync(path)
-    } catch {
-      return
+    } catch (error) {
+      this.#lastError = `cannot read ${path}: ${errorText(error)}`
+      return false
     }
     const acked = readAcks(`${path.slice(0, -SEGMENT_SUFFIX.length)}${ACK_SUFFIX}`)
     const segment: Segment = {
@@ -448,8 +558,8 @@ export class DiskSpool {
       pending: 0,
       cursor: 0,
       deleted: false,
+      dirty: false,
       fd: undefined,
-      ackFd: undefined,
     }
     let offset = 0
     while (offset < data.length) {
@@ -472,12 +582,26 @@ export class DiskSpool {
       offset = next
     }
     if (segment.pending === 0) {
-      rmSync(path, { force: true })
-      rmSync(ackPath(segment), { force: true })
-      return
+      removeQuietly(path)
+      removeQuietly(ackPath(segment))
+      return true
     }
     this.#segments.push(segment)
     this.#bytes += segment.size
+    return true
+  }
+}
+
+/** Why a spooled frame was lost: evicted for room, or its file went away. */
+export type SpoolLoss = 'spoolFull' | 'spoolError'
+
+/** A frame could not be read back; `transient` when trying again later may work (an I/O error). */
+export class SpoolReadError extends Error {
+  override readonly name = 'SpoolReadError'
+  readonly transient: boolean
+  constructor(message: string, transient: boolean, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.transient = transient
   }
 }
 
@@ -512,16 +636,25 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 function closeFds(segment: Segment): void {
-  for (const fd of [segment.fd, segment.ackFd]) {
-    if (fd === undefined) continue
-    try {
-      closeSync(fd)
-    } catch {
-      // Already closed: nothing to release.
-    }
+  if (segment.fd === undefined) return
+  try {
+    closeSync(segment.fd)
+  } catch {
+    // Already closed: nothing to release.
   }
   segment.fd = undefined
-  segment.ackFd = undefined
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true })
+  } catch {
+    // Left behind: a later start takes it over (or finds nothing to send in it).
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 function syncDir(dir: string): void {

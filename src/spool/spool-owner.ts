@@ -61,8 +61,13 @@ export function adoptOrphans(root: string, into: string, self: string): string[]
     return adopted
   }
   for (const name of names.sort()) {
-    if (name.startsWith('.') || name === self) continue
     const dir = join(root, name)
+    // A start that crashed between creating its directory and naming it: empty, and safe to remove.
+    if (name.startsWith('.new-') && isOrphan(dir)) {
+      rmSync(dir, { recursive: true, force: true })
+      continue
+    }
+    if (name.startsWith('.') || name === self) continue
     if (!isOrphan(dir)) continue
     const target = join(into, `${ADOPTED_PREFIX}${name}`)
     try {
@@ -73,6 +78,15 @@ export function adoptOrphans(root: string, into: string, self: string): string[]
     }
   }
   return adopted
+}
+
+/**
+ * Creates the instance directory again, owner file included, after someone removed it while it was in
+ * use: the spool goes on writing there rather than failing for the rest of the process's life.
+ */
+export function restoreInstanceDir(dir: string, owner: SpoolOwner): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 })
 }
 
 /** Removes the owner file: the directory (and what is left in it) is free for the next start. */

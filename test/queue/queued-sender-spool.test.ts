@@ -290,7 +290,8 @@ describe('QueuedSender with a spool', () => {
       sink.mode = 'fail'
       const sender = make(dir, sink, {
         spool: { dir, fsync: 'never', maxBytes: 256 * 1024 },
-        batch: { maxRecords: 100, maxWaitMs: 10 },
+        queue: { maxRecordBytes: 64 * 1024 },
+        batch: { maxRecords: 100, maxBytes: 64 * 1024, maxWaitMs: 10 },
         pool: { concurrency: 1 },
       })
       const pad = 'x'.repeat(200)

@@ -271,7 +271,7 @@ describe('DiskSpool', () => {
       const dir = await tempDir()
       const spool = open(dir, { maxBytes: 256 * 1024 })
       const result = spool.append({ id: 'x', levels: [30], lines: ['x'.repeat(300 * 1024)] }, 1, 'tail')
-      expect('error' in result && String(result.error)).toMatch(/does not fit in spool.maxBytes/)
+      expect('error' in result && String(result.error)).toMatch(/no room for a batch of \d+ bytes in spool.maxBytes/)
       expect(spool.unreadRecords).toBe(0)
     })
   })
