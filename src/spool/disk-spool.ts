@@ -148,7 +148,7 @@ export class DiskSpool {
     const { dir, owner } = createInstanceDir(root)
     this.#dir = dir
     this.#owner = owner
-    for (const adopted of adoptOrphans(root, dir, owner.instance)) {
+    for (const adopted of adoptOrphans(root, dir, owner.instance, options.adoptOtherHosts)) {
       const unreadable = this.#recoverDir(adopted, adopted)
       if (unreadable) this.#keepDir = true
       // Nothing left to send in it (or only torn bytes, counted): the directory goes now.

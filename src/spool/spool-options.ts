@@ -25,6 +25,13 @@ export interface SpoolOptions {
   fsync?: SpoolFsync
   /** Time between two syncs under `fsync: 'interval'`. @default 1000 */
   fsyncIntervalMs?: number
+  /**
+   * Take over what a process on another host left (its liveness cannot be checked from here). Right
+   * for a container whose host name changes at each start; set `false` when live processes on several
+   * hosts share one spool directory (NFS), where taking over would send their batches twice.
+   * @default true
+   */
+  adoptOtherHosts?: boolean
 }
 
 /** Spool options with defaults filled in. */
@@ -34,6 +41,7 @@ export const DEFAULT_SPOOL: Omit<ResolvedSpoolOptions, 'dir'> = Object.freeze({
   maxBytes: 1024 * 1024 * 1024,
   fsync: 'interval',
   fsyncIntervalMs: 1000,
+  adoptOtherHosts: true,
 })
 
 /** Smallest `maxBytes`: a few segments of the smallest size. */
@@ -44,6 +52,7 @@ export const spoolOptionsSchema = z.strictObject({
   maxBytes: z.number().int().min(MIN_SPOOL_BYTES, `must be at least ${MIN_SPOOL_BYTES}`).optional(),
   fsync: z.enum(['always', 'interval', 'never']).optional(),
   fsyncIntervalMs: z.number().int().positive().optional(),
+  adoptOtherHosts: z.boolean().optional(),
 })
 
 /** Dead-letter file: batches that failed for good are appended to it, so nothing fails unseen. */

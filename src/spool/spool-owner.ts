@@ -52,7 +52,7 @@ export function createInstanceDir(root: string): { dir: string; owner: SpoolOwne
  * oldest first, and returns their new paths. The move is a rename: atomic, so of two processes
  * adopting at once exactly one gets each directory.
  */
-export function adoptOrphans(root: string, into: string, self: string): string[] {
+export function adoptOrphans(root: string, into: string, self: string, otherHosts = true): string[] {
   const adopted: string[] = []
   let names: string[]
   try {
@@ -63,12 +63,12 @@ export function adoptOrphans(root: string, into: string, self: string): string[]
   for (const name of names.sort()) {
     const dir = join(root, name)
     // A start that crashed between creating its directory and naming it: empty, and safe to remove.
-    if (name.startsWith('.new-') && isOrphan(dir)) {
+    if (name.startsWith('.new-') && isOrphan(dir, false)) {
       rmSync(dir, { recursive: true, force: true })
       continue
     }
     if (name.startsWith('.') || name === self) continue
-    if (!isOrphan(dir)) continue
+    if (!isOrphan(dir, otherHosts)) continue
     const target = join(into, `${ADOPTED_PREFIX}${name}`)
     try {
       renameSync(dir, target)
@@ -99,8 +99,11 @@ export function releaseInstanceDir(dir: string, empty: boolean): void {
   }
 }
 
-/** Whether the directory's owner is gone (or it never had one). */
-export function isOrphan(dir: string): boolean {
+/**
+ * Whether the directory's owner is gone (or it never had one). `otherHosts`: a directory written from
+ * another host name counts as gone (see isAlive).
+ */
+export function isOrphan(dir: string, otherHosts = true): boolean {
   let owner: SpoolOwner
   try {
     owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as SpoolOwner
@@ -110,12 +113,18 @@ export function isOrphan(dir: string): boolean {
     // directory) is not ours to take.
     return code === 'ENOENT' || error instanceof SyntaxError
   }
-  return !isAlive(owner)
+  return !isAlive(owner, otherHosts)
 }
 
-/** Whether the process that wrote `owner` still runs. Unknowable cases count as alive: never steal. */
-export function isAlive(owner: SpoolOwner): boolean {
-  if (typeof owner.pid !== 'number' || owner.host !== thisHost) return true
+/**
+ * Whether the process that wrote `owner` still runs. An owner on another host cannot be checked:
+ * with `otherHosts` it counts as gone (a container gets a new host name at each start, and its old
+ * spool must not be stranded), without it as alive (hosts sharing one spool directory, over NFS say).
+ * Other cases that cannot be known count as alive: never steal.
+ */
+export function isAlive(owner: SpoolOwner, otherHosts = true): boolean {
+  if (typeof owner.pid !== 'number') return true
+  if (owner.host !== thisHost) return !otherHosts
   if (owner.pid === process.pid) {
     // The same pid and start time is this very process (another thread or sender instance); the same
     // pid with another start time is an earlier process (in a container every start is pid 1).

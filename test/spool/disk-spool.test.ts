@@ -151,6 +151,18 @@ describe('DiskSpool', () => {
       expect(drain(live)).toEqual([['theirs', 0, 2]])
     })
 
+    it('takes over what a process on another host left (a container with a new host name), unless told not to', async () => {
+      const dir = await tempDir()
+      const elsewhere = new DiskSpool(options(dir), 'http', () => undefined)
+      append(elsewhere, 'theirs', 0, 2)
+      // Written by a live-looking process on another host: its liveness cannot be checked from here.
+      writeFileSync(join(elsewhere.dir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: `old-${hostname()}`, instance: 'x', createdAt: 0 }))
+      const shared = open(dir, { adoptOtherHosts: false })
+      expect(shared.stats().recoveredRecords).toBe(0)
+      const next = open(dir)
+      expect(drain(next)).toEqual([['theirs', 0, 2]])
+    })
+
     it('adopts a directory whose owner was adopted in turn, keeping the oldest first', async () => {
       const dir = await tempDir()
       const a = new DiskSpool(options(dir), 'http', () => undefined)
@@ -168,8 +180,10 @@ describe('DiskSpool', () => {
         process.platform !== 'linux',
       )
       expect(isAlive({ pid: DEAD_PID, host: hostname(), instance: 'x', createdAt: 0 })).toBe(false)
-      // Another host's process cannot be checked: never steal its spool.
-      expect(isAlive({ pid: DEAD_PID, host: `not-${hostname()}`, instance: 'x', createdAt: 0 })).toBe(true)
+      // Another host's process cannot be checked: taken over by default (containers change host
+      // names), left alone with adoptOtherHosts: false (hosts sharing the directory).
+      expect(isAlive({ pid: DEAD_PID, host: `not-${hostname()}`, instance: 'x', createdAt: 0 })).toBe(false)
+      expect(isAlive({ pid: process.pid, host: `not-${hostname()}`, instance: 'x', createdAt: 0 }, false)).toBe(true)
     })
   })
 
