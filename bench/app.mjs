@@ -110,5 +110,6 @@ function summarize(result) {
     oversize: sum((s) => s.dropped.oversize),
     spooled: result?.spooled ?? 0,
     spoolFull: sum((s) => s.dropped.spoolFull ?? 0),
+    spoolError: sum((s) => s.dropped.spoolError ?? 0),
   }
 }

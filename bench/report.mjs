@@ -117,6 +117,7 @@ function ledgerText(ledger, courier) {
     ledger.closed && `dropped at close ${num(ledger.closed)}`,
     ledger.oversize && `oversize ${num(ledger.oversize)}`,
     ledger.spoolFull && `spool full ${num(ledger.spoolFull)}`,
+    ledger.spoolError && `spool error ${num(ledger.spoolError)}`,
   ].filter(Boolean)
   return `${num(ledger.undelivered)} counted: ${parts.join(', ')}${spooled ? `; ${spooled}` : ''}`
 }

@@ -133,7 +133,8 @@ function courierLedger(stderr, cut, target) {
     overflow: pick(/dropped overflow (\d+)/),
     closed: pick(/, closed (\d+)/),
     oversize: pick(/oversize (\d+)/),
-    spooled: pick(/, (\d+) left in the spool/),
     spoolFull: pick(/spoolFull (\d+)/),
+    spoolError: pick(/spoolError (\d+)/),
+    spooled: pick(/, (\d+) left in the spool/),
   }
 }

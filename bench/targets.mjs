@@ -65,10 +65,13 @@ export async function createTarget(name, url) {
         transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, ...BIG_BATCH_HTTP_OPTIONS }] }),
       )
     case 'courier-spool': {
-      // A fresh spool per run, removed when the app exits (after pino's exit hook closed the transport).
+      // A fresh spool per run, removed when the app exits. pino registers its exit hook (which closes
+      // the transport) when the worker is ready; ours goes in after it, so that it runs after the
+      // transport has closed: removed earlier, the closing transport would find its spool gone.
       const dir = mkdtempSync(join(tmpdir(), 'courier-bench-spool-'))
-      process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
-      return withLogger(transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, spool: { dir } }] }))
+      const target = withLogger(transport(courierTransport, { senders: [{ type: 'http', url: `${url}/logs`, spool: { dir } }] }))
+      void target.ready.then(() => process.on('exit', () => rmSync(dir, { recursive: true, force: true })))
+      return target
     }
     case 'courier-inprocess': {
       const { createCourierStream } = await import(courierTransport)
