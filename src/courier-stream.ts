@@ -20,12 +20,14 @@ import type { CourierWarning } from './warner.js'
 
 /** Options of {@link createCourierStream}. */
 export interface CourierStreamOptions extends Omit<TransportOptions, 'senders' | 'statsIntervalMs'> {
-  /** Sender instances, or specs of built-in senders (`http`, `file`) as in the transport options. */
+  /** Sender instances, or specs of built-in senders (`http`, `file`, `webhook`) as in the transport options. */
   senders: (Sender | Exclude<SenderSpec, { type: 'module' }>)[]
   /** The logger's custom levels (`customLevels`), added to pino's defaults. @default {} */
   customLevels?: Record<string, number>
   /** The logger's `messageKey`. @default 'msg' */
   messageKey?: string
+  /** The logger's `errorKey` (read by the webhook alert sender). @default 'err' */
+  errorKey?: string
   /** Called with every throttled warning (besides stderr, unless `stderr: false`). */
   onWarning?: (warning: CourierWarning) => void
 }
@@ -38,6 +40,7 @@ const streamOptionsSchema = z.strictObject({
   senders: z.array(z.unknown()).min(1, 'at least one sender is needed'),
   customLevels: z.record(z.string(), z.number().int()).optional(),
   messageKey: z.string().min(1).optional(),
+  errorKey: z.string().min(1).optional(),
   onWarning: z.function().optional(),
 })
 
@@ -83,7 +86,14 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
         )
       }
       try {
-        senders.push(createBuiltinSender(entry as Exclude<SenderSpec, { type: 'module' }>, { levels, defaults }))
+        senders.push(
+          createBuiltinSender(entry as Exclude<SenderSpec, { type: 'module' }>, {
+            levels,
+            defaults,
+            ...(options.messageKey ? { messageKey: options.messageKey } : {}),
+            ...(options.errorKey ? { errorKey: options.errorKey } : {}),
+          }),
+        )
       } catch (error) {
         throw prefixed(error, `senders[${index}]`)
       }

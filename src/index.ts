@@ -54,7 +54,7 @@ export type { RetryDecision } from './queue/retry-policy.js'
 
 export type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './senders/sender.js'
 export { DEFAULT_CLOSE_TIMEOUT_MS, QueuedSender } from './senders/queued-sender.js'
-export type { CommonSenderOptions, SenderContext } from './senders/queued-sender.js'
+export type { CommonSenderOptions, RecordObserver, RecordOutcome, SenderContext } from './senders/queued-sender.js'
 export { createFileSender, FileSender } from './senders/file-sender.js'
 export type { FileSenderOptions } from './senders/file-sender.js'
 export { createHttpSender, HttpSender, redactUrl } from './senders/http-sender.js'
@@ -62,3 +62,20 @@ export type { HttpBodyFormat, HttpSenderOptions } from './senders/http-sender.js
 export { createMemorySender, MemorySender } from './senders/memory-sender.js'
 export type { MemorySenderOptions } from './senders/memory-sender.js'
 export { toJsonArray, toNdjson } from './senders/ndjson.js'
+export {
+  ALERT_FORMATS,
+  createWebhookAlertSender,
+  DEFAULT_ALERT_FLUSH_LEVEL,
+  DEFAULT_ALERT_LEVEL,
+  DEFAULT_ALERT_WINDOW_MS,
+  DEFAULT_MAX_ALERT_GROUPS,
+  DEFAULT_MAX_ALERTS_PER_WINDOW,
+  DEFAULT_MAX_STACK_CHARS,
+  DEFAULT_MAX_STACK_LINES,
+  WebhookAlertSender,
+} from './senders/webhook-alert-sender.js'
+export type { AlertStats, WebhookAlertSenderOptions, WebhookAlertStats } from './senders/webhook-alert-sender.js'
+export type { AlertFormat, AlertFormatName, RenderedAlert } from './alerts/alert-format.js'
+export type { AlertGroupView, DigestSnapshot, OtherAlerts, PostReason } from './alerts/alert-digest.js'
+export type { AlertExample } from './alerts/alert-fields.js'
+export type { AlertLayout, AlertRenderContext } from './alerts/alert-text.js'

@@ -29,6 +29,12 @@ export class LevelMap {
     return this.#values.get(label)
   }
 
+  /** Label of a level number (the first one defined, if several share it), or undefined. */
+  labelOf(level: number): string | undefined {
+    for (const [label, value] of this.#values) if (value === level) return label
+    return undefined
+  }
+
   /**
    * Resolves a level option to a number. `'silent'` means "never", as in pino.
    * @throws ConfigError naming `path` when the name is unknown.

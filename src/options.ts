@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { fileSenderOptionsSchema, type FileSenderOptions } from './senders/file-sender.js'
 import { httpSenderOptionsSchema, type HttpSenderOptions } from './senders/http-sender.js'
+import { webhookAlertSenderOptionsSchema, type WebhookAlertSenderOptions } from './senders/webhook-alert-sender.js'
 import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from './senders/queued-sender.js'
 import { deliveryOptionsShape, type DeliveryOptions } from './queue/queue-options.js'
 import { DEFAULT_WARN_INTERVAL_MS } from './warner.js'
@@ -23,6 +24,7 @@ export interface ModuleSenderSpec extends Pick<CommonSenderOptions, 'name' | 'le
 export type SenderSpec =
   | ({ type: 'http' } & HttpSenderOptions)
   | ({ type: 'file' } & FileSenderOptions)
+  | ({ type: 'webhook' } & WebhookAlertSenderOptions)
   | ModuleSenderSpec
 
 /** Options of the pino transport (`pino.transport({ target: 'pino-courier', options })`). */
@@ -55,6 +57,7 @@ const moduleSenderSchema = z.strictObject({
 export const senderSpecSchema = z.discriminatedUnion('type', [
   httpSenderOptionsSchema.extend({ type: z.literal('http') }),
   fileSenderOptionsSchema.extend({ type: z.literal('file') }),
+  webhookAlertSenderOptionsSchema.extend({ type: z.literal('webhook') }),
   moduleSenderSchema,
 ])
 

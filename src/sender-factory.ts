@@ -5,6 +5,7 @@ import type { SenderSpec } from './options.js'
 import type { DeliveryOptions } from './queue/queue-options.js'
 import { FileSender } from './senders/file-sender.js'
 import { HttpSender } from './senders/http-sender.js'
+import { WebhookAlertSender } from './senders/webhook-alert-sender.js'
 import type { SenderContext } from './senders/queued-sender.js'
 import type { Sender } from './senders/sender.js'
 
@@ -25,20 +26,29 @@ export async function createSenders(
   return senders
 }
 
-/** Builds a built-in sender (`http`, `file`) from its spec, synchronously. */
+/** Builds a built-in sender (`http`, `file`, `webhook`) from its spec, synchronously. */
 export function createBuiltinSender(spec: Exclude<SenderSpec, { type: 'module' }>, context: SenderContext): Sender {
-  if (spec.type === 'http') {
-    const { type: _type, ...options } = spec
-    return new HttpSender(options, context)
+  switch (spec.type) {
+    case 'http': {
+      const { type: _type, ...options } = spec
+      return new HttpSender(options, context)
+    }
+    case 'webhook': {
+      const { type: _type, ...options } = spec
+      return new WebhookAlertSender(options, context)
+    }
+    case 'file': {
+      const { type: _type, ...options } = spec
+      return new FileSender(options, context)
+    }
   }
-  const { type: _type, ...options } = spec
-  return new FileSender(options, context)
 }
 
 async function createSender(spec: SenderSpec, context: SenderContext): Promise<Sender> {
   switch (spec.type) {
     case 'http':
     case 'file':
+    case 'webhook':
       return createBuiltinSender(spec, context)
     case 'module': {
       const specifier = isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module

@@ -97,11 +97,15 @@ export default async function courierTransport(input: TransportOptions): Promise
     const config = source as unknown as {
       levels?: { values?: Record<string, number> }
       messageKey?: string
+      errorKey?: string
     }
     const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
     const senders = await createSenders(options.senders, {
       levels,
       defaults: deliveryDefaults(options),
+      // The logger's keys, for senders that read messages and errors (the webhook alert sender).
+      ...(config.messageKey ? { messageKey: config.messageKey } : {}),
+      ...(config.errorKey ? { errorKey: config.errorKey } : {}),
     })
     const parser = new RecordParser({ levels, ...(config.messageKey ? { messageKey: config.messageKey } : {}) })
     const active = new Courier({

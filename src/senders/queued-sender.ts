@@ -7,7 +7,7 @@ import { LevelMap, type LevelOption } from '../levels.js'
 import { LogRecord } from '../record.js'
 import { DeadLetterFile } from '../queue/dead-letter-file.js'
 import { DeliveryError, DeliveryTimeoutError } from '../queue/delivery-error.js'
-import { StatsCounters, totalDropped, type DropReason, type SenderStats } from '../queue/delivery-stats.js'
+import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../queue/delivery-stats.js'
 import {
   deliveryOptionsShape,
   levelSchema,
@@ -64,6 +64,32 @@ export interface SenderContext {
   defaults?: readonly (DeliveryOptions | undefined)[]
   /** Random source of the retry jitter, for tests. @default Math.random */
   random?: () => number
+  /**
+   * Told when records leave the queue for a worker and when they reach an end state, record by
+   * record: for a sender built on top of a QueuedSender whose records stand for something else (the
+   * webhook alert sender's posts carry many log records each). @default none
+   */
+  observer?: RecordObserver
+  /** The logger's `messageKey`, for senders that read messages. @default 'msg' */
+  messageKey?: string
+  /** The logger's `errorKey`, for senders that read errors. @default 'err' */
+  errorKey?: string
+}
+
+/** Where a record went, as a {@link RecordObserver} hears it. */
+export type RecordOutcome = 'delivered' | 'failed' | 'spooled' | DropReason
+
+/**
+ * Follows records through a {@link QueuedSender}. Calls are synchronous, made after the sender's own
+ * counters have changed, and a throwing observer is ignored. Records written to a disk spool are
+ * reported `spooled`; they come back from it as new objects, and losses inside the spool are only
+ * counted in the stats.
+ */
+export interface RecordObserver {
+  /** The records were handed to a worker in one batch (they count as in flight from now on). */
+  dispatched?(records: readonly LogRecord[]): void
+  /** The records reached an end state, or the spool; `failure` is the failure kept in the stats. */
+  settled?(records: readonly LogRecord[], outcome: RecordOutcome, failure?: FailureRecord): void
 }
 
 interface InflightBatch extends Batch {
@@ -104,6 +130,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly #abort = new AbortController()
   readonly #spool: DiskSpool | undefined
   readonly #deadLetter: DeadLetterFile | undefined
+  readonly #observer: RecordObserver | undefined
   /** No spilling to the spool before this time (ms epoch): it failed to write just now. */
   #spoolBrokenUntil = 0
   /** A batch failed transiently and none has been delivered since: with a spool, records go to disk. */
@@ -159,6 +186,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       )
     }
     this.#sink = sink
+    this.#observer = context.observer
     this.#retry = new RetryPolicy(this.#options.retry, context.random)
     const { concurrency, rateLimit } = this.#options.pool
     this.#pool = new PQueue({
@@ -329,9 +357,21 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     return true
   }
 
-  #dropOne(_record: LogRecord, reason: DropReason): boolean {
+  #dropOne(record: LogRecord, reason: DropReason): boolean {
     this.#drop(1, reason)
+    if (this.#observer) this.#observe([record], reason)
     return true
+  }
+
+  /** Tells the observer; its mistakes must not break the queue's own bookkeeping. */
+  #observe(records: readonly LogRecord[], outcome: RecordOutcome | 'dispatched', failure?: FailureRecord): void {
+    const observer = this.#observer
+    try {
+      if (outcome === 'dispatched') observer?.dispatched?.(records)
+      else observer?.settled?.(records, outcome, failure)
+    } catch {
+      // An observer is told, not asked: what it does with the news is its own business.
+    }
   }
 
   #drop(records: number, reason: DropReason): void {
@@ -430,6 +470,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const { records, bytes } = this.#cut(limit)
     this.#stats.inFlight += records.length
     this.#windowRecords += records.length
+    if (this.#observer) this.#observe(records, 'dispatched')
     this.#launch({
       id: randomUUID(),
       records,
@@ -469,6 +510,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const { lines, levels } = content
     const records = lines.map((line, i) => new LogRecord(line, levels[i] as number))
     stats.inFlight += frame.count
+    if (this.#observer) this.#observe(records, 'dispatched')
     this.#windowRecords += frame.count
     this.#launch({ id: frame.id, records, bytes: frame.bytes, firstSeq: frame.firstSeq, count: frame.count, settled: false, frame })
     return true
@@ -494,10 +536,12 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       const result = spool.append(frameOf(randomUUID(), records), (records[0] as LogRecord).seq, 'tail')
       if ('error' in result) {
         this.#spoolFailed(result, records.length)
+        if (this.#observer) this.#observe(records, result.full ? 'spoolFull' : 'spoolError')
         break
       }
       this.#stats.spooled += records.length
       this.#stats.spooledBytes += bytes
+      if (this.#observer) this.#observe(records, 'spooled')
     }
     this.#boundsChanged()
     // While the sink fails, records on disk count as settled for flush(): a waiter may be done now.
@@ -722,6 +766,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     if (outcome === 'delivered') {
       stats.delivered += count
       stats.deliveredBytes += batch.bytes
+      if (this.#observer) this.#observe(batch.records, 'delivered')
       this.#failing = false
       this.#wakeBackoffs('recovery')
     } else if (outcome === 'failed') {
@@ -746,12 +791,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         ...(typeof status === 'number' ? { status } : {}),
       }
       stats.addFailure(record)
+      if (this.#observer) this.#observe(batch.records, 'failed', record)
       if (this.listenerCount('failure') > 0) this.emit('failure', { ...record, sender: this.name })
     } else if (outcome === 'spooled') {
       stats.spooled += count
       stats.spooledBytes += batch.bytes
+      if (this.#observer) this.#observe(batch.records, 'spooled')
     } else {
       stats.dropped[outcome] += count
+      if (this.#observer) this.#observe(batch.records, outcome)
       if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: outcome, records: count })
     }
     this.#settleWaiters()
@@ -838,6 +886,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         this.#stats.queued -= left.length
         this.#stats.queuedBytes -= bytes
         this.#stats.dropped.closed += left.length
+        if (this.#observer) this.#observe(left, 'closed')
         if (this.listenerCount('drop') > 0) this.emit('drop', { sender: this.name, reason: 'closed', records: left.length })
       }
       for (const batch of [...this.#inflight]) {
