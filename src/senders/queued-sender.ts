@@ -280,11 +280,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<CloseReport> {
-    // A courier passes its deadline; a sender configured with a shorter one keeps its own.
-    const own = this.#closeTimeoutMs
-    const given = options.timeoutMs
-    const timeoutMs = given === undefined ? (own ?? DEFAULT_CLOSE_TIMEOUT_MS) : Math.min(given, own ?? given)
-    return (this.#closing ??= this.#close(timeoutMs))
+    return (this.#closing ??= this.#close(closeDeadline(options.timeoutMs, this.#closeTimeoutMs)))
   }
 
   /** Alias of `close()` for `await using`. */
@@ -963,6 +959,14 @@ function rejectOnAbort(signal: AbortSignal, closed: AbortSignal): Promise<never>
     if (signal.aborted) later()
     else signal.addEventListener('abort', later, { once: true })
   })
+}
+
+/**
+ * The deadline a sender's close() uses: a courier passes its own (`given`); a sender configured with a
+ * shorter one (`own`) keeps it.
+ */
+export function closeDeadline(given: number | undefined, own: number | undefined): number {
+  return given === undefined ? (own ?? DEFAULT_CLOSE_TIMEOUT_MS) : Math.min(given, own ?? given)
 }
 
 /** A spool frame's content: the batch's id, and each record's level and line. */

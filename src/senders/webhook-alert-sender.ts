@@ -21,8 +21,8 @@ import {
 import { LogRecord } from '../record.js'
 import { HttpPoster, redactUrl } from './http-post.js'
 import {
+  closeDeadline,
   commonSenderShape,
-  DEFAULT_CLOSE_TIMEOUT_MS,
   QueuedSender,
   type RecordOutcome,
   type SenderContext,
@@ -418,10 +418,7 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
    * and reports in log records what could not be delivered. Idempotent.
    */
   close(options: { timeoutMs?: number } = {}): Promise<CloseReport> {
-    const own = this.#closeTimeoutMs
-    const given = options.timeoutMs
-    const timeoutMs = given === undefined ? (own ?? DEFAULT_CLOSE_TIMEOUT_MS) : Math.min(given, own ?? given)
-    return (this.#closing ??= this.#close(timeoutMs))
+    return (this.#closing ??= this.#close(closeDeadline(options.timeoutMs, this.#closeTimeoutMs)))
   }
 
   /** Alias of `close()` for `await using`. */

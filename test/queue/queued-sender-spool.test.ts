@@ -9,71 +9,25 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../../src/config-error.js'
 import { DeliveryError } from '../../src/queue/delivery-error.js'
 import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
-import { createRecord, type LogRecord } from '../../src/record.js'
+import { createRecord } from '../../src/record.js'
 import { QueuedSender, type CommonSenderOptions } from '../../src/senders/queued-sender.js'
-import type { Batch, DeliveryContext, Sink } from '../../src/senders/sender.js'
+import type { Sink } from '../../src/senders/sender.js'
 import { useCleanups } from '../helpers/cleanups.js'
+import { ledgerGap, rec, spooledSender, SwitchSink } from '../helpers/switch-sink.js'
 
 const { tempDir, defer } = useCleanups()
 
-type Mode = 'accept' | 'fail' | 'reject' | 'hang'
-
-/** A sink whose answer the test switches; it logs every attempt's batch id and record ids. */
-class SwitchSink implements Sink {
-  mode: Mode = 'accept'
-  /** Record ids `i` of delivered batches, in delivery order. */
-  readonly delivered: number[] = []
-  /** Batch ids of delivered batches. */
-  readonly deliveredBatchIds: string[] = []
-  /** Every attempt: batch id and its record ids. */
-  readonly attempts: { id: string; ids: number[] }[] = []
-  /** Records whose `i` is in here make the whole batch fail permanently (400). */
-  readonly poison = new Set<number>()
-
-  deliver(batch: Batch, context: DeliveryContext): Promise<void> {
-    const ids = batch.records.map((r) => r.value().i as number)
-    this.attempts.push({ id: batch.id, ids })
-    if (ids.some((i) => this.poison.has(i)) || this.mode === 'reject') {
-      return Promise.reject(new DeliveryError('400 bad request', { permanent: true, status: 400 }))
-    }
-    if (this.mode === 'fail') return Promise.reject(new DeliveryError('503', { status: 503 }))
-    if (this.mode === 'hang') {
-      return new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)))
-    }
-    this.delivered.push(...ids)
-    this.deliveredBatchIds.push(batch.id)
-    return Promise.resolve()
-  }
-}
-
-function rec(i: number, level = 30): LogRecord {
-  return createRecord(`{"level":${level},"i":${i}}`)
+/** received + recovered = queued + spooled + inFlight + delivered + failed + dropped. */
+function expectLedger(stats: SenderStats): void {
+  expect(ledgerGap(stats), JSON.stringify(stats)).toBe(0)
 }
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, k) => from + k)
 }
 
-/** received + recovered = queued + spooled + inFlight + delivered + failed + dropped. */
-function expectLedger(stats: SenderStats): void {
-  const accounted = stats.queued + stats.spooled + stats.inFlight + stats.delivered + stats.failed + totalDropped(stats)
-  expect(accounted, JSON.stringify(stats)).toBe(stats.received + stats.recovered)
-}
-
 function make(dir: string, sink: Sink, options: Partial<CommonSenderOptions> = {}): QueuedSender {
-  const sender = new QueuedSender(
-    {
-      name: 'http',
-      batch: { maxRecords: 10, maxWaitMs: 100 },
-      retry: { baseDelayMs: 100, maxDelayMs: 400 },
-      closeTimeoutMs: 2000,
-      spool: { dir, fsync: 'never' },
-      ...options,
-    },
-    sink,
-  )
-  defer(() => sender.close({ timeoutMs: 100 }))
-  return sender
+  return spooledSender(defer, dir, sink, options)
 }
 
 /** Segment files left under the spool dir (all instances). */

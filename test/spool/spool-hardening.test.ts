@@ -11,15 +11,13 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { DeliveryError } from '../../src/queue/delivery-error.js'
-import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
-import { createRecord, type LogRecord } from '../../src/record.js'
-import { QueuedSender, type CommonSenderOptions } from '../../src/senders/queued-sender.js'
-import type { Batch, DeliveryContext, Sink } from '../../src/senders/sender.js'
+import type { CommonSenderOptions, QueuedSender } from '../../src/senders/queued-sender.js'
+import type { Sink } from '../../src/senders/sender.js'
 import { DiskSpool, type SpoolFrame } from '../../src/spool/disk-spool.js'
 import { OWNER_FILE } from '../../src/spool/spool-owner.js'
 import { DEFAULT_SPOOL, type ResolvedSpoolOptions } from '../../src/spool/spool-options.js'
 import { useCleanups } from '../helpers/cleanups.js'
+import { ledgerGap, rec, spooledSender, SwitchSink } from '../helpers/switch-sink.js'
 
 // ---- fault-injecting node:fs ------------------------------------------------------------------
 
@@ -73,49 +71,8 @@ function errno(code: string, path: string): NodeJS.ErrnoException {
 const { tempDir, defer } = useCleanups()
 const realSetImmediate = globalThis.setImmediate
 
-type Mode = 'accept' | 'fail' | 'reject' | 'hang'
-
-class SwitchSink implements Sink {
-  mode: Mode = 'accept'
-  readonly delivered: number[] = []
-  readonly attempts: { id: string; ids: number[] }[] = []
-
-  deliver(batch: Batch, context: DeliveryContext): Promise<void> {
-    const ids = batch.records.map((r) => r.value().i as number)
-    this.attempts.push({ id: batch.id, ids })
-    if (this.mode === 'reject') return Promise.reject(new DeliveryError('400 bad request', { permanent: true, status: 400 }))
-    if (this.mode === 'fail') return Promise.reject(new DeliveryError('503', { status: 503 }))
-    if (this.mode === 'hang') {
-      return new Promise((_resolve, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)))
-    }
-    this.delivered.push(...ids)
-    return Promise.resolve()
-  }
-}
-
-function rec(i: number, pad = 0): LogRecord {
-  return createRecord(pad ? `{"level":30,"i":${i},"pad":"${'x'.repeat(pad)}"}` : `{"level":30,"i":${i}}`)
-}
-
-function ledgerGap(stats: SenderStats): number {
-  const accounted = stats.queued + stats.spooled + stats.inFlight + stats.delivered + stats.failed + totalDropped(stats)
-  return accounted - (stats.received + stats.recovered)
-}
-
 function make(dir: string, sink: Sink, options: Partial<CommonSenderOptions> = {}): QueuedSender {
-  const sender = new QueuedSender(
-    {
-      name: 'http',
-      batch: { maxRecords: 10, maxWaitMs: 100 },
-      retry: { baseDelayMs: 100, maxDelayMs: 400 },
-      closeTimeoutMs: 2000,
-      spool: { dir, fsync: 'never' },
-      ...options,
-    },
-    sink,
-  )
-  defer(() => sender.close({ timeoutMs: 100 }))
-  return sender
+  return spooledSender(defer, dir, sink, options)
 }
 
 function spoolOptions(dir: string, more: Partial<ResolvedSpoolOptions> = {}): ResolvedSpoolOptions {
