@@ -62,9 +62,12 @@ export function adoptOrphans(root: string, into: string, self: string, otherHost
   }
   for (const name of names.sort()) {
     const dir = join(root, name)
-    // A start that crashed between creating its directory and naming it: empty, and safe to remove.
-    if (name.startsWith('.new-') && isOrphan(dir, false)) {
-      rmSync(dir, { recursive: true, force: true })
+    // A start that crashed between creating its directory and naming it: empty, and safe to remove
+    // once its owner file names a dead process. Without an owner file it may be a start happening
+    // right now, which has not written it yet: left alone.
+    if (name.startsWith('.new-')) {
+      const owner = readOwner(dir)
+      if (owner && !isAlive(owner, false)) rmSync(dir, { recursive: true, force: true })
       continue
     }
     if (name.startsWith('.') || name === self) continue
@@ -114,6 +117,15 @@ export function isOrphan(dir: string, otherHosts = true): boolean {
     return code === 'ENOENT' || error instanceof SyntaxError
   }
   return !isAlive(owner, otherHosts)
+}
+
+/** The owner file of a directory, or undefined when it has none (or not a readable one). */
+function readOwner(dir: string): SpoolOwner | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as SpoolOwner
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -173,6 +173,18 @@ describe('DiskSpool', () => {
       orphan(b)
       const c = open(dir)
       expect(drain(c).map(([id]) => id)).toEqual(['a', 'b'])
+    })
+
+    it('removes the staging directory of a start that crashed, but not one being created right now', async () => {
+      const dir = await tempDir()
+      const root = join(dir, 'http')
+      mkdirSync(join(root, '.new-crashed'), { recursive: true })
+      writeFileSync(join(root, '.new-crashed', OWNER_FILE), JSON.stringify({ pid: DEAD_PID, host: hostname(), instance: 'c', createdAt: 0 }))
+      // Another process's start, between making its directory and writing its owner file.
+      mkdirSync(join(root, '.new-starting'))
+      open(dir)
+      expect(existsSync(join(root, '.new-crashed'))).toBe(false)
+      expect(existsSync(join(root, '.new-starting'))).toBe(true)
     })
 
     it('tells a reused pid from its owner: same pid, another start time, is an earlier process', () => {
