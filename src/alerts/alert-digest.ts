@@ -131,13 +131,15 @@ export class AlertDigest {
 
   /** Takes a record in (its `value()` is parsed here). */
   add(record: LogRecord, arrival: number): AddOutcome {
-    let value: Record<string, unknown>
+    let value: Record<string, unknown> | undefined
     try {
       value = record.value()
     } catch {
-      // A hand-made record whose line is not JSON: it still counts, under its raw text.
-      value = { [this.#options.messageKey]: record.line }
+      value = undefined
     }
+    // A hand-made record whose line is not a JSON object (not JSON, or `null`, `42`): it still
+    // counts, under its raw text.
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) value = { [this.#options.messageKey]: record.line }
     this.#pending++
     this.#pendingBytes += record.bytes
     const fields = this.#keyFields(record, value)

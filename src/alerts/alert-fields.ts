@@ -62,13 +62,23 @@ export function valueText(value: unknown): string {
       text = String(value)
     }
   }
-  return truncate(text, MAX_VALUE_CHARS)
+  return detach(truncate(text, MAX_VALUE_CHARS))
+}
+
+/**
+ * A copy of `text` that shares no memory with the string it came from. V8 keeps a slice of a string
+ * (or a string JSON.parse cut out of a line) as a view of the whole: a group that keeps 1,000
+ * characters of a 1 MB message would keep the megabyte for its whole window.
+ */
+export function detach(text: string): string {
+  return text.length === 0 ? text : (JSON.parse(JSON.stringify(text)) as string)
 }
 
 /** The record's time: pino's epoch milliseconds, an ISO string (`stdTimeFunctions.isoTime`), or `arrival`. */
 export function recordTime(value: Record<string, unknown>, arrival: number): number {
   const time = value.time
-  if (typeof time === 'number' && Number.isFinite(time)) return time
+  // pino.stdTimeFunctions.unixTime writes seconds: anything below 1e11 (1973 in milliseconds) is.
+  if (typeof time === 'number' && Number.isFinite(time)) return time < 1e11 ? time * 1000 : time
   if (typeof time === 'string') {
     const parsed = Date.parse(time)
     if (!Number.isNaN(parsed)) return parsed
@@ -147,7 +157,7 @@ export function trimStack(
     // A frame longer than the whole budget is cut rather than lost: it is usually the one that matters.
     const frame = frames.length === 0 && line.length > options.maxStackChars ? truncate(line, options.maxStackChars) : line
     if (chars + frame.length > options.maxStackChars || frame === '') break
-    frames.push(frame)
+    frames.push(detach(frame))
     chars += frame.length + 1
   }
   return { frames, omitted: lines.length - frames.length }

@@ -16,6 +16,11 @@ export interface AlertFormat {
   build(digest: DigestSnapshot, layout: AlertLayout, context: AlertRenderContext): unknown
   /** Whether a payload meets the sink's limits on the whole message (field counts, total characters). */
   fits(payload: unknown): boolean
+  /**
+   * Most groups one message can show at all (one block or embed each), so that fitting never tries
+   * more. @default no limit besides `fits` and the byte limit
+   */
+  readonly maxShownGroups?: number
 }
 
 /** A body ready to post. */
@@ -54,17 +59,25 @@ export function renderAlert(
       const layout = layoutOf(groups, shown, stackLines)
       const payload = format.build(digest, layout, context)
       if (!format.fits(payload)) return undefined
-      const body = JSON.stringify(payload)
+      let body: string
+      try {
+        body = JSON.stringify(payload)
+      } catch {
+        // Past V8's longest string (thousands of groups with the largest stacks allowed): too big.
+        return undefined
+      }
       const bytes = Buffer.byteLength(body)
       if (maxBodyBytes !== undefined && bytes > maxBodyBytes) return undefined
       return { body, bytes, shownGroups: shown, omittedGroups: groups.length - shown, stackLines }
     }
-    const all = attempt(groups.length)
+    // Groups past what the sink can show at all are never tried: each try builds every shown group.
+    const cap = Math.min(groups.length, format.maxShownGroups ?? groups.length)
+    const all = cap === groups.length ? attempt(groups.length) : undefined
     if (all) return all
     // Without the "… N more" line the sizes are not monotonic in the number of groups; with it they
     // are, so a binary search finds the most groups that fit.
     let lo = 0
-    let hi = groups.length - 1
+    let hi = cap === groups.length ? groups.length - 1 : cap
     let found: RenderedAlert | undefined
     while (lo <= hi) {
       const mid = (lo + hi) >> 1
@@ -77,10 +90,16 @@ export function renderAlert(
     if (found && (!best || found.shownGroups > best.shownGroups)) best = found
   }
   if (best) return best
-  // Not even the headline fits (a tiny maxBodyBytes): the smallest body there is; the sink decides.
-  const payload = format.build(digest, layoutOf(groups, 0, 0), context)
-  const body = JSON.stringify(payload)
-  return { body, bytes: Buffer.byteLength(body), shownGroups: 0, omittedGroups: groups.length, stackLines: 0 }
+  // Not even the headline fits (a long message in multi-byte characters, a small maxBodyBytes): the
+  // headline is cut until the body fits. The shortest cut is the smallest body there is.
+  let smallest: RenderedAlert | undefined
+  for (const maxHeadlineChars of [500, 200, 80, 40, 20]) {
+    const payload = format.build(digest, layoutOf(groups, 0, 0), { ...context, maxHeadlineChars })
+    const body = JSON.stringify(payload)
+    smallest = { body, bytes: Buffer.byteLength(body), shownGroups: 0, omittedGroups: groups.length, stackLines: 0 }
+    if (maxBodyBytes === undefined || smallest.bytes <= maxBodyBytes) break
+  }
+  return smallest as RenderedAlert
 }
 
 function layoutOf(groups: readonly AlertGroupView[], shown: number, stackLines: number): AlertLayout {

@@ -16,6 +16,8 @@ export interface AlertRenderContext {
   readonly maxGroups: number
   /** Group-by paths worth showing next to the message (custom `groupBy` paths other than message, level, error type). */
   readonly extraPaths: readonly string[]
+  /** Most characters of the headline: set only when nothing else is left to cut for size. */
+  readonly maxHeadlineChars?: number
 }
 
 /** Which groups a post shows and how much of each. */
@@ -81,6 +83,11 @@ const REASONS: Readonly<Record<PostReason, string>> = {
  * `title` goes in front.
  */
 export function headline(digest: DigestSnapshot, context: AlertRenderContext): string {
+  const text = fullHeadline(digest, context)
+  return context.maxHeadlineChars === undefined ? text : truncate(text, context.maxHeadlineChars)
+}
+
+function fullHeadline(digest: DigestSnapshot, context: AlertRenderContext): string {
   const prefix = context.title ? `${context.title} · ` : ''
   const only = digest.groups[0]
   if (digest.records === 1 && only && digest.groups.length === 1) {
@@ -163,11 +170,14 @@ export function framesWithin(
 ): string[] {
   const { stack, stackOmitted } = group.example
   const shown = stack.slice(0, Math.max(0, stackLines)).map(encode)
+  // Length of shown.join('\n'), kept up to date as frames go: re-joining after each would be quadratic.
+  let joined = shown.reduce((n, line) => n + line.length, 0) + Math.max(0, shown.length - 1)
   while (shown.length > 0) {
     const left = stack.length - shown.length + stackOmitted
-    const lines = left > 0 ? [...shown, encode(`… ${plural(left, 'more frame')}`)] : shown
-    if (lines.join('\n').length <= maxChars) return lines
-    shown.pop()
+    const more = left > 0 ? encode(`… ${plural(left, 'more frame')}`) : undefined
+    if (joined + (more === undefined ? 0 : more.length + 1) <= maxChars) return more === undefined ? shown : [...shown, more]
+    const dropped = shown.pop() as string
+    joined -= dropped.length + (shown.length > 0 ? 1 : 0)
   }
   return []
 }

@@ -1,7 +1,35 @@
 import http from 'node:http'
 import https from 'node:https'
+import { z } from 'zod'
 import { DeliveryError } from '../queue/delivery-error.js'
 import { isTransientStatus, parseRetryAfter } from '../queue/retry-policy.js'
+
+
+/**
+ * An http(s) endpoint option. Credentials in it become a Basic authorization header, so a malformed
+ * percent-escape in them is refused here rather than sent garbled.
+ */
+export const httpUrlSchema = z
+  .url({ protocol: /^https?$/, message: 'Invalid URL (expected http:// or https://)' })
+  .refine((value) => {
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      // Not a URL at all: z.url() has said so already.
+      return true
+    }
+    return [url.username, url.password].every(decodable)
+  }, "malformed percent-escape in the URL's credentials")
+
+function decodable(part: string): boolean {
+  try {
+    decodeURIComponent(part)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /**
  * Default of `keepAliveTimeoutMs`: below the 5 s idle timeout of many servers (Node's own among
@@ -63,8 +91,8 @@ export class HttpPoster {
     const url = new URL(options.url)
     this.#secrets = urlSecrets(url)
     if (url.username || url.password) {
-      const user = decodeURIComponent(url.username)
-      const pass = decodeURIComponent(url.password)
+      const user = safeDecode(url.username)
+      const pass = safeDecode(url.password)
       this.#authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
       url.username = ''
       url.password = ''
@@ -88,10 +116,13 @@ export class HttpPoster {
       await drain(response, signal)
       return
     }
-    const text = await readSome(response, MAX_ERROR_BODY)
-    // Servers often echo the request path or query in error pages ("Cannot POST /ingest/<token>"):
-    // the quoted body must not carry the URL's secrets into messages, stats and warnings.
-    const detail = redactText(text.replace(/\s+/g, ' ').trim(), this.#secrets)
+    // Read more than is quoted: a secret that straddles the quote's end must be whole to be found.
+    const text = await readSome(response, MAX_ERROR_BODY + MAX_SECRET_READ)
+    // Servers often echo the request path, query or headers in error pages ("Cannot POST
+    // /ingest/<token>"): the quoted body must not carry the URL's secrets, nor the credentials sent
+    // in headers, into messages, stats and warnings.
+    const secrets = [...this.#secrets, ...headerSecrets(all)].sort((a, b) => b.length - a.length)
+    const detail = quote(text.replace(/\s+/g, ' ').trim(), MAX_ERROR_BODY, secrets)
     throw new DeliveryError(`HTTP ${status} from ${this.origin}${detail ? `: ${detail}` : ''}`, {
       status,
       permanent: !isTransientStatus(status),
@@ -105,17 +136,22 @@ export class HttpPoster {
     return Promise.resolve()
   }
 
-  /** The longer of `Retry-After` and the body's own delay: waiting too little earns another 429. */
+  /**
+   * `Retry-After`, or else the body's own delay. The header wins when both are there: its unit is
+   * fixed by the standard, whereas a body's depends on the API version (Discord's unversioned
+   * webhook URLs have answered `retry_after` in milliseconds as well as in seconds).
+   */
   #retryAfter(response: http.IncomingMessage, body: string): number | undefined {
     const header = parseRetryAfter(response.headers['retry-after'])
+    if (header !== undefined) return header
     let fromBody: number | undefined
     try {
       fromBody = this.#retryAfterFromBody?.(body)
     } catch {
       // A body that is not what the sink usually sends: the header (or the backoff) decides.
     }
-    if (fromBody === undefined || !Number.isFinite(fromBody) || fromBody < 0) return header
-    return header === undefined ? fromBody : Math.max(header, fromBody)
+    if (fromBody === undefined || !Number.isFinite(fromBody) || fromBody < 0) return undefined
+    return fromBody
   }
 
   /**
@@ -230,6 +266,12 @@ function urlSecrets(url: URL): string[] {
     add(value)
     add(`${key}=${value}`)
   }
+  // The pairs as sent, percent-encoding and all: a sink may echo the raw query.
+  for (const pair of url.search.slice(1).split('&')) {
+    add(pair)
+    const at = pair.indexOf('=')
+    if (at >= 0) add(pair.slice(at + 1))
+  }
   add(url.username)
   add(url.password)
   return [...parts].filter((p) => p !== '/').sort((a, b) => b.length - a.length)
@@ -247,6 +289,38 @@ function safeDecode(value: string): string {
 function redactText(text: string, secrets: readonly string[]): string {
   let out = text
   for (const secret of secrets) out = out.split(secret).join('…')
+  return out
+}
+
+/** Longest stretch read past the quote limit, so that a secret across the limit is still found whole. */
+const MAX_SECRET_READ = 4096
+
+/**
+ * Redacts, then cuts to `limit` characters; a tail that could be the start of a secret cut short is
+ * dropped too.
+ */
+function quote(text: string, limit: number, secrets: readonly string[]): string {
+  const redacted = redactText(text, secrets)
+  if (redacted.length <= limit) return redacted
+  let out = redacted.slice(0, limit)
+  for (const secret of secrets) {
+    for (let k = Math.min(secret.length - 1, out.length); k >= MIN_SECRET_LENGTH; k--) {
+      if (out.endsWith(secret.slice(0, k))) {
+        out = out.slice(0, out.length - k)
+        break
+      }
+    }
+  }
+  return `${out}…`
+}
+
+/** Credentials in request headers (authorization and the like): the value, and the part after its scheme. */
+function headerSecrets(headers: Record<string, string>): string[] {
+  const out: string[] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^(authorization|proxy-authorization|cookie)$|token|key|secret|auth/i.test(name)) continue
+    for (const part of [value, value.slice(value.indexOf(' ') + 1)]) if (part.length >= MIN_SECRET_LENGTH) out.push(part)
+  }
   return out
 }
 

@@ -2,7 +2,7 @@ import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import { z } from 'zod'
 import { ConfigError } from '../config-error.js'
-import { HttpPoster, redactUrl } from './http-post.js'
+import { HttpPoster, httpUrlSchema, redactUrl } from './http-post.js'
 import { toJsonArray, toNdjson } from './ndjson.js'
 import type { DeliveryOptions } from '../queue/queue-options.js'
 import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
@@ -36,7 +36,7 @@ export interface HttpSenderOptions extends CommonSenderOptions {
 
 export const httpSenderOptionsSchema = z.strictObject({
   ...commonSenderShape,
-  url: z.url({ protocol: /^https?$/, message: 'Invalid URL (expected http:// or https://)' }),
+  url: httpUrlSchema,
   method: z.enum(['POST', 'PUT']).optional(),
   format: z.enum(['ndjson', 'json']).optional(),
   headers: z.record(z.string(), z.string()).optional(),

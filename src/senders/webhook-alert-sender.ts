@@ -19,7 +19,7 @@ import {
   type RetryOptions,
 } from '../queue/queue-options.js'
 import { LogRecord } from '../record.js'
-import { HttpPoster, redactUrl } from './http-post.js'
+import { HttpPoster, httpUrlSchema, redactUrl } from './http-post.js'
 import {
   closeDeadline,
   commonSenderShape,
@@ -123,7 +123,7 @@ export const webhookAlertSenderOptionsSchema = z.strictObject({
   name: commonSenderShape.name,
   level: commonSenderShape.level,
   closeTimeoutMs: commonSenderShape.closeTimeoutMs,
-  url: z.url({ protocol: /^https?$/, message: 'Invalid URL (expected http:// or https://)' }),
+  url: httpUrlSchema,
   format: z.enum(['slack', 'discord', 'teams', 'json']).optional(),
   flushLevel: levelSchema.optional(),
   // setTimeout's limit is about 24.8 days; a day is plenty for a window.

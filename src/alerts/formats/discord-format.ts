@@ -110,6 +110,8 @@ export const discordFormat: AlertFormat = {
     }
   },
 
+  maxShownGroups: DISCORD_MAX_EMBEDS,
+
   fits(payload: unknown): boolean {
     const { content, embeds } = payload as DiscordPayload
     if (content.length > DISCORD_MAX_CONTENT_CHARS || embeds.length > DISCORD_MAX_EMBEDS) return false

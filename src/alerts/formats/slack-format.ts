@@ -112,6 +112,8 @@ export const slackFormat: AlertFormat = {
     return { text: escaped(summary.join('\n'), SLACK_MAX_TEXT_CHARS), blocks }
   },
 
+  maxShownGroups: SLACK_MAX_BLOCKS,
+
   fits(payload: unknown): boolean {
     const { text, blocks } = payload as SlackPayload
     if (blocks.length > SLACK_MAX_BLOCKS || text.length > SLACK_MAX_TEXT_CHARS) return false

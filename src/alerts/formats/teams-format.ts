@@ -65,7 +65,16 @@ export interface TeamsPayload {
 }
 
 function text(value: string, extra: Omit<TextBlock, 'type' | 'text' | 'wrap'> = {}): TextBlock {
-  return { type: 'TextBlock', text: value, wrap: true, ...extra }
+  return { type: 'TextBlock', text: noLinks(value), wrap: true, ...extra }
+}
+
+/**
+ * TextBlocks render markdown, and log text is not ours: a message like `[Reset your password](https://…)`
+ * would show as a link that hides where it goes. A zero-width space between `]` and `(` keeps the text
+ * as it reads and makes it no link (Slack and Discord escape their own syntax instead).
+ */
+export function noLinks(value: string): string {
+  return value.includes('](') ? value.replaceAll('](', ']\u200b(') : value
 }
 
 function colorOf(level: number): TextBlock['color'] {
