@@ -32,7 +32,7 @@ export type { CourierWarning } from './warner.js'
 
 export { DeliveryError, DeliveryTimeoutError } from './queue/delivery-error.js'
 export type { DeliveryErrorOptions } from './queue/delivery-error.js'
-export { MAX_RECENT_FAILURES, totalDropped } from './queue/delivery-stats.js'
+export { DROP_REASONS, MAX_RECENT_FAILURES, totalDropped } from './queue/delivery-stats.js'
 export type { DropReason, FailureRecord, SenderStats } from './queue/delivery-stats.js'
 export {
   DEFAULT_BATCH,
@@ -51,6 +51,10 @@ export type {
 } from './queue/queue-options.js'
 export { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_CLIENT_STATUSES } from './queue/retry-policy.js'
 export type { RetryDecision } from './queue/retry-policy.js'
+export { DeadLetterFile } from './queue/dead-letter-file.js'
+export { DEFAULT_SPOOL, MIN_SPOOL_BYTES } from './spool/spool-options.js'
+export type { DeadLetterOptions, SpoolFsync, SpoolOptions } from './spool/spool-options.js'
+export type { SpoolStats } from './spool/disk-spool.js'
 
 export type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './senders/sender.js'
 export { DEFAULT_CLOSE_TIMEOUT_MS, QueuedSender } from './senders/queued-sender.js'
