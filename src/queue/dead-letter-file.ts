@@ -1,13 +1,63 @@
-import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { ConfigError } from '../config-error.js'
 import type { LogRecord } from '../record.js'
 import type { DeadLetterOptions } from '../spool/spool-options.js'
+import { OPEN_NOFOLLOW, trustProblem } from '../spool/spool-owner.js'
+
+/**
+ * Checks at start-up that `deadLetter.path` can be trusted with the records it will hold: its
+ * directory, if it exists, is writable only by this user or root (or sticky, like /tmp: the rule of
+ * `spool.dir`), and nothing but a regular file (or nothing) is at the path, in particular no
+ * symbolic link, which the file is never written through. A missing directory is fine: it is made,
+ * owner-only, at the first write.
+ *
+ * @throws {ConfigError} naming `deadLetter.path`, saying what is wrong and how to fix it.
+ * @example
+ * if (options.deadLetter) checkDeadLetterPath(options.deadLetter)
+ */
+export function checkDeadLetterPath(options: DeadLetterOptions): void {
+  const problem = deadLetterPathProblem(resolve(options.path))
+  if (problem === undefined) return
+  throw new ConfigError(`pino-courier: invalid options: deadLetter.path: cannot use "${options.path}" (${problem})`, {
+    paths: ['deadLetter.path'],
+  })
+}
+
+function deadLetterPathProblem(path: string): string | undefined {
+  const parent = dirname(path)
+  try {
+    const problem = trustProblem(statSync(parent), 'shared')
+    if (problem) return `its directory "${parent}" ${problem}`
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return errorText(error)
+    return undefined
+  }
+  let stats
+  try {
+    stats = lstatSync(path)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : errorText(error)
+  }
+  if (stats.isSymbolicLink()) {
+    return (
+      'it is a symbolic link, and the dead-letter file is never written through one: remove it, ' +
+      'or set the path the link points at'
+    )
+  }
+  if (stats.isDirectory()) return 'it is a directory'
+  return undefined
+}
 
 /**
  * Where a sender appends the records of batches that failed for good (a 400, retries used up): the
  * NDJSON lines exactly as they would have been sent, so they can be inspected and sent again by hand.
  * Writes are synchronous appends (one per failed batch, which is rare), so that a crash right after
  * a failure cannot lose the record of it.
+ *
+ * The file is opened with O_NOFOLLOW, and only in a directory that {@link checkDeadLetterPath} would
+ * accept: a link planted at the path, or a directory others can write, fails the write (counted as a
+ * dead-letter write error) rather than sending the records wherever the link points.
  */
 export class DeadLetterFile {
   readonly path: string
@@ -27,10 +77,7 @@ export class DeadLetterFile {
     // Moved away (log rotation) or removed, directory and all: writes to the old descriptor would
     // succeed and land nowhere anyone looks. Failures are rare, so a stat per write costs nothing.
     if (this.#fd !== undefined && !this.#stillThere(this.#fd)) this.close()
-    if (this.#fd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 })
-      this.#fd = openSync(this.path, 'a', this.#mode)
-    }
+    this.#fd ??= this.#open()
     let written = 0
     try {
       while (written < data.length) written += writeSync(this.#fd, data, written, data.length - written)
@@ -41,10 +88,26 @@ export class DeadLetterFile {
     }
   }
 
+  #open(): number {
+    const dir = dirname(this.path)
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    // Checked at every open, not only at start-up: the directory may have been made (or changed)
+    // since, and an open happens only after a rotation or an error.
+    const problem = trustProblem(statSync(dir), 'shared')
+    if (problem) throw new Error(`dead-letter directory "${dir}" ${problem}`)
+    try {
+      return openSync(this.path, OPEN_NOFOLLOW.append, this.#mode)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
+      throw new Error(`dead-letter file "${this.path}" is a symbolic link; not written through it`, { cause: error })
+    }
+  }
+
   #stillThere(fd: number): boolean {
     try {
       const open = fstatSync(fd)
-      const named = statSync(this.path)
+      // lstat: a link put in the file's place is not the file, even when it points at it.
+      const named = lstatSync(this.path)
       return open.nlink > 0 && open.ino === named.ino && open.dev === named.dev
     } catch {
       return false
@@ -60,4 +123,8 @@ export class DeadLetterFile {
     }
     this.#fd = undefined
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

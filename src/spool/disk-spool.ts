@@ -1,29 +1,33 @@
 import {
-  appendFileSync,
   closeSync,
-  existsSync,
   fdatasyncSync,
   fstatSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   rmSync,
   writeSync,
+  type Dirent,
 } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { decodeFrame, encodeFrame, FRAME_MAGIC, readFrameInfo, type FrameContent } from './spool-frame.js'
 import {
   ADOPTED_PREFIX,
   adoptOrphans,
+  checkSharedDir,
   createInstanceDir,
+  ensureOwnDir,
+  OPEN_NOFOLLOW,
+  readFileNoFollow,
   releaseInstanceDir,
   restoreInstanceDir,
   type SpoolOwner,
 } from './spool-owner.js'
 import type { ResolvedSpoolOptions } from './spool-options.js'
+import { setRepeat } from '../timers.js'
 
 /** Where a frame is in its life: waiting to be sent, being sent, or settled (delivered or failed). */
 export type FrameState = 'unread' | 'inflight' | 'done'
@@ -109,6 +113,11 @@ export function spoolDirName(name: string): string {
  * dead owners are adopted and their frames go first; torn or corrupt frames are skipped and counted.
  * All I/O is synchronous: a spool is written only on the slow path (a full queue, a failing sink,
  * close), and synchronous writes keep the on-disk order the order of events, also in a crash.
+ *
+ * The spool trusts only directories nobody else can write (see `trustProblem` in spool-owner.ts):
+ * `dir` must be writable only by this user or root, or sticky like /tmp; `<dir>/<sender>` must be a
+ * real directory (not a link) owned by this user or root and writable by nobody else. Files below
+ * are opened with O_NOFOLLOW and created with O_EXCL, so a link planted there is never followed.
  */
 export class DiskSpool {
   readonly #options: ResolvedSpoolOptions
@@ -135,7 +144,9 @@ export class DiskSpool {
 
   /**
    * Opens the spool of sender `name`, adopting what dead owners left. Throws when the directory cannot
-   * be created or written (a start-up error: the caller reports it against `spool.dir`).
+   * be created or written, or cannot be trusted (others can write it, or `<dir>/<name>` is a link): a
+   * start-up error, whose message names the directory and the fix; the caller reports it against
+   * `spool.dir`.
    * `onLost` is told of every unread frame dropped: evicted to stay under `maxBytes` (`spoolFull`), or
    * gone with its file (`spoolError`).
    */
@@ -143,8 +154,11 @@ export class DiskSpool {
     this.#options = options
     this.#segmentBytes = segmentBytesFor(options.maxBytes)
     this.#onLost = onLost
-    const root = join(resolve(options.dir), spoolDirName(name))
-    mkdirSync(root, { recursive: true, mode: 0o700 })
+    const spoolDir = resolve(options.dir)
+    mkdirSync(spoolDir, { recursive: true, mode: 0o700 })
+    checkSharedDir(spoolDir)
+    const root = join(spoolDir, spoolDirName(name))
+    ensureOwnDir(root)
     const { dir, owner } = createInstanceDir(root)
     this.#dir = dir
     this.#owner = owner
@@ -155,7 +169,7 @@ export class DiskSpool {
       else if (!this.#segments.some((s) => s.adoptedFrom === adopted)) removeQuietly(adopted)
     }
     if (options.fsync === 'interval') {
-      this.#syncTimer = setInterval(() => this.#syncNow(), options.fsyncIntervalMs)
+      this.#syncTimer = setRepeat(() => this.#syncNow(), options.fsyncIntervalMs)
       this.#syncTimer.unref()
     }
   }
@@ -230,7 +244,7 @@ export class DiskSpool {
     const buffer = Buffer.allocUnsafe(frame.size)
     let read = 0
     try {
-      segment.fd ??= openSync(segment.path, 'r')
+      segment.fd ??= openSync(segment.path, OPEN_NOFOLLOW.read)
       while (read < frame.size) {
         const n = readSync(segment.fd, buffer, read, frame.size - read, frame.offset + read)
         if (n === 0) break
@@ -239,6 +253,12 @@ export class DiskSpool {
     } catch (error) {
       this.#lastError = errorText(error)
       closeFds(segment)
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+        // The segment was replaced by a link: its frames are gone, and trying again cannot bring
+        // them back (nor should the link be read, whatever it points at).
+        this.done(frame)
+        throw new SpoolReadError(`spool file ${segment.path} was replaced by a symbolic link; not read`, false, error)
+      }
       throw new SpoolReadError(`cannot read ${segment.path}: ${errorText(error)}`, true, error)
     }
     this.#markRead(frame)
@@ -258,7 +278,8 @@ export class DiskSpool {
     const segment = frame.segment
     if (segment.deleted || frame.state === 'done') return false
     try {
-      return segment.fd === undefined ? existsSync(segment.path) : fstatSync(segment.fd).nlink > 0
+      // lstat: a link put in the file's place is not the file.
+      return segment.fd === undefined ? lstatSync(segment.path).isFile() : fstatSync(segment.fd).nlink > 0
     } catch {
       return false
     }
@@ -280,7 +301,12 @@ export class DiskSpool {
       const entry = Buffer.allocUnsafe(4)
       entry.writeUInt32LE(frame.offset, 0)
       // Opened per ack (acks are one per batch, on the slow path): no descriptor per segment stays open.
-      appendFileSync(ackPath(segment), entry, { mode: 0o600 })
+      const fd = openSync(ackPath(segment), OPEN_NOFOLLOW.append, 0o600)
+      try {
+        writeAll(fd, entry)
+      } finally {
+        closeSync(fd)
+      }
     } catch (error) {
       // A lost ack only means the frame is sent again after a restart (with its id): a duplicate.
       this.#lastError = errorText(error)
@@ -404,13 +430,14 @@ export class DiskSpool {
     const path = join(this.#dir, `${String(no).padStart(12, '0')}${SEGMENT_SUFFIX}`)
     let fd: number
     try {
-      fd = openSync(path, 'wx+', 0o600)
+      // O_EXCL: anything already at the path (a link planted there included) fails the open.
+      fd = openSync(path, OPEN_NOFOLLOW.create, 0o600)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
       // The instance directory was removed while in use: make it again, owner file and all.
       restoreInstanceDir(this.#dir, this.#owner)
       this.#lastError = `spool directory ${this.#dir} was removed while in use; created again`
-      fd = openSync(path, 'wx+', 0o600)
+      fd = openSync(path, OPEN_NOFOLLOW.create, 0o600)
     }
     const segment: Segment = {
       no,
@@ -519,19 +546,24 @@ export class DiskSpool {
    * Returns true when a segment could not be read (it stays on disk for a later start).
    */
   #recoverDir(dir: string, adoptedFrom: string): boolean {
-    let names: string[]
+    let entries: Dirent[]
     try {
-      names = readdirSync(dir).sort()
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     } catch (error) {
       this.#lastError = `cannot read ${dir}: ${errorText(error)}`
       return true
     }
     let unreadable = false
-    for (const name of names) {
-      if (name.startsWith(ADOPTED_PREFIX) && this.#recoverDir(join(dir, name), adoptedFrom)) unreadable = true
+    // Links are skipped (and go with the directory): a spool makes none, and what one points at is
+    // not a spool's to send.
+    for (const entry of entries) {
+      const name = entry.name
+      if (!entry.isDirectory() || !name.startsWith(ADOPTED_PREFIX)) continue
+      if (this.#recoverDir(join(dir, name), adoptedFrom)) unreadable = true
     }
-    for (const name of names) {
-      if (!name.endsWith(SEGMENT_SUFFIX)) continue
+    for (const entry of entries) {
+      const name = entry.name
+      if (!entry.isFile() || !name.endsWith(SEGMENT_SUFFIX)) continue
       const no = Number(name.slice(0, -SEGMENT_SUFFIX.length))
       if (!Number.isSafeInteger(no)) continue
       if (!this.#recoverSegment(join(dir, name), no, adoptedFrom)) unreadable = true
@@ -543,7 +575,7 @@ export class DiskSpool {
   #recoverSegment(path: string, no: number, adoptedFrom: string): boolean {
     let data: Buffer
     try {
-      data = readFileSync(path)
+      data = readFileNoFollow(path)
     } catch (error) {
       this.#lastError = `cannot read ${path}: ${errorText(error)}`
       return false
@@ -617,7 +649,7 @@ function readAcks(path: string): Set<number> {
   const acked = new Set<number>()
   let data: Buffer
   try {
-    data = readFileSync(path)
+    data = readFileNoFollow(path)
   } catch {
     return acked
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { durationSchema } from '../timers.js'
 
 /** When the spool asks the OS to put its writes on the disk. */
 export type SpoolFsync = 'always' | 'interval' | 'never'
@@ -9,7 +10,14 @@ export type SpoolFsync = 'always' | 'interval' | 'never'
  * start. Each sender spools under `<dir>/<sender name>/`, each process in a directory of its own.
  */
 export interface SpoolOptions {
-  /** Directory of the spool (created owner-only if missing). */
+  /**
+   * Directory of the spool (created owner-only if missing). It must be one that nobody but you and
+   * root can write, or sticky like /tmp; the spool refuses at start-up (a `ConfigError` naming
+   * `spool.dir`) a directory owned by another user or writable by group or others without the
+   * sticky bit, and a symbolic link (or a directory not its own) at `<dir>/<sender name>`. Files
+   * below are never opened through a link. The directories above `dir` are not checked: keep them
+   * out of others' reach too, as for any file you trust.
+   */
   dir: string
   /**
    * Most bytes the sender's spool files may take. Past it the oldest spooled records are dropped
@@ -51,13 +59,17 @@ export const spoolOptionsSchema = z.strictObject({
   dir: z.string().min(1),
   maxBytes: z.number().int().min(MIN_SPOOL_BYTES, `must be at least ${MIN_SPOOL_BYTES}`).optional(),
   fsync: z.enum(['always', 'interval', 'never']).optional(),
-  fsyncIntervalMs: z.number().int().positive().optional(),
+  fsyncIntervalMs: durationSchema(1).optional(),
   adoptOtherHosts: z.boolean().optional(),
 })
 
 /** Dead-letter file: batches that failed for good are appended to it, so nothing fails unseen. */
 export interface DeadLetterOptions {
-  /** File the failed records are appended to, one NDJSON line each, as they would have been sent. */
+  /**
+   * File the failed records are appended to, one NDJSON line each, as they would have been sent. Its
+   * directory must be trusted as `spool.dir` is (made owner-only if missing), and the path must not
+   * be a symbolic link: the file is opened with O_NOFOLLOW, so a link there fails the write.
+   */
   path: string
   /** Permissions of the file when it is created. @default 0o600 */
   mode?: number

@@ -1,7 +1,20 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 /**
  * Who writes a spool directory. Every process (every sender instance) spools in a directory of its
@@ -22,6 +35,114 @@ export const OWNER_FILE = 'owner.json'
 /** Prefix of a directory adopted from a dead owner, inside the adopter's own directory. */
 export const ADOPTED_PREFIX = 'adopted-'
 
+// ---- trusting directories and opening files -----------------------------------------------------
+
+/** O_NOFOLLOW, or 0 where the platform has none (Windows, where planting a link takes privileges). */
+const NOFOLLOW: number = (constants as Partial<typeof constants>).O_NOFOLLOW ?? 0
+
+/**
+ * Open flags for spool and dead-letter files that never follow a symbolic link at the file itself: a
+ * link planted where such a file goes makes the open fail (ELOOP, or EEXIST for a new file) rather
+ * than read or write whatever it points at.
+ * @internal
+ */
+export const OPEN_NOFOLLOW = Object.freeze({
+  /** Reads an existing file. */
+  read: constants.O_RDONLY | NOFOLLOW,
+  /** Creates a new file for reading and writing; fails when anything, a link included, is at the path. */
+  create: constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW,
+  /** Appends, creating the file when missing. */
+  append: constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | NOFOLLOW,
+  /** Writes from the start, creating or truncating the file. */
+  replace: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW,
+})
+
+/**
+ * Reads a whole file without following a link at `path` (ELOOP if it is one).
+ * @internal
+ */
+export function readFileNoFollow(path: string): Buffer {
+  // @types/node types `flag` as a string; Node passes fs.constants numbers to open(2) as they are.
+  return readFileSync(path, { flag: OPEN_NOFOLLOW.read as unknown as string })
+}
+
+/**
+ * How a directory is used, which decides what may write it besides this process's user and root:
+ * - `shared`: a directory the user names (`spool.dir`, the dead-letter file's directory), which may
+ *   be shared like /tmp: trusted when it is owned by this user or root and writable by nobody else,
+ *   or when it has the sticky bit (others may create entries there, but not rename or remove ours).
+ * - `own`: a directory the spool makes for itself (`<spool.dir>/<sender>` and everything below):
+ *   trusted only when it is owned by this user or root and writable by nobody else, sticky or not.
+ * @internal
+ */
+export type DirectoryRole = 'shared' | 'own'
+
+/**
+ * What makes a directory untrustworthy for spool or dead-letter files, or undefined when it can be
+ * trusted (see {@link DirectoryRole}; the rule is OpenSSH's StrictModes, with /tmp's sticky bit
+ * allowed in a shared directory). Whoever else can write a directory can swap what is in it for a
+ * link, and send the spool's writes (or its reads, shipped to the sink) wherever the link points.
+ * The message names what is wrong and how to fix it; it is meant to follow the directory's path.
+ * Where there are no uids (Windows) only "is a directory" is checked.
+ * @internal
+ */
+export function trustProblem(stats: Stats, role: DirectoryRole): string | undefined {
+  if (stats.isSymbolicLink()) return 'is a symbolic link'
+  if (!stats.isDirectory()) return 'is not a directory'
+  // Files are created as the effective uid: that is the user the spool writes as.
+  const uid = process.geteuid?.() ?? process.getuid?.()
+  if (uid === undefined) return undefined
+  const mode = stats.mode & 0o7777
+  if (role === 'shared' && (mode & 0o1000) !== 0) return undefined
+  const foreign = stats.uid !== uid && stats.uid !== 0
+  const writable = (mode & 0o022) !== 0
+  if (!foreign && !writable) return undefined
+  const octal = mode.toString(8).padStart(4, '0')
+  const others = (mode & 0o002) !== 0 ? 'writable by others' : 'writable by its group'
+  const what = foreign
+    ? `is owned by uid ${stats.uid}${writable ? ` and ${others}` : ''}, mode ${octal}`
+    : `is ${others}, mode ${octal}${role === 'shared' ? ', without the sticky bit' : ''}`
+  if (role === 'own') {
+    const fix = `remove it (it is made again, owner-only)${foreign ? '' : ' or chmod go-w it'}`
+    return `${what}, but it is the spool's own directory: ${fix}`
+  }
+  return foreign
+    ? `${what}: use a directory only you (uid ${uid}) or root can write, or chmod +t it as /tmp is`
+    : `${what}: chmod go-w it (or +t, as /tmp is), or use a directory only you can write`
+}
+
+/**
+ * Throws unless the directory at `path` (a link to one is followed: the user named it) can be
+ * trusted as a shared directory (see {@link trustProblem}).
+ * @internal
+ */
+export function checkSharedDir(path: string): void {
+  const problem = trustProblem(statSync(path), 'shared')
+  if (problem) throw new Error(`"${path}" ${problem}`)
+}
+
+/**
+ * Makes the spool's own directory `path` (owner-only) unless it is there, then throws unless what is
+ * there is a real directory (not a link to one) that can be trusted as the spool's own.
+ * @internal
+ */
+export function ensureOwnDir(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  const stats = lstatSync(path)
+  if (stats.isSymbolicLink()) {
+    throw new Error(
+      `"${path}" is a symbolic link, where the spool keeps its own directory: the spool does not follow links ` +
+        'it did not make: remove it, or point spool.dir where the link goes',
+    )
+  }
+  const problem = trustProblem(stats, 'own')
+  if (problem) throw new Error(`"${path}" ${problem}`)
+}
+
 const thisHost = hostname()
 const thisStart = processStart(process.pid)
 
@@ -40,6 +161,7 @@ export function createInstanceDir(root: string): { dir: string; owner: SpoolOwne
     createdAt: Date.now(),
   }
   const staging = join(root, `.new-${instance}`)
+  // Both fail on anything already there, a link included: nothing is followed.
   mkdirSync(staging, { mode: 0o700 })
   writeFileSync(join(staging, OWNER_FILE), JSON.stringify(owner), { mode: 0o600, flag: 'wx' })
   const dir = join(root, instance)
@@ -56,7 +178,11 @@ export function adoptOrphans(root: string, into: string, self: string, otherHost
   const adopted: string[] = []
   let names: string[]
   try {
-    names = readdirSync(root)
+    // Only real directories: a link (or a file) here was not made by a spool, and following it
+    // would send what it points at to the sink as recovered records.
+    names = readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
   } catch {
     return adopted
   }
@@ -88,8 +214,20 @@ export function adoptOrphans(root: string, into: string, self: string, otherHost
  * use: the spool goes on writing there rather than failing for the rest of the process's life.
  */
 export function restoreInstanceDir(dir: string, owner: SpoolOwner): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 })
+  const root = dirname(dir)
+  const spoolDir = dirname(root)
+  // The whole spool may have gone with it (rm -rf by an operator): made again and checked as at
+  // start-up, since whoever removed it may have put a link in its place.
+  mkdirSync(spoolDir, { recursive: true, mode: 0o700 })
+  checkSharedDir(spoolDir)
+  ensureOwnDir(root)
+  ensureOwnDir(dir)
+  const fd = openSync(join(dir, OWNER_FILE), OPEN_NOFOLLOW.replace, 0o600)
+  try {
+    writeFileSync(fd, JSON.stringify(owner))
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Removes the owner file: the directory (and what is left in it) is free for the next start. */
@@ -109,7 +247,7 @@ export function releaseInstanceDir(dir: string, empty: boolean): void {
 export function isOrphan(dir: string, otherHosts = true): boolean {
   let owner: SpoolOwner
   try {
-    owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as SpoolOwner
+    owner = JSON.parse(readFileNoFollow(join(dir, OWNER_FILE)).toString('utf8')) as SpoolOwner
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     // No owner file: released at close, or written by a crashed start. Anything else (EACCES, not a
@@ -122,7 +260,7 @@ export function isOrphan(dir: string, otherHosts = true): boolean {
 /** The owner file of a directory, or undefined when it has none (or not a readable one). */
 function readOwner(dir: string): SpoolOwner | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as SpoolOwner
+    return JSON.parse(readFileNoFollow(join(dir, OWNER_FILE)).toString('utf8')) as SpoolOwner
   } catch {
     return undefined
   }
