@@ -156,9 +156,21 @@ export function closeReportNeedsTelling(report: CourierCloseReport): boolean {
   return report.undelivered > 0 || report.spooled > 0
 }
 
-/** A one-line summary of a close report, for stderr. */
+/**
+ * A one-line summary of a close report, for stderr. Counts are per sender: a line that went to two
+ * senders is two records there. With one sender that is the number of records; with several the
+ * summary says so and gives the lines read, so that `3 of 3` after two log calls makes sense.
+ * @example
+ * // pino-courier: closed; 1200 of 50000 records could not be delivered - http: 1200 (...)
+ * // pino-courier: closed; 3 of 3 record deliveries could not be made (2 lines read, each counted once per sender it went to: 2 senders) - http: 2 (...); file: 1 (...)
+ */
 export function describeCloseReport(report: CourierCloseReport): string {
   const received = report.senders.reduce((n, r) => n + r.stats.received + (r.stats.recovered ?? 0), 0)
+  const total =
+    report.senders.length > 1
+      ? `${report.undelivered} of ${received} record deliveries could not be made (${report.stats.lines} ${report.stats.lines === 1 ? 'line' : 'lines'} read, ` +
+        `each counted once per sender it went to: ${report.senders.length} senders)`
+      : `${report.undelivered} of ${received} records could not be delivered`
   const parts = report.senders
     .filter((r) => r.undelivered > 0 || (r.spooled ?? 0) > 0)
     .map((r) => {
@@ -172,7 +184,7 @@ export function describeCloseReport(report: CourierCloseReport): string {
       return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}${dead}, dropped ${drops}${spooled})`
     })
   return (
-    `pino-courier: closed; ${report.undelivered} of ${received} records could not be delivered` +
+    `pino-courier: closed; ${total}` +
     (report.spooled > 0 ? `, ${report.spooled} left in the spool for the next start` : '') +
     (report.timedOut ? ` (close deadline passed, ${report.abandonedAtDeadline} abandoned)` : '') +
     (parts.length ? ` - ${parts.join('; ')}` : '')

@@ -12,7 +12,17 @@ export { DEFAULT_WARN_INTERVAL_MS }
 /** A sender from a module of your own: `export function createSender(options, context): Sender`. */
 export interface ModuleSenderSpec extends Pick<CommonSenderOptions, 'name' | 'level'> {
   type: 'module'
-  /** Module specifier or absolute path, resolved from the worker (use an absolute path or a package name). */
+  /**
+   * Absolute path, `file:` URL or package name of the module. It is imported by the transport's
+   * worker, whose base is pino-courier's own file, not your app's: a relative path (`./x.mjs`,
+   * `../x.mjs`) is refused at start-up with a ConfigError naming `senders[i].module`. It is not
+   * resolved against `process.cwd()` either: that would make the sender depend on the directory the
+   * app happens to be started from, and differ from how `import` resolves the same text in your file.
+   * @example
+   * { type: 'module', module: fileURLToPath(new URL('./my-sender.mjs', import.meta.url)) }
+   * { type: 'module', module: path.resolve('dist/my-sender.mjs') } // against the cwd, explicitly
+   * { type: 'module', module: 'my-pino-courier-sender' } // a package, resolved from where pino-courier is installed
+   */
   module: string
   /** Name of the factory export. @default 'createSender' */
   export?: string

@@ -43,8 +43,19 @@ export interface CourierTransportOptions extends TransportOptions {
 /** pino.transport()'s options besides `target` and `options` (e.g. `worker`). */
 export type CourierPinoTransportOptions = Omit<pino.TransportSingleOptions, 'target' | 'options'>
 
-/** A stream as `pino.transport()` returns it (a thread-stream). */
-export type CourierTransportStream = ReturnType<typeof pino.transport>
+/**
+ * A stream as `pino.transport()` returns it (a thread-stream), as {@link createCourierTransport}
+ * returns it: with a count of the log lines written after it ended.
+ */
+export type CourierTransportStream = ReturnType<typeof pino.transport> & {
+  /**
+   * Log lines written after the transport ended (`transport.end()`, or pino's exit hook) or after its
+   * worker exited. They never reach the worker, so no sender counts them: they are lost, counted
+   * here, and reported on stderr (the first at once, then at most one summary per `warnIntervalMs`,
+   * and the rest when the process exits; not with `stderr: false`).
+   */
+  readonly linesAfterEnd: number
+}
 
 /**
  * What {@link handleSignals} looks after: a pino logger, a `pino.transport()` stream, a
@@ -333,6 +344,12 @@ export function handleSignals(target: SignalTarget, options: HandleSignalsOption
  * when `options.handleSignals` is set. A plain `pino.transport()` cannot handle signals by itself:
  * its worker thread receives none. The options are validated here first, so a bad one throws a
  * ConfigError at once. Listeners are removed when the transport closes.
+ *
+ * Log lines written after the transport ended (`transport.end()`, pino's exit hook) or after its worker
+ * exited are lost: the returned stream counts them in `linesAfterEnd` and says so on stderr, and such a
+ * write no longer crashes an app that has no 'error' listener (thread-stream emits 'error' for it). A
+ * plain `pino.transport()` runs none of pino-courier's code in the main thread: there, such lines are
+ * counted nowhere, and the first one raises thread-stream's 'error'.
  * @example
  * const transport = createCourierTransport({ senders: [{ type: 'http', url }], handleSignals: true })
  * const logger = pino(transport)
@@ -351,7 +368,7 @@ export function createCourierTransport(
       paths: ['handleSignals'],
     })
   }
-  parseTransportOptions(transportOptions)
+  const resolved = parseTransportOptions(transportOptions)
   // pino is a CommonJS peer dependency, loaded here only: the worker imports this package too.
   const pinoModule = createRequire(import.meta.url)('pino') as typeof pino
   const transport = pinoModule.transport({
@@ -360,8 +377,75 @@ export function createCourierTransport(
     target: fileURLToPath(new URL('./index.js', import.meta.url)),
     options: transportOptions,
   })
+  countLinesAfterEnd(transport, {
+    stderr: resolved.stderr,
+    warnIntervalMs: resolved.warnIntervalMs,
+  })
   if (signalOptions) {
     handleSignals(transport, { signals: [...signalOptions.signals], timeoutMs: signalOptions.timeoutMs })
   }
-  return transport
+  return transport as CourierTransportStream
+}
+
+/** Newlines in a chunk pino wrote (one per log line; a chunk without one still counts as a line). */
+function linesIn(data: unknown): number {
+  let count = 0
+  if (typeof data === 'string') {
+    for (let i = data.indexOf('\n'); i !== -1; i = data.indexOf('\n', i + 1)) count++
+  } else if (data instanceof Uint8Array) {
+    for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) count++
+  }
+  return Math.max(count, 1)
+}
+
+/**
+ * Counts what is written to a thread-stream after it ended, and keeps such a write from crashing the
+ * app. thread-stream answers a write after `end()` (or after its worker exited) by emitting 'error'
+ * on the next turn ("the worker is ending"); with no listener that is an uncaught exception, for a
+ * log call. None of our code runs in the main thread of a plain `pino.transport()`, so this is done
+ * where the stream is made. An app that listens for 'error' still gets it.
+ */
+function countLinesAfterEnd(stream: ReturnType<typeof pino.transport>, options: { stderr: boolean; warnIntervalMs: number }): void {
+  const write = stream.write
+  let lines = 0
+  /** Lines not told about on stderr yet, and when the last warning went out. */
+  let untold = 0
+  let warnedAt = Number.NEGATIVE_INFINITY
+  let timer: NodeJS.Timeout | undefined
+  let exitHook = false
+  const tell = (): void => {
+    if (timer) clearTimeout(timer)
+    timer = undefined
+    if (untold === 0) return
+    writeStderr(
+      warnedAt === Number.NEGATIVE_INFINITY
+        ? `pino-courier: ${untold === 1 ? 'a log line was' : `${untold} log lines were`} written after the transport ended ` +
+            '(transport.end() or process exit) and lost; later ones are counted in transport.linesAfterEnd'
+        : `pino-courier: ${untold} more log ${untold === 1 ? 'line' : 'lines'} written after the transport ended, lost (${lines} in all)`,
+    )
+    untold = 0
+    warnedAt = Date.now()
+  }
+  const noteLost = (count: number): void => {
+    lines += count
+    if (!options.stderr) return
+    untold += count
+    const wait = warnedAt + options.warnIntervalMs - Date.now()
+    if (wait <= 0) return tell()
+    // Left unref'd: a summary must not keep an exiting app alive; what it did not tell yet is told at exit.
+    // (setTimeout fires at once past 2^31 - 1 ms: clamp a very long warnIntervalMs.)
+    timer ??= setTimeout(tell, Math.min(wait, 2_147_483_647)).unref()
+    if (!exitHook) {
+      exitHook = true
+      process.once('exit', tell)
+    }
+  }
+  Object.defineProperty(stream, 'linesAfterEnd', { get: () => lines, enumerable: true, configurable: true })
+  stream.write = function writeUnlessEnded(this: typeof stream, data: string): boolean {
+    // Not in thread-stream's types, but public getters of its class (4.x).
+    const state = this as unknown as { writableEnded?: boolean; destroyed?: boolean }
+    if (!state.writableEnded && !state.destroyed) return write.call(this, data)
+    noteLost(linesIn(data))
+    return this.listenerCount('error') > 0 ? write.call(this, data) : false
+  }
 }

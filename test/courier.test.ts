@@ -3,7 +3,9 @@ import { describe, expect, it, vi } from 'vitest'
 import { Courier, describeCloseReport } from '../src/courier.js'
 import { LevelMap } from '../src/levels.js'
 import { RecordParser, type LogRecord } from '../src/record.js'
+import { DeliveryError } from '../src/queue/delivery-error.js'
 import { createMemorySender } from '../src/senders/memory-sender.js'
+import { QueuedSender } from '../src/senders/queued-sender.js'
 import type { CloseReport, Sender } from '../src/senders/sender.js'
 import { StatsCounters } from '../src/queue/delivery-stats.js'
 
@@ -81,13 +83,44 @@ describe('Courier', () => {
       expect(report.undelivered).toBe(1)
       expect(report.timedOut).toBe(false)
       expect(describeCloseReport(report)).toBe(
-        'pino-courier: closed; 1 of 10 records could not be delivered - a: 1 (failed 0, dropped overflow 1, closed 0, oversize 0)',
+        'pino-courier: closed; 1 of 10 record deliveries could not be made (5 lines read, each counted once per sender it went to: 2 senders) - a: 1 (failed 0, dropped overflow 1, closed 0, oversize 0)',
       )
       // After close, lines are counted as dropped (closed) by every sender, never delivered.
       courier.write(line(30, 99))
       expect(a.stats().dropped.closed).toBe(1)
       expect(b.stats().dropped.closed).toBe(1)
       expect(b.lines()).toHaveLength(5)
+    })
+  })
+
+  describe('describeCloseReport', () => {
+    /** A sender whose every batch fails for good. */
+    const broken = (name: string, level?: string): QueuedSender =>
+      new QueuedSender({ name, level, retry: { maxAttempts: 1 } }, { deliver: () => Promise.reject(new DeliveryError('down', { permanent: true })) })
+
+    // Issue: "closed; 3 of 3 records could not be delivered" after 2 log calls, because a record
+    // sent to two senders counts twice. The summary now says what it counts.
+    it('says that counts are per sender, with the lines read, when there are several senders', async () => {
+      const courier = new Courier({ senders: [broken('http'), broken('file', 'error')] })
+      courier.write(line(30, 1))
+      courier.write(line(50, 2))
+      await courier.flush()
+      const report = await courier.close()
+      expect(report.undelivered).toBe(3)
+      expect(describeCloseReport(report)).toBe(
+        'pino-courier: closed; 3 of 3 record deliveries could not be made (2 lines read, each counted once per sender it went to: 2 senders)' +
+          ' - http: 2 (failed 2, dropped overflow 0, closed 0, oversize 0); file: 1 (failed 1, dropped overflow 0, closed 0, oversize 0)',
+      )
+    })
+
+    it('keeps the plain wording with one sender, where records and lines are the same', async () => {
+      const courier = new Courier({ senders: [broken('http')] })
+      courier.write(line(30, 1))
+      courier.write(line(50, 2))
+      await courier.flush()
+      expect(describeCloseReport(await courier.close())).toBe(
+        'pino-courier: closed; 2 of 2 records could not be delivered - http: 2 (failed 2, dropped overflow 0, closed 0, oversize 0)',
+      )
     })
   })
 

@@ -1,9 +1,10 @@
-import { mkdir, open, readdir, readFile, readlink, rename, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, readlink, rename, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../../src/config-error.js'
 import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
 import { createRecord } from '../../src/record.js'
+import { createSenders } from '../../src/sender-factory.js'
 import { createFileSender, type FileSender, type FileSenderOptions } from '../../src/senders/file-sender.js'
 import type { SenderEvents } from '../../src/senders/sender.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
@@ -13,6 +14,16 @@ type FailureEvent = SenderEvents['failure'][0]
 /** Every record the sender received is delivered, failed, dropped, queued or in flight. */
 function expectLedger(stats: SenderStats): void {
   expect(stats.received).toBe(stats.delivered + stats.failed + totalDropped(stats) + stats.queued + stats.inFlight)
+}
+
+function configErrorOf(run: () => unknown): ConfigError {
+  try {
+    run()
+  } catch (error) {
+    if (error instanceof ConfigError) return error
+    throw error
+  }
+  throw new Error('expected a ConfigError')
 }
 
 const line = (i: number): string => `{"level":30,"time":${1_700_000_000_000 + i},"msg":"m${i}","i":${i}}`
@@ -86,17 +97,30 @@ describe('FileSender', () => {
       expectLedger(file.stats())
     })
 
-    it('with mkdir: false, a missing parent directory fails instead of being created', async () => {
+    it('with mkdir: false, a missing parent directory is a ConfigError at construction, naming path', async () => {
       const path = join(dir, 'missing', 'app.ndjson')
-      const file = sender({ path, mkdir: false, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } })
-      sendLines(file, [line(1)])
-      await file.flush()
+      // Before: the sender was made and every batch was retried for seconds, then failed (ENOENT).
+      const error = configErrorOf(() => createFileSender({ path, mkdir: false }))
+      expect(error.paths).toEqual(['path'])
+      expect(error.message).toBe(
+        `pino-courier: invalid options: path: the directory "${join(dir, 'missing')}" does not exist (with mkdir: false it must exist: create it, or set mkdir: true)`,
+      )
+      // Through the factory (the transport's options), the path names the sender.
+      const fromSpecs = await createSenders([{ type: 'file', path: join(dir, 'ok.ndjson') }, { type: 'file', path, mkdir: false }], {}).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
+      expect(fromSpecs).toBeInstanceOf(ConfigError)
+      expect((fromSpecs as ConfigError).paths).toEqual(['senders[1].path'])
+      expect((fromSpecs as ConfigError).message).toBe(
+        `pino-courier: invalid options: senders[1].path: the directory "${join(dir, 'missing')}" does not exist (with mkdir: false it must exist: create it, or set mkdir: true)`,
+      )
+      // Nothing was created, and with mkdir (the default) the same path is fine.
       await expect(stat(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' })
-      const stats = file.stats()
-      expect(stats).toMatchObject({ received: 1, delivered: 0, failed: 1, attempts: 2 })
-      expect(stats.recentFailures[0]).toMatchObject({ reason: 'exhausted', records: 1 })
-      expect(stats.recentFailures[0]!.error).toContain('ENOENT')
-      expectLedger(stats)
+      const made = sender({ path })
+      sendLines(made, [line(1)])
+      await made.flush()
+      expect(await readFile(path, 'utf8')).toBe(ndjson(line(1)))
     })
 
     it('creates a new file with mode 0o600, and leaves an existing file’s mode alone', async () => {
@@ -228,26 +252,31 @@ describe('FileSender', () => {
       expectLedger(file.stats())
     })
 
-    it('a parent that is a regular file fails permanently (ENOTDIR), with or without mkdir', async () => {
+    it('a parent that is a regular file fails permanently (ENOTDIR) with mkdir, and is a ConfigError without', async () => {
       const parent = join(dir, 'plain-file')
       await writeFile(parent, 'not a directory\n')
-      for (const makeDirs of [true, false]) {
-        const file = sender({ path: join(parent, 'app.ndjson'), mkdir: makeDirs })
-        sendLines(file, [line(1)])
-        await file.flush()
-        const stats = file.stats()
-        expect(stats).toMatchObject({ received: 1, delivered: 0, failed: 1, retried: 0, attempts: 1 })
-        expect(stats.recentFailures[0]).toMatchObject({ reason: 'permanent', records: 1, attempts: 1 })
-        expect(stats.recentFailures[0]!.error).toContain('ENOTDIR')
-        expectLedger(stats)
-      }
+      const file = sender({ path: join(parent, 'app.ndjson') })
+      sendLines(file, [line(1)])
+      await file.flush()
+      const stats = file.stats()
+      expect(stats).toMatchObject({ received: 1, delivered: 0, failed: 1, retried: 0, attempts: 1 })
+      expect(stats.recentFailures[0]).toMatchObject({ reason: 'permanent', records: 1, attempts: 1 })
+      expect(stats.recentFailures[0]!.error).toContain('ENOTDIR')
+      expectLedger(stats)
+      expect(configErrorOf(() => createFileSender({ path: join(parent, 'app.ndjson'), mkdir: false })).message).toMatch(
+        /path: the directory ".*plain-file" is not a directory \(with mkdir: false it must exist/,
+      )
       expect(await readFile(parent, 'utf8')).toBe('not a directory\n')
     })
 
     it('a transient failure is retried: the file appears between attempts and the batch lands once', async () => {
       const parent = join(dir, 'later')
       const path = join(parent, 'app.ndjson')
+      // The directory exists when the sender is made (mkdir: false checks that), then goes away while
+      // it runs: ENOENT at runtime stays transient, since the directory may well come back.
+      await mkdir(parent)
       const file = sender({ path, mkdir: false, retry: { maxAttempts: 1000, baseDelayMs: 5, maxDelayMs: 10 } })
+      await rmdir(parent)
       const firstRetry = new Promise<void>((resolve) => file.once('retry', () => resolve()))
       sendLines(file, [line(1), line(2)])
       const flushed = file.flush()
