@@ -109,7 +109,11 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
     this.#stderr = options.stderr ?? true
     this.#courier = new Courier({
       senders,
-      parser: new RecordParser({ levels, ...(options.messageKey ? { messageKey: options.messageKey } : {}) }),
+      parser: new RecordParser({
+        levels,
+        ...(options.levelKey ? { levelKey: options.levelKey } : {}),
+        ...(options.messageKey ? { messageKey: options.messageKey } : {}),
+      }),
       closeTimeoutMs: options.closeTimeoutMs,
       warnIntervalMs: options.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS,
     })

@@ -49,6 +49,17 @@ export interface TransportOptions extends DeliveryOptions {
   warnIntervalMs?: number
   /** Write warnings (drops, failures, retries) and the close report to stderr. @default true */
   stderr?: boolean
+  /**
+   * Key holding the level in the logger's lines. pino does not tell a transport about its
+   * `formatters.level`: set this when it writes another key, or every record counts as level 30 and
+   * sender levels and flush levels do nothing. Labels match in any case (`"ERROR"` is `error`).
+   * Malformed lines are wrapped with their level under this key.
+   * @default 'level'
+   * @example
+   * // pino({ formatters: { level: (label) => ({ severity: label.toUpperCase() }) } }, transport)
+   * pino.transport({ target: 'pino-courier', options: { levelKey: 'severity', senders } })
+   */
+  levelKey?: string
 }
 
 export const DEFAULT_STATS_INTERVAL_MS = 5000
@@ -77,6 +88,7 @@ export const courierOptionsShape = {
   statsIntervalMs: z.number().int().nonnegative().optional(),
   warnIntervalMs: z.number().int().nonnegative().optional(),
   stderr: z.boolean().optional(),
+  levelKey: z.string().min(1).optional(),
   ...deliveryOptionsShape,
 }
 

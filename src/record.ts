@@ -52,9 +52,10 @@ export interface RecordParserOptions {
 
 /**
  * Turns NDJSON lines into {@link LogRecord}s. The level of a pino line is read from its prefix
- * (`{"level":30,`) without parsing; only lines in another shape are parsed to find their level.
- * A line that is not a JSON object is wrapped as `{"level":30,"time":…,"msg":"<raw>","malformed":true}`
- * so every sender can still forward valid NDJSON.
+ * (`{"level":30,`) and the rest is checked by {@link isJsonObjectText}, without `JSON.parse`; only
+ * lines in another shape are parsed to find their level. A line that is not exactly one JSON object
+ * is wrapped as `{"level":30,"time":…,"msg":"<raw>","malformed":true}` so every sender can still
+ * forward valid NDJSON.
  */
 export class RecordParser {
   readonly levels: LevelMap
@@ -69,16 +70,25 @@ export class RecordParser {
     this.#prefix = `{${JSON.stringify(this.levelKey)}:`
   }
 
-  /** Parses one line (without its newline). Never throws. */
+  /**
+   * Parses one line (without its newline). Never throws. A byte order mark before the line and a
+   * carriage return after it (a file written on Windows, piped in) are not part of the record.
+   */
   parse(line: string): LogRecord {
-    const fast = this.#fastLevel(line)
-    if (fast !== undefined) return new LogRecord(line, fast)
-    return this.#slow(line)
+    let text = line
+    if (text.charCodeAt(0) === 0xfeff /* BOM */) text = text.slice(1)
+    if (text.charCodeAt(text.length - 1) === 13 /* \r */) text = text.slice(0, -1)
+    const fast = this.#fastLevel(text)
+    if (fast === undefined) return this.#slow(text, line)
+    // The prefix says nothing about the rest of the line: a torn line, two objects run together or
+    // garbage after the level must not be forwarded as if they were JSON. The check is exact, so a
+    // line it refuses is malformed without asking JSON.parse.
+    return isJsonObjectText(text) ? new LogRecord(text, fast) : this.#malformed(line)
   }
 
   #fastLevel(line: string): number | undefined {
     const prefix = this.#prefix
-    if (!line.startsWith(prefix) || line.charCodeAt(line.length - 1) !== 125 /* } */) return undefined
+    if (!line.startsWith(prefix)) return undefined
     let i = prefix.length
     let c = line.charCodeAt(i)
     if (c >= 48 && c <= 57) {
@@ -103,16 +113,17 @@ export class RecordParser {
     return undefined
   }
 
-  #slow(line: string): LogRecord {
+  /** `text` is the line without BOM and carriage return; a malformed line is wrapped as it came (`raw`). */
+  #slow(text: string, raw: string): LogRecord {
     let value: unknown
     try {
-      value = JSON.parse(line)
+      value = JSON.parse(text)
     } catch {
-      return this.#malformed(line)
+      return this.#malformed(raw)
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.#malformed(line)
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return this.#malformed(raw)
     const object = value as Record<string, unknown>
-    return new LogRecord(line, this.#levelOf(object[this.levelKey]), false, object)
+    return new LogRecord(text, this.#levelOf(object[this.levelKey]), false, object)
   }
 
   #levelOf(raw: unknown): number {
@@ -130,6 +141,161 @@ export class RecordParser {
     }
     return new LogRecord(JSON.stringify(wrapped), FALLBACK_LEVEL, true, wrapped)
   }
+}
+
+// isJsonObjectText's states: what the next token may be.
+const KEY_OR_END = 0 // after '{'
+const KEY = 1 // after ',' in an object
+const VALUE_OR_END = 2 // after '['
+const VALUE = 3 // after ':' or ',' in an array
+const AFTER_VALUE = 4
+
+const OBJECT = 1
+const ARRAY = 2
+/** What each open bracket is, innermost last. Shared and grown on demand: checking a line allocates nothing. */
+let nesting = new Uint8Array(64)
+
+/**
+ * True when `text` is exactly one JSON object (RFC 8259 grammar: strings with their escapes,
+ * numbers, `true`/`false`/`null`, arrays, objects at any depth), with nothing but JSON whitespace
+ * (space, tab, `\n`, `\r`) around it: the same verdict as `JSON.parse(text)` returning a plain
+ * object. One pass over the char codes that allocates nothing: on Node 20 it takes about 0.7x the time
+ * of JSON.parse for 200-byte pino lines and about the same for 1 KB ones (bench/parse-lines.mjs), and
+ * leaves no garbage behind. Like JSON.parse, it takes any UTF-16 text inside strings, lone surrogates included.
+ * @example isJsonObjectText('{"level":30,"msg":"hi"}') // true
+ * @example isJsonObjectText('{"level":30,"time":1{"level":30}') // false
+ */
+export function isJsonObjectText(text: string): boolean {
+  const n = text.length
+  let i = 0
+  let c = text.charCodeAt(0)
+  while (c <= 32 && (c === 32 || c === 10 || c === 13 || c === 9)) c = text.charCodeAt(++i)
+  if (c !== 123 /* { */) return false
+  nesting[0] = OBJECT
+  let depth = 1
+  i++
+  let state = KEY_OR_END
+  for (;;) {
+    c = text.charCodeAt(i)
+    while (c <= 32 && (c === 32 || c === 10 || c === 13 || c === 9)) c = text.charCodeAt(++i)
+    if (state === AFTER_VALUE) {
+      if (depth === 0) return i === n
+      const open = nesting[depth - 1]
+      if (c === 44 /* , */) {
+        i++
+        state = open === OBJECT ? KEY : VALUE
+      } else if (c === (open === OBJECT ? 125 /* } */ : 93) /* ] */) {
+        i++
+        depth--
+      } else return false
+    } else if (state === KEY || state === KEY_OR_END) {
+      if (c === 125 && state === KEY_OR_END) {
+        i++
+        depth--
+        state = AFTER_VALUE
+        continue
+      }
+      if (c !== 34) return false
+      i = stringEnd(text, i + 1)
+      if (i < 0) return false
+      c = text.charCodeAt(i)
+      while (c <= 32 && (c === 32 || c === 10 || c === 13 || c === 9)) c = text.charCodeAt(++i)
+      if (c !== 58 /* : */) return false
+      i++
+      state = VALUE
+    } else if (c === 93 && state === VALUE_OR_END) {
+      i++
+      depth--
+      state = AFTER_VALUE
+    } else if (c === 34) {
+      i = stringEnd(text, i + 1)
+      if (i < 0) return false
+      state = AFTER_VALUE
+    } else if (c === 123 || c === 91 /* [ */) {
+      if (depth === nesting.length) {
+        const deeper = new Uint8Array(depth * 2)
+        deeper.set(nesting)
+        nesting = deeper
+      }
+      nesting[depth++] = c === 123 ? OBJECT : ARRAY
+      i++
+      state = c === 123 ? KEY_OR_END : VALUE_OR_END
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      i = numberEnd(text, i)
+      if (i < 0) return false
+      state = AFTER_VALUE
+    } else if (c === 116 /* t */) {
+      if (text.charCodeAt(i + 1) !== 114 || text.charCodeAt(i + 2) !== 117 || text.charCodeAt(i + 3) !== 101) return false
+      i += 4
+      state = AFTER_VALUE
+    } else if (c === 102 /* f */) {
+      if (
+        text.charCodeAt(i + 1) !== 97 ||
+        text.charCodeAt(i + 2) !== 108 ||
+        text.charCodeAt(i + 3) !== 115 ||
+        text.charCodeAt(i + 4) !== 101
+      ) {
+        return false
+      }
+      i += 5
+      state = AFTER_VALUE
+    } else if (c === 110 /* n */) {
+      if (text.charCodeAt(i + 1) !== 117 || text.charCodeAt(i + 2) !== 108 || text.charCodeAt(i + 3) !== 108) return false
+      i += 4
+      state = AFTER_VALUE
+    } else return false
+  }
+}
+
+/** Index after the closing quote of the string whose body starts at `i`, or -1 if it is not a valid JSON string. */
+function stringEnd(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i++)
+    // Most characters of a log line are lower-case letters or beyond ASCII: one comparison for them.
+    if (c > 92) continue
+    if (c === 34) return i
+    if (c === 92 /* \ */) {
+      const e = text.charCodeAt(i++)
+      if (e === 117 /* u */) {
+        if (!isHex(text.charCodeAt(i)) || !isHex(text.charCodeAt(i + 1)) || !isHex(text.charCodeAt(i + 2)) || !isHex(text.charCodeAt(i + 3))) {
+          return -1
+        }
+        i += 4
+      } else if (e !== 34 && e !== 92 && e !== 47 && e !== 110 && e !== 116 && e !== 114 && e !== 98 && e !== 102) {
+        return -1
+      }
+    } else if (!(c >= 32)) return -1 // a control character, or NaN: the text ended inside the string
+  }
+}
+
+function isHex(c: number): boolean {
+  const lower = c | 32
+  return (c >= 48 && c <= 57) || (lower >= 97 && lower <= 102)
+}
+
+/** Index after the JSON number starting at `i` (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`), or -1. */
+function numberEnd(text: string, i: number): number {
+  let c = text.charCodeAt(i)
+  if (c === 45) c = text.charCodeAt(++i)
+  if (c === 48) c = text.charCodeAt(++i)
+  else if (c >= 49 && c <= 57) {
+    do c = text.charCodeAt(++i)
+    while (c >= 48 && c <= 57)
+  } else return -1
+  if (c === 46 /* . */) {
+    c = text.charCodeAt(++i)
+    if (!(c >= 48 && c <= 57)) return -1
+    do c = text.charCodeAt(++i)
+    while (c >= 48 && c <= 57)
+  }
+  if (c === 101 || c === 69 /* e E */) {
+    c = text.charCodeAt(++i)
+    if (c === 43 || c === 45) c = text.charCodeAt(++i)
+    if (!(c >= 48 && c <= 57)) return -1
+    do c = text.charCodeAt(++i)
+    while (c >= 48 && c <= 57)
+  }
+  return i
 }
 
 const defaultParser = new RecordParser()

@@ -47,8 +47,51 @@ function post(name: string, payload: unknown): void {
 }
 
 /**
+ * Longest time the worker holds back its 'ready' waiting for pino's configuration (the logger's
+ * levels and keys), which pino sends when the logger is created: `pino(transport)`. Created at once
+ * after the transport, as usual, the configuration is already waiting and the senders are built (a
+ * bad level name fails the start) before 'ready'. Without a logger yet (an app waiting for 'ready'
+ * before `pino(transport)`), 'ready' comes after this wait, and the senders are built, and level
+ * names checked, when the logger is created.
+ */
+export const PINO_CONFIG_WAIT_MS = 500
+
+/** What pino sends a transport about its logger (`PINO_CONFIG`). */
+interface PinoConfig {
+  levels?: { values?: Record<string, number> }
+  messageKey?: string
+  errorKey?: string
+}
+
+/**
+ * pino's configuration, when it arrives. If the stream ends first, no logger ever used this transport
+ * (an app that created it, maybe waited for 'ready', and exited): resolves undefined so that the
+ * stream can end, after a short grace in case the message is just behind.
+ */
+function pinoConfig(source: Transform): Promise<PinoConfig | undefined> {
+  return new Promise((resolve) => {
+    let grace: NodeJS.Timeout | undefined
+    const onMessage = (message: { code?: unknown; config?: PinoConfig } | null) => {
+      if (message?.code === 'PINO_CONFIG') done(message.config ?? {})
+    }
+    const onFinish = () => {
+      grace = setTimeout(done, 50, undefined)
+    }
+    function done(config: PinoConfig | undefined): void {
+      clearTimeout(grace)
+      parentPort?.off('message', onMessage)
+      source.off('finish', onFinish)
+      resolve(config)
+    }
+    parentPort?.on('message', onMessage)
+    source.once('finish', onFinish)
+  })
+}
+
+/**
  * The pino transport: `pino.transport({ target: 'pino-courier', options })`.
- * Options are validated at once; a bad option fails the transport with a ConfigError naming it.
+ * Options are validated at once, level names as soon as the logger's levels are known (see
+ * {@link PINO_CONFIG_WAIT_MS}); a bad option fails the transport with a ConfigError naming it.
  */
 export default async function courierTransport(input: TransportOptions): Promise<Transform> {
   const options = parseTransportOptions(input)
@@ -57,48 +100,69 @@ export default async function courierTransport(input: TransportOptions): Promise
   const pinoSendsConfig = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | null)?.workerData
     ?.pinoWillSendConfig === true
 
-  // Set when build() calls us back; settles once the senders exist (or could not be created).
-  let started: Promise<void> | undefined
+  // pino-abstract-transport could wait for pino's config itself (expectPinoConfig), but it would hold
+  // the worker's 'ready' until the logger exists, for ever if the app waits for 'ready' first.
+  const source = build(() => undefined, {
+    parse: 'lines',
+    parseLine: () => RAW_LINE,
+    metadata: false,
+    expectPinoConfig: false,
+    async close(err: Error | null) {
+      clearInterval(statsTimer)
+      if (courier) {
+        const report = await courier.close()
+        post(TRANSPORT_EVENTS.stats, report.stats)
+        post(TRANSPORT_EVENTS.close, report)
+        if (options.stderr && closeReportNeedsTelling(report)) writeStderr(describeCloseReport(report))
+      }
+      // pino-abstract-transport hands close()'s outcome to the stream's destroy callback: rethrow,
+      // or the error the stream was destroyed with (a failed start-up) would be swallowed.
+      if (err) throw err
+    },
+  }) as Transform
+  keepStrings(source)
 
-  // build() returns a promise when it waits for pino's config, the stream otherwise.
-  const stream: Transform | Promise<Transform> = build(
-    (source) => {
-      // Senders can only be built once pino's config (its levels) has arrived, i.e. here. Their
-      // start-up errors (an unknown level name, a bad module) must reject the transport itself, so
-      // that the main thread gets the ConfigError: the promise is awaited before the stream is
-      // returned. The catch only marks it handled until then.
-      started = setUp(source)
-      started.catch(() => undefined)
-    },
-    {
-      parse: 'lines',
-      parseLine: () => RAW_LINE,
-      metadata: false,
-      expectPinoConfig: pinoSendsConfig,
-      async close(err: Error | null) {
-        clearInterval(statsTimer)
-        if (courier) {
-          const report = await courier.close()
-          post(TRANSPORT_EVENTS.stats, report.stats)
-          post(TRANSPORT_EVENTS.close, report)
-          if (options.stderr && closeReportNeedsTelling(report)) writeStderr(describeCloseReport(report))
-        }
-        // pino-abstract-transport hands close()'s outcome to the stream's destroy callback: rethrow,
-        // or the error the stream was destroyed with (a failed start-up) would be swallowed.
-        if (err) throw err
-      },
-    },
+  // Senders can only be built once pino's config (its levels) has arrived. Until then lines wait in
+  // the stream: nothing reads it, so thread-stream's backpressure holds them.
+  const started = (pinoSendsConfig ? pinoConfig(source) : Promise.resolve(undefined)).then((config) =>
+    setUp(source, config ?? {}),
   )
-  const ready = await stream
-  await started
-  return ready
+  Object.assign(source, {
+    // thread-stream calls this for logger.flush(cb), possibly before the senders exist.
+    flush(cb: (err?: Error) => void): void {
+      started.then(
+        () => {
+          const flushed = courier ? courier.flush() : Promise.resolve()
+          // An error handed back to thread-stream would destroy the whole transport: a custom sender
+          // whose flush fails is reported as a warning instead, and the other senders go on.
+          flushed.then(
+            () => cb(),
+            (error: unknown) => {
+              const message = `pino-courier: flush failed: ${errorMessage(error)}`
+              if (options.stderr) writeStderr(message)
+              post(TRANSPORT_EVENTS.warning, { sender: '*', kind: 'failed', records: 0, error: errorMessage(error), message })
+              cb()
+            },
+          )
+        },
+        // A failed start destroys the stream and reports the error itself.
+        () => cb(),
+      )
+    },
+  })
 
-  async function setUp(source: Transform): Promise<void> {
-    const config = source as unknown as {
-      levels?: { values?: Record<string, number> }
-      messageKey?: string
-      errorKey?: string
-    }
+  // Start-up errors (an unknown level name, a bad module) found while 'ready' is held back reject the
+  // transport itself, so that the main thread gets the ConfigError and never sees 'ready'; found
+  // later, they destroy the stream, which reaches the main thread as its 'error' event.
+  let timer: NodeJS.Timeout | undefined
+  const waited = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, PINO_CONFIG_WAIT_MS, false)
+  })
+  const settled = await Promise.race([started.then(() => true), waited]).finally(() => clearTimeout(timer))
+  if (!settled) started.catch((error: unknown) => source.destroy(error instanceof Error ? error : new Error(String(error))))
+  return source
+
+  async function setUp(source: Transform, config: PinoConfig): Promise<void> {
     const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
     const senders = await createSenders(options.senders, {
       levels,
@@ -107,7 +171,11 @@ export default async function courierTransport(input: TransportOptions): Promise
       ...(config.messageKey ? { messageKey: config.messageKey } : {}),
       ...(config.errorKey ? { errorKey: config.errorKey } : {}),
     })
-    const parser = new RecordParser({ levels, ...(config.messageKey ? { messageKey: config.messageKey } : {}) })
+    const parser = new RecordParser({
+      levels,
+      ...(options.levelKey ? { levelKey: options.levelKey } : {}),
+      ...(config.messageKey ? { messageKey: config.messageKey } : {}),
+    })
     const active = new Courier({
       senders,
       parser,
@@ -123,23 +191,6 @@ export default async function courierTransport(input: TransportOptions): Promise
       statsTimer = setInterval(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
       statsTimer.unref()
     }
-    Object.assign(source, {
-      // thread-stream calls this for logger.flush(cb).
-      flush(cb: (err?: Error) => void): void {
-        // An error handed back to thread-stream would destroy the whole transport: a custom sender
-        // whose flush fails is reported as a warning instead, and the other senders go on.
-        active.flush().then(
-          () => cb(),
-          (error: unknown) => {
-            const message = `pino-courier: flush failed: ${errorMessage(error)}`
-            if (options.stderr) writeStderr(message)
-            post(TRANSPORT_EVENTS.warning, { sender: '*', kind: 'failed', records: 0, error: errorMessage(error), message })
-            cb()
-          },
-        )
-      },
-    })
-    keepStrings(source)
     // The read loop never awaits a delivery: write() only queues. It pauses only for senders
     // configured with the `block` overflow policy.
     source.on('data', (line: string) => {

@@ -45,7 +45,12 @@ export interface BatchOptions {
   maxBytes?: number
   /** Longest time a record waits for its batch to fill. @default 1000 */
   maxWaitMs?: number
-  /** A record at or above this level sends everything queued before it at once. @default 'error' */
+  /**
+   * A record at or above this level sends everything queued before it at once. A name you write must
+   * be one of the logger's levels (else a ConfigError at start-up); the default falls back to pino's
+   * number for it, 50, when the logger has no `error` level (`useOnlyCustomLevels`).
+   * @default 'error'
+   */
   flushLevel?: string | number
 }
 

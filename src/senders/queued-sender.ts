@@ -168,7 +168,10 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.name = options.name ?? 'sender'
     this.level = options.level === undefined ? Number.NEGATIVE_INFINITY : levels.resolve(options.level, 'level')
     this.#options = resolveDeliveryOptions(...(context.defaults ?? []), options)
-    this.#flushLevel = levels.resolve(this.#options.batch.flushLevel, 'batch.flushLevel')
+    // A flushLevel nobody wrote is the default ('error'): a logger without that name must still start.
+    this.#flushLevel = [...(context.defaults ?? []), options].some((layer) => layer?.batch?.flushLevel !== undefined)
+      ? levels.resolve(this.#options.batch.flushLevel, 'batch.flushLevel')
+      : levels.resolveDefault(this.#options.batch.flushLevel)
     this.#closeTimeoutMs = options.closeTimeoutMs
     const { queue } = this.#options
     if (queue.maxRecordBytes > queue.maxBytes) {

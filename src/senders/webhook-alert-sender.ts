@@ -29,9 +29,15 @@ import {
 } from './queued-sender.js'
 import type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './sender.js'
 
-/** Default threshold of the webhook alert sender: errors and worse. */
+/**
+ * Default threshold of the webhook alert sender: errors and worse. A logger without an `error` level
+ * (`useOnlyCustomLevels`) gets pino's number for it, 50.
+ */
 export const DEFAULT_ALERT_LEVEL = 'error'
-/** Default `flushLevel`: a fatal record posts what was collected at once. */
+/**
+ * Default `flushLevel`: a fatal record posts what was collected at once. A logger without a `fatal`
+ * level gets pino's number for it, 60.
+ */
 export const DEFAULT_ALERT_FLUSH_LEVEL = 'fatal'
 /** Default `windowMs`: one digest a minute at most, in a steady storm. */
 export const DEFAULT_ALERT_WINDOW_MS = 60_000
@@ -61,7 +67,11 @@ export const ALERT_FORMATS: Readonly<Record<AlertFormatName, AlertFormat>> = Obj
 export interface WebhookAlertSenderOptions {
   /** Name in stats and warnings; unique within a courier. @default 'webhook' */
   name?: string
-  /** Records below this level are ignored (not parsed, not counted). @default 'error' */
+  /**
+   * Records below this level are ignored (not parsed, not counted). A name you write must be one of
+   * the logger's levels; the default falls back to pino's 50 when the logger has no `error` level.
+   * @default 'error'
+   */
   level?: LevelOption
   /** Deadline of `close()` in ms, which posts the pending digest. @default 5000 */
   closeTimeoutMs?: number
@@ -76,7 +86,12 @@ export interface WebhookAlertSenderOptions {
    * structured data). @default 'json'
    */
   format?: AlertFormatName
-  /** A record at or above this level posts the digest at once, while the window has posts left. @default 'fatal' */
+  /**
+   * A record at or above this level posts the digest at once, while the window has posts left. A name
+   * you write must be one of the logger's levels; the default falls back to pino's 60 when the logger
+   * has no `fatal` level.
+   * @default 'fatal'
+   */
   flushLevel?: LevelOption
   /** Length of a window: later alerts are collected into a digest posted when it ends. @default 60000 */
   windowMs?: number
@@ -306,8 +321,12 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
     const messageKey = context.messageKey ?? 'msg'
     const errorKey = context.errorKey ?? 'err'
     this.name = options.name ?? 'webhook'
-    this.level = levels.resolve(options.level ?? DEFAULT_ALERT_LEVEL, 'level')
-    this.#flushLevel = levels.resolve(options.flushLevel ?? DEFAULT_ALERT_FLUSH_LEVEL, 'flushLevel')
+    // Defaults must not fail a logger without these names (useOnlyCustomLevels); given names must exist.
+    this.level = options.level === undefined ? levels.resolveDefault(DEFAULT_ALERT_LEVEL) : levels.resolve(options.level, 'level')
+    this.#flushLevel =
+      options.flushLevel === undefined
+        ? levels.resolveDefault(DEFAULT_ALERT_FLUSH_LEVEL)
+        : levels.resolve(options.flushLevel, 'flushLevel')
     this.format = options.format ?? 'json'
     this.endpoint = redactUrl(options.url)
     this.#windowMs = options.windowMs ?? DEFAULT_ALERT_WINDOW_MS
