@@ -19,6 +19,18 @@ export default tseslint.config(
     },
   },
   {
+    // Node's timers fire after 1 ms when asked to wait past 2^31 - 1 ms: every timer of the library goes
+    // through src/timers.ts, which clamps the delay.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use setTimer() from src/timers.ts: it clamps delays a timer cannot wait for.' },
+        { name: 'setInterval', message: 'Use setRepeat() from src/timers.ts: it clamps delays a timer cannot wait for.' },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', fetch: 'readonly', Buffer: 'readonly', URL: 'readonly' },

@@ -4,6 +4,7 @@ import { RecordParser } from './record.js'
 import type { CloseReport, Sender } from './senders/sender.js'
 import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from './warner.js'
 import { DEFAULT_CLOSE_TIMEOUT_MS } from './senders/queued-sender.js'
+import { setTimer } from './timers.js'
 
 /** Counters of a whole courier: the lines it read and every sender's stats. */
 export interface CourierStats {
@@ -146,7 +147,7 @@ const SENDER_CLOSE_GRACE_MS = 250
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`close did not finish within ${ms} ms`)), ms)
+    timer = setTimer(() => reject(new Error(`close did not finish within ${ms} ms`)), ms)
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
@@ -181,7 +182,9 @@ export function describeCloseReport(report: CourierCloseReport): string {
         .join(', ')
       const dead = r.stats.deadLettered ? ` (${r.stats.deadLettered} in the dead-letter file)` : ''
       const spooled = r.spooled ? `, spooled ${r.spooled}` : ''
-      return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}${dead}, dropped ${drops}${spooled})`
+      // Why, when records were left behind: the deadline alone does not say that the host name did not resolve.
+      const why = r.stats.lastError ? `; last error: ${r.stats.lastError.message}` : ''
+      return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}${dead}, dropped ${drops}${spooled}${why})`
     })
   return (
     `pino-courier: closed; ${total}` +

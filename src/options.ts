@@ -4,7 +4,8 @@ import { fileSenderOptionsSchema, type FileSenderOptions } from './senders/file-
 import { httpSenderOptionsSchema, type HttpSenderOptions } from './senders/http-sender.js'
 import { webhookAlertSenderOptionsSchema, type WebhookAlertSenderOptions } from './senders/webhook-alert-sender.js'
 import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from './senders/queued-sender.js'
-import { deliveryOptionsShape, type DeliveryOptions } from './queue/queue-options.js'
+import { DEFAULT_QUEUE, deliveryOptionsShape, MAX_BLOCK_MS, type DeliveryOptions } from './queue/queue-options.js'
+import { durationSchema } from './timers.js'
 import { DEFAULT_WARN_INTERVAL_MS } from './warner.js'
 
 export { DEFAULT_WARN_INTERVAL_MS }
@@ -84,41 +85,67 @@ export const senderSpecSchema = z.discriminatedUnion('type', [
 
 /** Options shared by the transport and the in-process stream, besides `senders`. */
 export const courierOptionsShape = {
-  closeTimeoutMs: z.number().int().positive().optional(),
-  statsIntervalMs: z.number().int().nonnegative().optional(),
-  warnIntervalMs: z.number().int().nonnegative().optional(),
+  closeTimeoutMs: durationSchema(1).optional(),
+  statsIntervalMs: durationSchema(0).optional(),
+  warnIntervalMs: durationSchema(0).optional(),
   stderr: z.boolean().optional(),
   levelKey: z.string().min(1).optional(),
   ...deliveryOptionsShape,
 }
 
-export const transportOptionsSchema = z
-  .strictObject({
-    senders: z.array(senderSpecSchema).min(1, 'at least one sender is needed'),
-    ...courierOptionsShape,
-    // pino blocks an exiting app for at most 10 s before it gives up on the transport: close, sink
-    // shutdown and the stderr report must all fit inside that.
-    closeTimeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(MAX_TRANSPORT_CLOSE_TIMEOUT_MS, `must stay under pino's 10 s exit limit (at most ${MAX_TRANSPORT_CLOSE_TIMEOUT_MS})`)
-      .optional(),
+const transportOptionsObject = z.strictObject({
+  senders: z.array(senderSpecSchema).min(1, 'at least one sender is needed'),
+  ...courierOptionsShape,
+  // pino blocks an exiting app for at most 10 s before it gives up on the transport: close, sink
+  // shutdown and the stderr report must all fit inside that.
+  closeTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_TRANSPORT_CLOSE_TIMEOUT_MS, `must stay under pino's 10 s exit limit (at most ${MAX_TRANSPORT_CLOSE_TIMEOUT_MS})`)
+    .optional(),
+})
+
+export const transportOptionsSchema = transportOptionsObject.superRefine((options, ctx) => {
+  const seen = new Map<string, number>()
+  options.senders.forEach((sender, index) => {
+    if (sender.name === undefined) return
+    const first = seen.get(sender.name)
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['senders', index, 'name'],
+        message: `duplicate sender name "${sender.name}" (also senders[${first}])`,
+      })
+    } else seen.set(sender.name, index)
   })
-  .superRefine((options, ctx) => {
-    const seen = new Map<string, number>()
-    options.senders.forEach((sender, index) => {
-      if (sender.name === undefined) return
-      const first = seen.get(sender.name)
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['senders', index, 'name'],
-          message: `duplicate sender name "${sender.name}" (also senders[${first}])`,
-        })
-      } else seen.set(sender.name, index)
+  checkBlockWindows(options, ctx)
+})
+
+/**
+ * pino blocks an exiting app for at most 10 s while the transport closes. A reader paused by the
+ * `block` policy sees the end of the stream only after `queue.maxBlockMs`, and close then takes up to
+ * `closeTimeoutMs`: the two together must fit in the same limit as closeTimeoutMs alone.
+ */
+function checkBlockWindows(options: z.infer<typeof transportOptionsObject>, ctx: z.RefinementCtx): void {
+  const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
+  options.senders.forEach((sender, index) => {
+    if (sender.type === 'module' || sender.type === 'webhook') return
+    const overflow = sender.queue?.overflow ?? options.queue?.overflow ?? DEFAULT_QUEUE.overflow
+    if (overflow !== 'block') return
+    const own = sender.queue?.maxBlockMs
+    const maxBlockMs = own ?? options.queue?.maxBlockMs ?? DEFAULT_QUEUE.maxBlockMs
+    // Past its own bound (or not a number): the field's own check has said so.
+    if (!(maxBlockMs + closeTimeoutMs > MAX_TRANSPORT_CLOSE_TIMEOUT_MS) || maxBlockMs > MAX_BLOCK_MS) return
+    const path =
+      own !== undefined ? ['senders', index, 'queue', 'maxBlockMs'] : options.queue?.maxBlockMs !== undefined ? ['queue', 'maxBlockMs'] : ['closeTimeoutMs']
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `queue.maxBlockMs (${maxBlockMs}) + closeTimeoutMs (${closeTimeoutMs}) must stay within pino's 10 s exit limit (at most ${MAX_TRANSPORT_CLOSE_TIMEOUT_MS} together)`,
     })
   })
+}
 
 /** The top-level queue/batch/pool/retry options as the lowest layer of every sender's delivery options. */
 export function deliveryDefaults(options: DeliveryOptions): DeliveryOptions[] {

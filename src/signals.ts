@@ -12,6 +12,7 @@ import { ConfigError } from './config-error.js'
 import { parseTransportOptions, type TransportOptions } from './options.js'
 import { errorMessage } from './senders/queued-sender.js'
 import { writeStderr } from './stderr.js'
+import { MAX_TIMER_MS, setTimer } from './timers.js'
 
 /** Signals handled when none are named. */
 export const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT'])
@@ -76,7 +77,7 @@ const signalSchema = z.string().refine((name) => Object.hasOwn(constants.signals
 const handleSignalsOptionsSchema = z.strictObject({
   signals: z.array(signalSchema).min(1, 'at least one signal is needed').optional(),
   // setTimeout's limit: a longer delay would fire at once.
-  timeoutMs: z.number().int().positive().max(2_147_483_647).optional(),
+  timeoutMs: z.number().int().positive().max(MAX_TIMER_MS).optional(),
 })
 
 interface ResolvedSignalOptions {
@@ -283,7 +284,7 @@ async function closeWithin(registration: Registration, signal: NodeJS.Signals, c
   let timer: NodeJS.Timeout | undefined
   // Left referenced on purpose: a close that never settles must not let the event loop run dry and
   // end the process with code 0 before the timeout.
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimer(() => resolve('timeout'), timeoutMs)))
   const closed = Promise.resolve()
     .then(() => stream.close())
     .then(
@@ -432,9 +433,8 @@ function countLinesAfterEnd(stream: ReturnType<typeof pino.transport>, options: 
     untold += count
     const wait = warnedAt + options.warnIntervalMs - Date.now()
     if (wait <= 0) return tell()
-    // Left unref'd: a summary must not keep an exiting app alive; what it did not tell yet is told at exit.
-    // (setTimeout fires at once past 2^31 - 1 ms: clamp a very long warnIntervalMs.)
-    timer ??= setTimeout(tell, Math.min(wait, 2_147_483_647)).unref()
+    // Unref'd: a summary must not keep an exiting app alive; what it did not tell yet is told at exit.
+    timer ??= setTimer(tell, wait).unref()
     if (!exitHook) {
       exitHook = true
       process.once('exit', tell)

@@ -8,6 +8,7 @@ import { RecordParser } from './record.js'
 import { errorMessage } from './senders/queued-sender.js'
 import { createSenders } from './sender-factory.js'
 import { writeStderr } from './stderr.js'
+import { setRepeat, setTimer } from './timers.js'
 
 /** Names of the events the transport posts to the main thread (`transport.on(name, listener)`). */
 export const TRANSPORT_EVENTS = Object.freeze({
@@ -75,7 +76,7 @@ function pinoConfig(source: Transform): Promise<PinoConfig | undefined> {
       if (message?.code === 'PINO_CONFIG') done(message.config ?? {})
     }
     const onFinish = () => {
-      grace = setTimeout(done, 50, undefined)
+      grace = setTimer(done, 50, undefined)
     }
     function done(config: PinoConfig | undefined): void {
       clearTimeout(grace)
@@ -156,7 +157,7 @@ export default async function courierTransport(input: TransportOptions): Promise
   // later, they destroy the stream, which reaches the main thread as its 'error' event.
   let timer: NodeJS.Timeout | undefined
   const waited = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, PINO_CONFIG_WAIT_MS, false)
+    timer = setTimer(resolve, PINO_CONFIG_WAIT_MS, false)
   })
   const settled = await Promise.race([started.then(() => true), waited]).finally(() => clearTimeout(timer))
   if (!settled) started.catch((error: unknown) => source.destroy(error instanceof Error ? error : new Error(String(error))))
@@ -188,7 +189,7 @@ export default async function courierTransport(input: TransportOptions): Promise
       post(TRANSPORT_EVENTS.warning, warning)
     })
     if (options.statsIntervalMs > 0) {
-      statsTimer = setInterval(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
+      statsTimer = setRepeat(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
       statsTimer.unref()
     }
     // The read loop never awaits a delivery: write() only queues. It pauses only for senders

@@ -1,4 +1,5 @@
 import type { Sender } from './senders/sender.js'
+import { setTimer } from './timers.js'
 
 /** Default shortest time between two warnings about the same sender and kind. */
 export const DEFAULT_WARN_INTERVAL_MS = 10_000
@@ -7,8 +8,14 @@ export const DEFAULT_WARN_INTERVAL_MS = 10_000
 export interface CourierWarning {
   readonly sender: string
   readonly kind: 'dropped' | 'failed' | 'retrying'
-  /** Records concerned since the previous warning of this sender and kind. */
+  /**
+   * `dropped` and `failed`: records concerned since the previous warning of this sender and kind.
+   * `retrying`: records waiting for a retry in the sender now (each counted once, however often it
+   * was tried).
+   */
   readonly records: number
+  /** For `retrying`: the most failed attempts of one batch so far. */
+  readonly attempts?: number
   /** Drop reasons with their counts (for `dropped`). */
   readonly reasons?: Readonly<Record<string, number>>
   /** The latest error message (for `failed` and `retrying`). */
@@ -23,6 +30,11 @@ interface Pending {
   records: number
   reasons: Record<string, number>
   error: string | undefined
+  /** `retrying`: batches waiting for a retry, and the most attempts one of them has failed. */
+  batches: number
+  attempts: number
+  /** Order of its first event among all events: warnings come out in the order things happened. */
+  order: number
 }
 
 /**
@@ -36,6 +48,7 @@ export class Warner {
   readonly #pending = new Map<string, Pending>()
   readonly #lastEmitted = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
+  #events = 0
 
   constructor(intervalMs: number, emit: (warning: CourierWarning) => void) {
     this.#intervalMs = intervalMs
@@ -48,39 +61,68 @@ export class Warner {
     if (typeof sender.on !== 'function') return
     sender.on('drop', (d) => this.#add(d.sender, 'dropped', d.records, undefined, d.reason))
     sender.on('failure', (f) => this.#add(f.sender, 'failed', f.records, f.error))
-    sender.on('retry', (r) => this.#add(r.sender, 'retrying', r.records, r.error))
+    sender.on('retry', (r) => {
+      // A sender that does not say what waits (a custom one) gets its events summed, as before.
+      const pending = this.#pendingOf(r.sender, 'retrying')
+      if (r.waitingRecords !== undefined) {
+        pending.records = r.waitingRecords
+        pending.batches = r.waitingBatches ?? 1
+      } else {
+        pending.records += r.records
+        pending.batches++
+      }
+      pending.attempts = Math.max(pending.attempts, r.attempt)
+      this.#add(r.sender, 'retrying', 0, r.error)
+    })
   }
 
   /** Emits everything pending now (at close). */
   flush(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    for (const key of [...this.#pending.keys()]) this.#emitKey(key, Date.now())
+    const now = Date.now()
+    for (const key of this.#inOrder()) this.#emitKey(key, now)
   }
 
-  #add(sender: string, kind: Pending['kind'], records: number, error?: string, reason?: string): void {
+  /** Pending keys in the order of their first event. */
+  #inOrder(): string[] {
+    return [...this.#pending.entries()].sort(([, a], [, b]) => a.order - b.order).map(([key]) => key)
+  }
+
+  #pendingOf(sender: string, kind: Pending['kind']): Pending {
     const key = `${sender}\0${kind}`
     let pending = this.#pending.get(key)
     if (!pending) {
-      pending = { sender, kind, records: 0, reasons: {}, error: undefined }
+      pending = { sender, kind, records: 0, reasons: {}, error: undefined, batches: 0, attempts: 0, order: this.#events }
       this.#pending.set(key, pending)
     }
+    return pending
+  }
+
+  #add(sender: string, kind: Pending['kind'], records: number, error?: string, reason?: string): void {
+    this.#events++
+    const key = `${sender}\0${kind}`
+    const pending = this.#pendingOf(sender, kind)
     pending.records += records
     if (reason) pending.reasons[reason] = (pending.reasons[reason] ?? 0) + records
     if (error) pending.error = error
     const now = Date.now()
     const last = this.#lastEmitted.get(key)
-    if (last === undefined || now - last >= this.#intervalMs) this.#emitKey(key, now)
-    else this.#schedule(last + this.#intervalMs - now)
+    if (last === undefined || now - last >= this.#intervalMs) {
+      // A batch fails or drops after its retries: the retries it had (still held back by the
+      // throttle) are told first, so that the lines read in the order things happened.
+      if (kind !== 'retrying') this.#emitKey(`${sender}\0retrying`, now, false)
+      this.#emitKey(key, now)
+    } else this.#schedule(last + this.#intervalMs - now)
   }
 
   #schedule(delay: number): void {
     if (this.#timer) return
-    this.#timer = setTimeout(() => {
+    this.#timer = setTimer(() => {
       this.#timer = undefined
       const now = Date.now()
       let next = Number.POSITIVE_INFINITY
-      for (const key of [...this.#pending.keys()]) {
+      for (const key of this.#inOrder()) {
         const last = this.#lastEmitted.get(key) ?? 0
         if (now - last >= this.#intervalMs) this.#emitKey(key, now)
         else next = Math.min(next, last + this.#intervalMs - now)
@@ -91,17 +133,19 @@ export class Warner {
     this.#timer.unref()
   }
 
-  #emitKey(key: string, now: number): void {
+  /** Emits the pending warning of `key`; `throttle: false` leaves its throttle window as it was. */
+  #emitKey(key: string, now: number, throttle = true): void {
     const p = this.#pending.get(key)
     if (!p) return
     this.#pending.delete(key)
-    this.#lastEmitted.set(key, now)
+    if (throttle) this.#lastEmitted.set(key, now)
     const message = describe(p)
     this.#emit({
       sender: p.sender,
       kind: p.kind,
       records: p.records,
       ...(p.kind === 'dropped' ? { reasons: p.reasons } : {}),
+      ...(p.kind === 'retrying' ? { attempts: p.attempts } : {}),
       ...(p.error ? { error: p.error } : {}),
       message,
     })
@@ -119,7 +163,10 @@ function describe(p: Pending): string {
     }
     case 'failed':
       return `pino-courier: sender "${p.sender}" could not deliver ${p.records} record${s}: ${p.error ?? 'unknown error'}`
-    case 'retrying':
-      return `pino-courier: sender "${p.sender}" is retrying ${p.records} record${s} after: ${p.error ?? 'unknown error'}`
+    case 'retrying': {
+      const what = p.batches > 1 ? `${p.records} record${s} in ${p.batches} batches wait` : `${p.records} record${s} ${p.records === 1 ? 'waits' : 'wait'}`
+      const tries = `${p.attempts} failed attempt${p.attempts === 1 ? '' : 's'}${p.batches > 1 ? ' (the most of one batch)' : ''}`
+      return `pino-courier: sender "${p.sender}": ${what} for a retry after ${tries}; last error: ${p.error ?? 'unknown error'}`
+    }
   }
 }

@@ -109,7 +109,8 @@ describe('Courier', () => {
       expect(report.undelivered).toBe(3)
       expect(describeCloseReport(report)).toBe(
         'pino-courier: closed; 3 of 3 record deliveries could not be made (2 lines read, each counted once per sender it went to: 2 senders)' +
-          ' - http: 2 (failed 2, dropped overflow 0, closed 0, oversize 0); file: 1 (failed 1, dropped overflow 0, closed 0, oversize 0)',
+          ' - http: 2 (failed 2, dropped overflow 0, closed 0, oversize 0; last error: DeliveryError: down);' +
+          ' file: 1 (failed 1, dropped overflow 0, closed 0, oversize 0; last error: DeliveryError: down)',
       )
     })
 
@@ -119,7 +120,7 @@ describe('Courier', () => {
       courier.write(line(50, 2))
       await courier.flush()
       expect(describeCloseReport(await courier.close())).toBe(
-        'pino-courier: closed; 2 of 2 records could not be delivered - http: 2 (failed 2, dropped overflow 0, closed 0, oversize 0)',
+        'pino-courier: closed; 2 of 2 records could not be delivered - http: 2 (failed 2, dropped overflow 0, closed 0, oversize 0; last error: DeliveryError: down)',
       )
     })
   })

@@ -57,6 +57,45 @@ describe('Warner', () => {
     expect(seen[1]?.error).toBe('HTTP 503 from http://y')
   })
 
+  it('counts a record retried seven times once, says after how many attempts, in the order things happened', () => {
+    // Before: "is retrying 7 records" (retries x records), printed after the line saying it was dropped.
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    for (let attempt = 1; attempt <= 7; attempt++) {
+      sender.emit('retry', { sender: 'http', records: 1, attempt, delayMs: 100, error: 'connect ECONNREFUSED 127.0.0.1:9', waitingRecords: 1, waitingBatches: 1 })
+    }
+    sender.emit('drop', { sender: 'http', reason: 'closed', records: 1 })
+    warner.flush()
+    expect(seen.map((w) => w.message)).toEqual([
+      'pino-courier: sender "http": 1 record waits for a retry after 1 failed attempt; last error: connect ECONNREFUSED 127.0.0.1:9',
+      'pino-courier: sender "http": 1 record waits for a retry after 7 failed attempts; last error: connect ECONNREFUSED 127.0.0.1:9',
+      'pino-courier: sender "http" dropped 1 record (closed: 1)',
+    ])
+    expect(seen[1]).toMatchObject({ kind: 'retrying', records: 1, attempts: 7 })
+  })
+
+  it('says how many records in how many batches wait, not how many retries were made', () => {
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    sender.emit('retry', { sender: 's', records: 500, attempt: 1, delayMs: 1, error: 'HTTP 503', waitingRecords: 500, waitingBatches: 1 })
+    sender.emit('retry', { sender: 's', records: 500, attempt: 1, delayMs: 1, error: 'HTTP 503', waitingRecords: 1000, waitingBatches: 2 })
+    sender.emit('retry', { sender: 's', records: 500, attempt: 2, delayMs: 1, error: 'HTTP 503', waitingRecords: 1000, waitingBatches: 2 })
+    sender.emit('retry', { sender: 's', records: 500, attempt: 3, delayMs: 1, error: 'HTTP 503', waitingRecords: 800, waitingBatches: 2 })
+    warner.flush()
+    expect(seen[1]?.message).toBe(
+      'pino-courier: sender "s": 800 records in 2 batches wait for a retry after 3 failed attempts (the most of one batch); last error: HTTP 503',
+    )
+    // A sender that does not say what waits (a custom one): its events are summed.
+    const custom = fakeSender()
+    warner.watch(custom)
+    custom.emit('retry', { sender: 'c', records: 2, attempt: 1, delayMs: 1, error: 'x' })
+    expect(seen.at(-1)).toMatchObject({ sender: 'c', kind: 'retrying', records: 2 })
+  })
+
   it('flush() emits what is pending at once', () => {
     const seen: CourierWarning[] = []
     const warner = new Warner(10_000, (w) => seen.push(w))

@@ -64,6 +64,11 @@ export interface SenderStats {
   readonly attempts: number
   /** The most recent failed batches, newest last. */
   readonly recentFailures: readonly FailureRecord[]
+  /**
+   * The latest failed attempt, retried or not: what a sink that cannot be reached (a host name that
+   * does not resolve, a refused port) answers while its records wait. Absent until an attempt fails.
+   */
+  readonly lastError?: { readonly at: number; readonly message: string }
   /** The disk spool's own counters, when the sender has one. */
   readonly spool?: SpoolStats
 }
@@ -87,6 +92,7 @@ export class StatsCounters {
   deadLettered = 0
   attempts = 0
   readonly dropped: Record<DropReason, number> = { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 }
+  lastError: { at: number; message: string } | undefined
   readonly #failures: FailureRecord[] = []
 
   addFailure(failure: FailureRecord): void {
@@ -112,6 +118,7 @@ export class StatsCounters {
       dropped: { ...this.dropped },
       attempts: this.attempts,
       recentFailures: [...this.#failures],
+      ...(this.lastError ? { lastError: { ...this.lastError } } : {}),
       ...(spool ? { spool } : {}),
     }
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { durationSchema } from '../timers.js'
 import {
   DEFAULT_SPOOL,
   deadLetterOptionsSchema,
@@ -43,7 +44,7 @@ export interface BatchOptions {
   maxRecords?: number
   /** Most bytes in one batch (a larger single record goes alone). @default 1048576 (1 MiB) */
   maxBytes?: number
-  /** Longest time a record waits for its batch to fill. @default 1000 */
+  /** Longest time a record waits for its batch to fill. @default 1000 (the file sender: 100) */
   maxWaitMs?: number
   /**
    * A record at or above this level sends everything queued before it at once. A name you write must
@@ -66,7 +67,10 @@ export interface RateLimitOptions {
 
 /** The worker pool that runs a sender's deliveries. */
 export interface PoolOptions {
-  /** Deliveries in flight at once. With 1, batches reach the sink in order. @default 1 */
+  /**
+   * Deliveries in flight at once. With 1, batches reach the sink in order.
+   * @default 1 (the http sender: 8; the webhook sender: always 1)
+   */
   concurrency?: number
   /** Time limit of one delivery attempt; the attempt's AbortSignal fires at the limit. @default 10000 */
   timeoutMs?: number
@@ -91,6 +95,12 @@ export interface RetryOptions {
   maxDelayMs?: number
   /** Longest time from a batch's first attempt to its last retry; past it the batch fails. @default 60000 */
   maxRetryTimeMs?: number
+  /**
+   * Longest `Retry-After` honoured: a sink asking for a longer wait gets this one (the sender, not only
+   * the batch, holds off meanwhile). Without a spool a wait past `maxRetryTimeMs` fails the batch at
+   * once; with a spool the batch waits on disk and is tried again after it. @default 600000 (10 min)
+   */
+  maxRetryAfterMs?: number
 }
 
 export const DEFAULT_QUEUE: Required<QueueOptions> = Object.freeze({
@@ -119,10 +129,16 @@ export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({
   baseDelayMs: 100,
   maxDelayMs: 5000,
   maxRetryTimeMs: 60_000,
+  maxRetryAfterMs: 600_000,
 })
 
 const positiveInt = () => z.number().int().positive()
-const nonNegativeInt = () => z.number().int().nonnegative()
+
+/**
+ * Largest `queue.maxBlockMs`: pino gives an exiting app's transport 10 s in all, and a paused reader
+ * sees the end of the stream only once its block window is over.
+ */
+export const MAX_BLOCK_MS = 9000
 
 /** A level name or number. */
 export const levelSchema = z.union([z.string().min(1), z.number().finite()])
@@ -132,19 +148,20 @@ export const queueOptionsSchema = z.strictObject({
   maxBytes: positiveInt().optional(),
   maxRecordBytes: positiveInt().optional(),
   overflow: z.enum(['drop-newest', 'drop-oldest', 'block']).optional(),
-  maxBlockMs: nonNegativeInt().optional(),
+  // The transport adds its own rule: maxBlockMs + closeTimeoutMs within pino's 10 s exit limit.
+  maxBlockMs: durationSchema(0, MAX_BLOCK_MS).optional(),
 })
 
 export const batchOptionsSchema = z.strictObject({
   maxRecords: positiveInt().optional(),
   maxBytes: positiveInt().optional(),
-  maxWaitMs: nonNegativeInt().optional(),
+  maxWaitMs: durationSchema(0).optional(),
   flushLevel: levelSchema.optional(),
 })
 
 export const rateLimitSchema = z
   .strictObject({
-    intervalMs: positiveInt(),
+    intervalMs: durationSchema(1),
     maxRequests: positiveInt().optional(),
     maxRecords: positiveInt().optional(),
   })
@@ -154,15 +171,16 @@ export const rateLimitSchema = z
 
 export const poolOptionsSchema = z.strictObject({
   concurrency: positiveInt().optional(),
-  timeoutMs: positiveInt().optional(),
+  timeoutMs: durationSchema(1).optional(),
   rateLimit: rateLimitSchema.optional(),
 })
 
 export const retryOptionsSchema = z.strictObject({
   maxAttempts: positiveInt().optional(),
-  baseDelayMs: nonNegativeInt().optional(),
-  maxDelayMs: nonNegativeInt().optional(),
-  maxRetryTimeMs: nonNegativeInt().optional(),
+  baseDelayMs: durationSchema(0).optional(),
+  maxDelayMs: durationSchema(0).optional(),
+  maxRetryTimeMs: durationSchema(0).optional(),
+  maxRetryAfterMs: durationSchema(0).optional(),
 })
 
 /** Every option of the delivery machinery a sender shares, all optional. */

@@ -52,6 +52,16 @@ export class RetryPolicy {
   }
 
   /**
+   * How long the sink asked us to wait (`Retry-After`), capped at `maxRetryAfterMs`; undefined when it
+   * did not ask.
+   */
+  retryAfterMs(error: unknown): number | undefined {
+    const asked = error instanceof DeliveryError ? error.retryAfterMs : undefined
+    if (asked === undefined || !(asked >= 0)) return asked === undefined ? undefined : 0
+    return Math.min(asked, this.#options.maxRetryAfterMs)
+  }
+
+  /**
    * Decides after attempt number `attempt` (1-based) failed with `error`, `elapsedMs` after the
    * batch's first attempt started. `unbounded`: no limit of attempts or time (a batch safe in a
    * spool), only permanent errors end the retries.
@@ -59,8 +69,8 @@ export class RetryPolicy {
   decide(error: unknown, attempt: number, elapsedMs: number, unbounded = false): RetryDecision {
     if (error instanceof DeliveryError && error.permanent) return { retry: false, reason: 'permanent' }
     if (!unbounded && attempt >= this.#options.maxAttempts) return { retry: false, reason: 'exhausted' }
-    const retryAfter = error instanceof DeliveryError ? error.retryAfterMs : undefined
-    const delayMs = retryAfter === undefined ? this.backoffMs(attempt) : Math.max(retryAfter, 0)
+    const retryAfter = this.retryAfterMs(error)
+    const delayMs = retryAfter === undefined ? this.backoffMs(attempt) : retryAfter
     if (!unbounded && elapsedMs + delayMs > this.#options.maxRetryTimeMs) return { retry: false, reason: 'exhausted' }
     return { retry: true, delayMs }
   }

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { ConfigError } from '../config-error.js'
 import { DeliveryError } from '../queue/delivery-error.js'
-import type { DeliveryOptions } from '../queue/queue-options.js'
+import type { BatchOptions, DeliveryOptions } from '../queue/queue-options.js'
 import { toNdjson } from './ndjson.js'
 import { commonSenderShape, errorMessage, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
 import type { Batch, DeliveryContext, Sink } from './sender.js'
@@ -23,6 +23,11 @@ export interface FileSenderOptions extends CommonSenderOptions {
   mode?: number
   /** fsync after every batch (durable, slower). @default false */
   fsync?: boolean
+  /**
+   * When a batch leaves: local writes are cheap, so a record waits at most 100 ms by default.
+   * @default { maxRecords: 5000, maxBytes: 1048576, maxWaitMs: 100, flushLevel: 'error' }
+   */
+  batch?: BatchOptions
 }
 
 export const fileSenderOptionsSchema = z.strictObject({

@@ -3,6 +3,7 @@ import https from 'node:https'
 import { z } from 'zod'
 import { DeliveryError } from '../queue/delivery-error.js'
 import { isTransientStatus, parseRetryAfter } from '../queue/retry-policy.js'
+import { setTimer } from '../timers.js'
 
 
 /**
@@ -106,14 +107,24 @@ export class HttpPoster {
 
   /**
    * Sends `body` with `headers` (lower-case names; an `authorization` among them wins over the URL's
-   * credentials). Resolves once a 2xx status is in; rejects with a {@link DeliveryError} otherwise.
+   * credentials). Resolves as soon as a 2xx status is in; rejects with a {@link DeliveryError} otherwise.
+   *
+   * A 2xx status is the sink's acceptance: the body that follows is not waited for (it is read and
+   * discarded in the background, see {@link discardBody}), so a body that trickles or stalls neither
+   * holds the worker nor turns an accepted batch into a timeout and a duplicate. A sink whose outcome
+   * is in the 2xx body (bulk APIs, partial success) must read that body under the attempt's signal
+   * instead, and treat a body that stalls past the deadline or breaks off as an unknown outcome: the
+   * batch is tried again (at least once, so duplicates are possible).
    */
   async post(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
     const all = this.#authorization ? { authorization: this.#authorization, ...headers } : headers
     const response = await this.#send(body, all, signal)
     const status = response.statusCode ?? 0
     if (status >= 200 && status < 300) {
-      await drain(response, signal)
+      // A short body has usually arrived with the status: reading it to its end (a tick) frees the
+      // connection for the next batch. One still on its way is not waited for.
+      if (response.complete) await consumed(response)
+      else discardBody(response)
       return
     }
     // Read more than is quoted: a secret that straddles the quote's end must be whole to be found.
@@ -227,26 +238,30 @@ class StaleConnectionError extends Error {
 }
 
 /**
- * Reads and discards a 2xx response's body. The batch counts as accepted once the status is in: a
- * body that breaks off, or stalls until the attempt's timeout, must not turn an accepted batch into a
- * retry (and a duplicate at the sink). Waiting for the end (rather than returning at once) frees the
- * connection for the next batch. On abort this resolves synchronously, before the engine's own
- * abort race rejects.
+ * How long the body of an accepted (2xx) response may take to arrive in the background before its
+ * connection is closed. Reading it to the end lets the keep-alive connection serve the next batch;
+ * a body still trickling after this long is not worth a connection slot (the agent keeps at most
+ * `connections` of them).
  */
-function drain(response: http.IncomingMessage, signal: AbortSignal): Promise<void> {
+export const DISCARD_BODY_GRACE_MS = 1000
+
+/** Reads a response whose body has arrived in full to its end, so that its connection is free again. */
+function consumed(response: http.IncomingMessage): Promise<void> {
   return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }
-    const onAbort = (): void => {
-      response.destroy()
-      done()
-    }
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-    response.once('end', done).once('close', done).resume()
+    response.once('end', resolve).once('close', resolve).resume()
   })
+}
+
+/**
+ * Reads and discards an accepted response's body in the background, without holding anyone up; a
+ * body that has not ended within {@link DISCARD_BODY_GRACE_MS} has its connection closed.
+ */
+function discardBody(response: http.IncomingMessage): void {
+  const timer = setTimer(() => response.destroy(), DISCARD_BODY_GRACE_MS)
+  // A slow body must not keep an exiting process alive either.
+  timer.unref()
+  const done = (): void => clearTimeout(timer)
+  response.once('end', done).once('close', done).resume()
 }
 
 /** Shortest URL part treated as a secret when it appears in a response body. */
@@ -285,10 +300,33 @@ function safeDecode(value: string): string {
   }
 }
 
-/** Replaces every occurrence of every secret with an ellipsis. */
-function redactText(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) out = out.split(secret).join('…')
+/**
+ * Replaces every occurrence of every secret with an ellipsis, in whatever encoding a server echoes
+ * it: each character may appear as itself or percent-encoded (either case of hex digits, as
+ * `encodeURIComponent` and other encoders write it), a space also as `+`, a slash also as JSON's `\/`.
+ * A sink echoing `?api_key=AbC/dEf+GhI=` as `AbC%2FdEf%2BGhI%3D` is thus redacted too.
+ */
+export function redactText(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return text
+  // Longest first, in one alternation: a secret that contains another is replaced whole.
+  const sorted = [...secrets].sort((a, b) => b.length - a.length)
+  return text.replace(new RegExp(sorted.map(secretPattern).join('|'), 'g'), '…')
+}
+
+/** A pattern matching `secret` with each character literal or percent-encoded. */
+function secretPattern(secret: string): string {
+  let out = ''
+  for (const char of secret) {
+    const alternatives = [char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')]
+    let encoded = ''
+    for (const byte of Buffer.from(char, 'utf8')) {
+      encoded += '%' + [...byte.toString(16).padStart(2, '0')].map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d)).join('')
+    }
+    alternatives.push(encoded)
+    if (char === ' ') alternatives.push('\\+')
+    if (char === '/') alternatives.push('\\\\/')
+    out += `(?:${alternatives.join('|')})`
+  }
   return out
 }
 
@@ -314,11 +352,18 @@ function quote(text: string, limit: number, secrets: readonly string[]): string 
   return `${out}…`
 }
 
+/**
+ * Names of request headers that carry credentials: `authorization`, `cookie`, Honeycomb's
+ * `x-honeycomb-team`, and any name containing `key`, `token`, `secret` or `auth` (`x-api-key`,
+ * `dd-api-key`, `x-auth-token`, `x-splunk-secret` …).
+ */
+export const CREDENTIAL_HEADER = /^(cookie|x-honeycomb-team)$|key|token|secret|auth/i
+
 /** Credentials in request headers (authorization and the like): the value, and the part after its scheme. */
 function headerSecrets(headers: Record<string, string>): string[] {
   const out: string[] = []
   for (const [name, value] of Object.entries(headers)) {
-    if (!/^(authorization|proxy-authorization|cookie)$|token|key|secret|auth/i.test(name)) continue
+    if (!CREDENTIAL_HEADER.test(name)) continue
     for (const part of [value, value.slice(value.indexOf(' ') + 1)]) if (part.length >= MIN_SECRET_LENGTH) out.push(part)
   }
   return out
@@ -330,12 +375,18 @@ function describeNetworkError(error: unknown): string {
   const cause = error.cause instanceof Error ? (error.cause as NodeJS.ErrnoException) : undefined
   const causeCode = cause?.code
   if (causeCode && causeCode !== code) return `${causeCode}${code ? ` (${code})` : ''}`
-  return code ? `${code}: ${error.message}` : error.message
+  // Node's messages name the code already ("connect ECONNREFUSED 127.0.0.1:9"): say it once.
+  return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message
 }
 
-/** Reads at most `limit` characters of a response body, then discards the rest. */
+/**
+ * Reads at most `limit` characters of an error response's body, for at most
+ * {@link DISCARD_BODY_GRACE_MS}, then discards the rest: the status decides what happens to the batch,
+ * and a body that trickles must not turn a 503 into a timeout.
+ */
 async function readSome(body: http.IncomingMessage, limit: number): Promise<string> {
   let text = ''
+  const timer = setTimer(() => body.destroy(), DISCARD_BODY_GRACE_MS)
   try {
     for await (const chunk of body) {
       text += (chunk as Buffer).toString('utf8')
@@ -344,6 +395,7 @@ async function readSome(body: http.IncomingMessage, limit: number): Promise<stri
   } catch {
     // A body that breaks off still leaves us the status, which is what the retry rules need.
   } finally {
+    clearTimeout(timer)
     body.destroy()
   }
   return text.slice(0, limit)

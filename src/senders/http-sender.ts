@@ -2,9 +2,10 @@ import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import { z } from 'zod'
 import { ConfigError } from '../config-error.js'
+import { durationSchema } from '../timers.js'
 import { HttpPoster, httpUrlSchema, redactUrl } from './http-post.js'
 import { toJsonArray, toNdjson } from './ndjson.js'
-import type { DeliveryOptions } from '../queue/queue-options.js'
+import type { DeliveryOptions, PoolOptions } from '../queue/queue-options.js'
 import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
 import type { Batch, DeliveryContext, Sink } from './sender.js'
 
@@ -21,6 +22,12 @@ export interface HttpSenderOptions extends CommonSenderOptions {
   method?: 'POST' | 'PUT'
   /** `ndjson`: one record per line (`application/x-ndjson`); `json`: a JSON array (`application/json`). @default 'ndjson' */
   format?: HttpBodyFormat
+  /**
+   * The worker pool. The http sender keeps 8 requests in flight by default (batches may then arrive out
+   * of order: `concurrency: 1` keeps them in order).
+   * @default { concurrency: 8, timeoutMs: 10000 } (no rate limit)
+   */
+  pool?: PoolOptions
   /** Extra request headers (e.g. `authorization`). They override the defaults. @default {} */
   headers?: Record<string, string>
   /** gzip the body (`content-encoding: gzip`). @default false */
@@ -41,7 +48,7 @@ export const httpSenderOptionsSchema = z.strictObject({
   format: z.enum(['ndjson', 'json']).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   gzip: z.boolean().optional(),
-  keepAliveTimeoutMs: z.number().int().positive().optional(),
+  keepAliveTimeoutMs: durationSchema(1).optional(),
   idempotencyHeader: z
     .union([z.string().regex(/^[!#$%&'*+.^`|~\w-]+$/, 'Invalid header name'), z.literal(false)])
     .optional(),

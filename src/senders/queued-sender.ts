@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { ConfigError } from '../config-error.js'
 import { LevelMap, type LevelOption } from '../levels.js'
 import { LogRecord } from '../record.js'
-import { DeadLetterFile } from '../queue/dead-letter-file.js'
+import { checkDeadLetterPath, DeadLetterFile } from '../queue/dead-letter-file.js'
 import { DeliveryError, DeliveryTimeoutError } from '../queue/delivery-error.js'
 import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../queue/delivery-stats.js'
 import {
@@ -16,9 +16,11 @@ import {
   type ResolvedDeliveryOptions,
 } from '../queue/queue-options.js'
 import { levelBucket, RecordBuffer } from '../queue/record-buffer.js'
+import { RateLimiter } from '../queue/rate-limiter.js'
 import { RetryPolicy } from '../queue/retry-policy.js'
 import { DiskSpool, SpoolReadError, type SpoolFrame, type SpoolLoss } from '../spool/disk-spool.js'
 import type { FrameContent } from '../spool/spool-frame.js'
+import { durationSchema, setTimer } from '../timers.js'
 import type { Batch, CloseReport, Sender, SenderEvents, Sink } from './sender.js'
 
 /** Default deadline of `close()`: well inside pino's 10 s exit limit. */
@@ -49,7 +51,7 @@ export interface CommonSenderOptions extends DeliveryOptions {
 export const commonSenderShape = {
   name: z.string().min(1).optional(),
   level: levelSchema.optional(),
-  closeTimeoutMs: z.number().int().positive().optional(),
+  closeTimeoutMs: durationSchema(1).optional(),
   ...deliveryOptionsShape,
 }
 
@@ -124,6 +126,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly #sink: Sink
   readonly #retry: RetryPolicy
   readonly #pool: PQueue
+  readonly #rate: RateLimiter
   readonly #buffer = new RecordBuffer()
   readonly #inflight = new Set<InflightBatch>()
   readonly #stats = new StatsCounters()
@@ -152,8 +155,6 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #overSince: number | undefined
   /** No new batch is dispatched before this time (ms epoch): the sink asked us to wait (Retry-After). */
   #pausedUntil = 0
-  #windowStart = 0
-  #windowRecords = 0
   #pumping = false
   #closed = false
   #closing: Promise<CloseReport> | undefined
@@ -192,11 +193,12 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#observer = context.observer
     this.#retry = new RetryPolicy(this.#options.retry, context.random)
     const { concurrency, rateLimit } = this.#options.pool
-    this.#pool = new PQueue({
-      concurrency,
-      ...(rateLimit?.maxRequests ? { intervalCap: rateLimit.maxRequests, interval: rateLimit.intervalMs } : {}),
-    })
+    // The pool bounds concurrency only: the rate limit is the engine's, so that retries count too.
+    this.#pool = new PQueue({ concurrency })
+    this.#rate = new RateLimiter(rateLimit)
     const { spool, deadLetter } = this.#options
+    // Refused at start-up rather than at the first failure: a link at the path, a directory others can write.
+    if (deadLetter) checkDeadLetterPath(deadLetter)
     this.#deadLetter = deadLetter ? new DeadLetterFile(deadLetter) : undefined
     if (spool) {
       try {
@@ -409,9 +411,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           this.#armPauseTimer()
           break
         }
-        const allowance = this.#recordAllowance()
+        const allowance = this.#rate.allowance()
         // A spooled batch cannot be cut: it waits for a window with room for it (or a fresh one).
-        if (allowance <= 0 || (frame && allowance < frame.count && this.#windowRecords > 0)) {
+        if (allowance <= 0 || (frame && !this.#rate.admits(frame.count))) {
           this.#armRateTimer()
           break
         }
@@ -468,7 +470,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #dispatch(limit: number): void {
     const { records, bytes } = this.#cut(limit)
     this.#stats.inFlight += records.length
-    this.#windowRecords += records.length
+    this.#rate.take(records.length)
     if (this.#observer) this.#observe(records, 'dispatched')
     this.#launch({
       id: randomUUID(),
@@ -510,7 +512,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const records = lines.map((line, i) => new LogRecord(line, levels[i] as number))
     stats.inFlight += frame.count
     if (this.#observer) this.#observe(records, 'dispatched')
-    this.#windowRecords += frame.count
+    this.#rate.take(frame.count)
     this.#launch({ id: frame.id, records, bytes: frame.bytes, firstSeq: frame.firstSeq, count: frame.count, settled: false, frame })
     return true
   }
@@ -551,8 +553,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #persist(batch: InflightBatch): void {
     const result = (this.#spool as DiskSpool).append(frameOf(batch.id, batch.records), batch.firstSeq, 'front')
     // Not stored: it goes on as a batch in memory, with the usual retry limits.
-    if ('error' in result) this.#spoolFailed(result, 0)
-    else batch.frame = result
+    if ('error' in result) {
+      this.#spoolFailed(result, 0)
+      return
+    }
+    batch.frame = result
+    // While the sink fails, a batch on disk counts as settled for flush(): every batch that reaches
+    // the disk may be the last one a waiter was waiting for (with several in flight, the first failure
+    // finds the others not stored yet).
+    if (this.#failing && this.#flushWaiters.length > 0) this.#settleWaiters()
   }
 
   #spoolFailed(failure: { error: unknown; full: boolean }, records: number): void {
@@ -573,38 +582,25 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const head = this.#buffer.peekOldest()
     if (!head) return
     const delay = Math.max(0, head.time + this.#options.batch.maxWaitMs - Date.now())
-    this.#ageTimer = setTimeout(() => {
+    this.#ageTimer = setTimer(() => {
       this.#ageTimer = undefined
       this.#pump()
     }, delay)
   }
 
-  /** Records the rate limit still allows in the current window (Infinity without a record limit). */
-  #recordAllowance(): number {
-    const limit = this.#options.pool.rateLimit
-    if (!limit?.maxRecords) return Number.POSITIVE_INFINITY
-    const now = Date.now()
-    if (now - this.#windowStart >= limit.intervalMs) {
-      this.#windowStart = now
-      this.#windowRecords = 0
-    }
-    return limit.maxRecords - this.#windowRecords
-  }
-
   #armRateTimer(): void {
-    const limit = this.#options.pool.rateLimit
-    if (this.#rateTimer !== undefined || !limit) return
-    const delay = Math.max(0, this.#windowStart + limit.intervalMs - Date.now())
-    this.#rateTimer = setTimeout(() => {
+    if (this.#rateTimer !== undefined || !this.#rate.limited) return
+    this.#rateTimer = setTimer(() => {
       this.#rateTimer = undefined
       this.#pump()
-    }, delay)
+    }, this.#rate.msToNextWindow())
   }
 
   #armPauseTimer(): void {
     // Not #closed: close() drains through a pause too, until its deadline aborts.
     if (this.#pauseTimer !== undefined || this.#abort.signal.aborted) return
-    this.#pauseTimer = setTimeout(
+    // A Retry-After can outlast a timer: #pump checks the clock and arms this again until it has passed.
+    this.#pauseTimer = setTimer(
       () => {
         this.#pauseTimer = undefined
         this.#pump()
@@ -616,7 +612,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #armBlockTimer(): void {
     if (this.#blockTimer !== undefined || this.#overSince === undefined || this.#closed) return
     const delay = Math.max(0, this.#overSince + this.#options.queue.maxBlockMs - Date.now())
-    this.#blockTimer = setTimeout(() => {
+    this.#blockTimer = setTimer(() => {
       this.#blockTimer = undefined
       this.#wakeReady()
     }, delay)
@@ -633,7 +629,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const { timeoutMs } = this.#options.pool
     for (let attempt = 1; !batch.settled; attempt++) {
       const attemptAbort = new AbortController()
-      const timer = setTimeout(() => attemptAbort.abort(new DeliveryTimeoutError(timeoutMs)), timeoutMs)
+      const timer = setTimer(() => attemptAbort.abort(new DeliveryTimeoutError(timeoutMs)), timeoutMs)
       const onClose = (): void => {
         // A hung sink never reaches the finally below: without this the attempt's timer would
         // outlive close() and hold the process (or worker) open for up to pool.timeoutMs.
@@ -660,9 +656,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         this.#abort.signal.removeEventListener('abort', onClose)
       }
       if (batch.settled || this.#abort.signal.aborted) return
-      if (error instanceof DeliveryError && error.retryAfterMs !== undefined) {
+      this.#stats.lastError = { at: Date.now(), message: errorMessage(error) }
+      const retryAfterMs = this.#retry.retryAfterMs(error)
+      if (retryAfterMs !== undefined) {
         // The sink asked the sender, not only this batch, to wait: other batches hold off too.
-        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + error.retryAfterMs)
+        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + retryAfterMs)
       }
       if (!(error instanceof DeliveryError && error.permanent)) {
         if (this.#spool && !batch.frame && Date.now() >= this.#spoolBrokenUntil) this.#persist(batch)
@@ -682,20 +680,40 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       }
       this.#stats.retried += batch.count
       if (this.listenerCount('retry') > 0) {
+        let waitingRecords = batch.count
+        for (const { batch: other } of this.#backoffs.values()) waitingRecords += other.count
         this.emit('retry', {
           sender: this.name,
           records: batch.count,
           attempt,
           delayMs: decision.delayMs,
           error: errorMessage(error),
+          waitingRecords,
+          waitingBatches: this.#backoffs.size + 1,
         })
       }
-      if (!(await this.#backoff(decision.delayMs, isUnreachable(error), batch))) {
+      if (
+        !(await this.#backoff(decision.delayMs, isUnreachable(error), batch)) ||
+        !(await this.#rateGate(batch))
+      ) {
         // close() gave up on it during a Retry-After pause: it stays in the spool for the next start.
         if (this.#closed && batch.frame && !batch.settled && !this.#abort.signal.aborted) this.#leaveInSpool(batch)
         return
       }
     }
+  }
+
+  /**
+   * Waits until the rate limit lets a retry of `batch` start, and counts it there: every request the
+   * sender makes is within `pool.rateLimit`, retries included. False when close() gives up on the
+   * batch meanwhile.
+   */
+  async #rateGate(batch: InflightBatch): Promise<boolean> {
+    while (!this.#rate.admits(batch.count)) {
+      if (!(await this.#backoff(this.#rate.msToNextWindow(), false, batch)) || batch.settled) return false
+    }
+    this.#rate.take(batch.count)
+    return true
   }
 
   /**
@@ -715,7 +733,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       }
       const onAbort = (): void => done(false)
       const wake = (goOn: boolean): void => done(goOn)
-      const timer = setTimeout(wake, ms, true)
+      const timer = setTimer(wake, ms, true)
       signal.addEventListener('abort', onAbort, { once: true })
       this.#backoffs.set(wake, { onRecovery, batch })
     })
@@ -856,7 +874,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
       drained.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeoutMs, true))),
+      new Promise<boolean>((resolve) => (timer = setTimer(resolve, timeoutMs, true))),
     ])
     clearTimeout(timer)
     clearTimeout(this.#ageTimer)
@@ -940,7 +958,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     try {
       await Promise.race([
         Promise.resolve().then(() => this.#sink.close?.()),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+        new Promise<void>((resolve) => (timer = setTimer(resolve, timeoutMs))),
       ])
     } catch {
       // Closing a broken sink must not turn close() into a rejection: its records are accounted for.
@@ -992,7 +1010,8 @@ export function errorMessage(error: unknown): string {
     return `${error.name}: ${error.message}: ${error.errors.map(errorMessage).join('; ')}`
   }
   if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : ''
+    // The cause only when it adds something: a message that quotes it already needs it no second time.
+    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (${error.cause.message})` : ''
     return `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}${cause}`
   }
   return String(error)

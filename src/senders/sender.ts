@@ -52,8 +52,22 @@ export interface SenderEvents {
   failure: [failure: FailureRecord & { sender: string }]
   /** Records were dropped. */
   drop: [drop: { sender: string; reason: DropReason; records: number }]
-  /** A batch will be tried again after `delayMs`. */
-  retry: [retry: { sender: string; records: number; attempt: number; delayMs: number; error: string }]
+  /**
+   * A batch of `records` records failed its attempt number `attempt` and will be tried again after
+   * `delayMs`. `waitingRecords` / `waitingBatches`: what now waits for a retry in the sender, this
+   * batch included (a batch retried seven times is counted once there, not seven times).
+   */
+  retry: [
+    retry: {
+      sender: string
+      records: number
+      attempt: number
+      delayMs: number
+      error: string
+      waitingRecords?: number
+      waitingBatches?: number
+    },
+  ]
 }
 
 /**

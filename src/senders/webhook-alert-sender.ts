@@ -8,6 +8,7 @@ import { jsonFormat } from '../alerts/formats/json-format.js'
 import { slackFormat } from '../alerts/formats/slack-format.js'
 import { teamsFormat } from '../alerts/formats/teams-format.js'
 import { ConfigError } from '../config-error.js'
+import { durationSchema, setTimer } from '../timers.js'
 import { LevelMap, type LevelOption } from '../levels.js'
 import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../queue/delivery-stats.js'
 import {
@@ -152,10 +153,10 @@ export const webhookAlertSenderOptionsSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(2048).max(1024 * 1024).optional(),
   title: z.string().min(1).max(150).optional(),
   headers: z.record(z.string(), z.string()).optional(),
-  keepAliveTimeoutMs: z.number().int().positive().optional(),
+  keepAliveTimeoutMs: durationSchema(1).optional(),
   pool: z
     .strictObject({
-      timeoutMs: z.number().int().positive().optional(),
+      timeoutMs: durationSchema(1).optional(),
       rateLimit: rateLimitSchema.optional(),
     })
     .optional(),
@@ -463,7 +464,7 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
   #openWindow(now: number): Window {
     const window: Window = { start: now, end: now + this.#windowMs, posts: 0 }
     this.#window = window
-    this.#timer = setTimeout(() => this.#windowEnded(), this.#windowMs)
+    this.#timer = setTimer(() => this.#windowEnded(), this.#windowMs)
     // A quiet app must be able to exit: pino closes the transport at exit, and close() posts the digest.
     this.#timer.unref?.()
     return window

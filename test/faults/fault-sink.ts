@@ -45,6 +45,14 @@ export interface Reply {
   delayMs?: number
   /** Never answer (the connection stays open until the client gives up or the sink closes). */
   hang?: boolean
+  /** The response body. @default '' for a 2xx, `status <n>` otherwise */
+  body?: string
+  /**
+   * Send the status and headers at once, then the body one byte every `trickleMs` (a sink that is
+   * slow to finish its answer). The status counts as the answer: the request is `accepted` or
+   * `rejected` when the head goes out.
+   */
+  trickleMs?: number
 }
 
 export type Responder = (request: SinkRequest) => Reply | undefined
@@ -208,8 +216,30 @@ export async function startFaultSink(responder: Responder = () => undefined): Pr
         head.status = status
         head.answeredAt = Date.now()
         head.outcome = status >= 200 && status < 300 ? 'accepted' : 'rejected'
-        res.writeHead(status, reply.retryAfter === undefined ? {} : { 'retry-after': reply.retryAfter })
-        res.end(status >= 200 && status < 300 ? '' : `status ${status}`)
+        const body = reply.body ?? (status >= 200 && status < 300 ? '' : `status ${status}`)
+        const headers: Record<string, string | number> = reply.retryAfter === undefined ? {} : { 'retry-after': reply.retryAfter }
+        if (reply.trickleMs === undefined) {
+          res.writeHead(status, headers)
+          res.end(body)
+          return
+        }
+        res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) })
+        res.flushHeaders()
+        hanging.add(res)
+        const bytes = Buffer.from(body)
+        let sent = 0
+        const drip = setInterval(() => {
+          if (res.destroyed || sent >= bytes.length) {
+            clearInterval(drip)
+            timers.delete(drip)
+            hanging.delete(res)
+            if (!res.destroyed) res.end()
+            return
+          }
+          res.write(bytes.subarray(sent, sent + 1))
+          sent++
+        }, reply.trickleMs)
+        timers.add(drip)
       }
       if (reply.delayMs === undefined) {
         answer()
@@ -357,7 +387,7 @@ export async function startFaultSink(responder: Responder = () => undefined): Pr
     },
     async close() {
       closed = true
-      for (const timer of timers) clearTimeout(timer)
+      for (const timer of timers) clearInterval(timer)
       timers.clear()
       for (const r of requests) if (r.outcome === 'pending') r.outcome = 'client-gone'
       await stopListening()

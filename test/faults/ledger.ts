@@ -65,7 +65,7 @@ export function ledgerFromStderr(stderr: string, sender = 'http'): Ledger | unde
   if (!line) return undefined
   const [, undelivered, received, deadline, abandoned, parts = ''] = line
   const part = new RegExp(
-    `(?:^|; )${sender}: (\\d+) \\(failed (\\d+), dropped overflow (\\d+), closed (\\d+), oversize (\\d+)\\)`,
+    `(?:^|; )${sender}: (\\d+) \\(failed (\\d+), dropped overflow (\\d+), closed (\\d+), oversize (\\d+)[;)]`,
   ).exec(parts)
   const [, senderUndelivered = '0', failed = '0', overflow = '0', closed = '0', oversize = '0'] = part ?? []
   return {

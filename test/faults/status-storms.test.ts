@@ -89,7 +89,7 @@ describe('503 storms', () => {
     expect(ledger.attempts).toBe(sink.requests.length)
     expectSnapshotsBalance(result.events.find((e) => e.event === 'closed')?.stats ?? [])
     expect(result.stderr).toMatch(
-      new RegExp(`^pino-courier: closed; ${n} of ${n} records could not be delivered - http: ${n} \\(failed ${n}, dropped overflow 0, closed 0, oversize 0\\)$`, 'm'),
+      new RegExp(`^pino-courier: closed; ${n} of ${n} records could not be delivered - http: ${n} \\(failed ${n}, dropped overflow 0, closed 0, oversize 0(?:; last error: .*)?\\)$`, 'm'),
     )
   })
 })

@@ -64,7 +64,7 @@ describe('exit', () => {
     expect(result.stderr).not.toMatch(/took too long/)
     expect(result.stderr).toMatch(
       new RegExp(
-        `^pino-courier: closed; ${n} of ${n} records could not be delivered \\(close deadline passed, ${n} abandoned\\) - http: ${n} \\(failed 0, dropped overflow 0, closed ${n}, oversize 0\\)$`,
+        `^pino-courier: closed; ${n} of ${n} records could not be delivered \\(close deadline passed, ${n} abandoned\\) - http: ${n} \\(failed 0, dropped overflow 0, closed ${n}, oversize 0(?:; last error: .*)?\\)$`,
         'm',
       ),
     )
@@ -85,7 +85,7 @@ describe('exit', () => {
     expect(result.signal, describeChild(result)).toBeNull()
     expect(result.code, describeChild(result)).toBe(0)
     expect(result.stderr).not.toMatch(/took too long/)
-    const report = /^pino-courier: closed; (\d+) of (\d+) records could not be delivered .* - http: \d+ \(failed 0, dropped overflow (\d+), closed (\d+), oversize 0\)$/m.exec(
+    const report = /^pino-courier: closed; (\d+) of (\d+) records could not be delivered .* - http: \d+ \(failed 0, dropped overflow (\d+), closed (\d+), oversize 0(?:; last error: .*)?\)$/m.exec(
       result.stderr,
     )
     expect(report, describeChild(result)).not.toBeNull()

@@ -40,7 +40,7 @@ function describeChild(result: ChildResult): string {
 /** The close report line pino-courier writes when `n` of `n` records were abandoned at the deadline. */
 function closeReport(n: number): RegExp {
   return new RegExp(
-    `^pino-courier: closed; ${n} of ${n} records could not be delivered \\(close deadline passed, ${n} abandoned\\) - http: ${n} \\(failed 0, dropped overflow 0, closed ${n}, oversize 0\\)$`,
+    `^pino-courier: closed; ${n} of ${n} records could not be delivered \\(close deadline passed, ${n} abandoned\\) - http: ${n} \\(failed 0, dropped overflow 0, closed ${n}, oversize 0(?:; last error: .*)?\\)$`,
     'm',
   )
 }

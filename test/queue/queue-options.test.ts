@@ -12,6 +12,7 @@ import {
   resolveDeliveryOptions,
   retryOptionsSchema,
 } from '../../src/queue/queue-options.js'
+import { DEFAULT_SPOOL } from '../../src/spool/spool-options.js'
 
 describe('defaults', () => {
   it('have the documented values', () => {
@@ -24,7 +25,7 @@ describe('defaults', () => {
     })
     expect(DEFAULT_BATCH).toEqual({ maxRecords: 5000, maxBytes: 1_048_576, maxWaitMs: 1000, flushLevel: 'error' })
     expect(DEFAULT_POOL).toEqual({ concurrency: 1, timeoutMs: 10_000, rateLimit: undefined })
-    expect(DEFAULT_RETRY).toEqual({ maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 5000, maxRetryTimeMs: 60_000 })
+    expect(DEFAULT_RETRY).toEqual({ maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 5000, maxRetryTimeMs: 60_000, maxRetryAfterMs: 600_000 })
   })
 
   it('are frozen', () => {
@@ -55,6 +56,16 @@ describe('resolveDeliveryOptions', () => {
     expect(resolved.retry).toEqual({ ...DEFAULT_RETRY, maxAttempts: 2 })
     expect(resolved.pool).toEqual({ ...DEFAULT_POOL, concurrency: 4 })
     expect(resolved.queue).toEqual({ ...DEFAULT_QUEUE, overflow: 'drop-oldest' })
+  })
+
+  it("merges a sender's own spool into the transport-wide one field by field; a dead-letter object replaces", () => {
+    // The README said a sender's spool replaced the top level's: it is merged, like queue and batch.
+    const top = { spool: { dir: '/top', fsync: 'always' as const, maxBytes: 1 << 20 }, deadLetter: { path: '/top.dlq', mode: 0o640 } }
+    const resolved = resolveDeliveryOptions(top, { spool: { dir: '/own', maxBytes: 2 << 20 }, deadLetter: { path: '/own.dlq' } })
+    expect(resolved.spool).toEqual({ ...DEFAULT_SPOOL, dir: '/own', fsync: 'always', maxBytes: 2 << 20 })
+    expect(resolved.deadLetter).toEqual({ path: '/own.dlq' })
+    expect(resolveDeliveryOptions(top, { spool: false, deadLetter: false })).toMatchObject({ spool: undefined, deadLetter: undefined })
+    expect(resolveDeliveryOptions(top).spool).toEqual({ ...DEFAULT_SPOOL, ...top.spool })
   })
 
   it('keeps a rate limit from a lower layer', () => {

@@ -306,10 +306,11 @@ describe('QueuedSender with a spool', () => {
 
     it('says so in the failure when the dead-letter file cannot be written', async () => {
       const dir = await tempDir()
-      writeFileSync(join(dir, 'blocker'), 'a file where a directory should be')
       const sink = new SwitchSink()
       sink.mode = 'reject'
       const sender = make(dir, sink, { deadLetter: { path: join(dir, 'blocker', 'dlq.ndjson') }, spool: false })
+      // Fine at start-up (checked then: see the next test), broken by the time a batch fails.
+      writeFileSync(join(dir, 'blocker'), 'a file where a directory should be')
       sender.send(rec(1, 50))
       await vi.advanceTimersByTimeAsync(10)
       await sender.flush()
@@ -320,6 +321,14 @@ describe('QueuedSender with a spool', () => {
   })
 
   describe('options', () => {
+    it('rejects at start-up a dead-letter path whose directory is a file, naming deadLetter.path', async () => {
+      const dir = await tempDir()
+      writeFileSync(join(dir, 'blocker'), 'a file where a directory should be')
+      expect(() => make(dir, new SwitchSink(), { deadLetter: { path: join(dir, 'blocker', 'dlq.ndjson') }, spool: false })).toThrow(
+        /deadLetter\.path: cannot use .* is not a directory/,
+      )
+    })
+
     it('rejects a spool dir that cannot be used, naming spool.dir', async () => {
       const dir = await tempDir()
       writeFileSync(join(dir, 'file'), 'x')

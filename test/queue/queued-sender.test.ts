@@ -1180,7 +1180,8 @@ describe('QueuedSender', () => {
       sender.send(rec(2))
       await settle()
       expect(sink.attempts.map((a) => a.ids)).toEqual([[1]])
-      expect(sender.stats().inFlight).toBe(2)
+      // The second waits in the queue for the next window (the rate limit is the engine's, not the pool's).
+      expect(sender.stats()).toMatchObject({ inFlight: 1, queued: 1 })
       const closing = sender.close({ timeoutMs: 1000 })
       await vi.advanceTimersByTimeAsync(1000)
       const report = await closing
@@ -1227,7 +1228,9 @@ describe('QueuedSender', () => {
       expect(stats.retried).toBe(3)
       expect(stats.attempts).toBe(2)
       expect(stats.failed).toBe(0)
-      expect(retries).toEqual([{ sender: 'r', records: 3, attempt: 1, delayMs: 50, error: 'ECONNRESET' }])
+      expect(retries).toEqual([
+        { sender: 'r', records: 3, attempt: 1, delayMs: 50, error: 'ECONNRESET', waitingRecords: 3, waitingBatches: 1 },
+      ])
     })
 
     it('does not retry a permanent DeliveryError and records the failure with its status', async () => {
