@@ -92,6 +92,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
             defaults,
             ...(options.messageKey ? { messageKey: options.messageKey } : {}),
             ...(options.errorKey ? { errorKey: options.errorKey } : {}),
+            ...(options.levelKey ? { levelKey: options.levelKey } : {}),
           }),
         )
       } catch (error) {

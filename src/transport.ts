@@ -171,6 +171,7 @@ export default async function courierTransport(input: TransportOptions): Promise
       // The logger's keys, for senders that read messages and errors (the webhook alert sender).
       ...(config.messageKey ? { messageKey: config.messageKey } : {}),
       ...(config.errorKey ? { errorKey: config.errorKey } : {}),
+      ...(options.levelKey ? { levelKey: options.levelKey } : {}),
     })
     const parser = new RecordParser({
       levels,

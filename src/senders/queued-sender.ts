@@ -74,6 +74,8 @@ export interface SenderContext {
   observer?: RecordObserver
   /** The logger's `messageKey`, for senders that read messages. @default 'msg' */
   messageKey?: string
+  /** The transport's `levelKey`, for senders that read records' fields. @default 'level' */
+  levelKey?: string
   /** The logger's `errorKey`, for senders that read errors. @default 'err' */
   errorKey?: string
 }

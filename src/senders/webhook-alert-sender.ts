@@ -337,7 +337,7 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
     this.#maxBodyBytes = options.maxBodyBytes ?? format.defaultMaxBodyBytes
     const maxGroups = options.maxGroups ?? DEFAULT_MAX_ALERT_GROUPS
     // The message, level and error type are shown anyway; other group-by values are shown beside them.
-    const shown = new Set(['level', messageKey, `${errorKey}.type`, `${errorKey}.name`, `${errorKey}.message`])
+    const shown = new Set([context.levelKey ?? 'level', messageKey, `${errorKey}.type`, `${errorKey}.name`, `${errorKey}.message`])
     this.#render = {
       title: options.title,
       sender: this.name,
