@@ -5,24 +5,14 @@
  * path, and every timer goes through one place that clamps what is computed at run time.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError } from '../src/config-error.js'
 import { createCourierStream } from '../src/courier-stream.js'
 import { parseTransportOptions } from '../src/options.js'
 import { createHttpSender } from '../src/senders/http-sender.js'
 import { MAX_TIMER_MS, setRepeat, setTimer, timerDelay } from '../src/timers.js'
+import { configErrorOf } from './helpers/config-error.js'
 
 const URL = 'http://127.0.0.1:9/logs'
 const TOO_LONG = 3e9
-
-function configErrorOf(run: () => unknown): ConfigError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof ConfigError) return error
-    throw error
-  }
-  throw new Error('expected a ConfigError')
-}
 
 /** Sets `value` at the dotted `path` of a fresh object. */
 function at(path: string, value: unknown): Record<string, unknown> {

@@ -7,12 +7,12 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ConfigError } from '../src/config-error.js'
 import { createCourierStream } from '../src/courier-stream.js'
 import { parseTransportOptions } from '../src/options.js'
 import { createMemorySender } from '../src/senders/memory-sender.js'
 import { createCourierTransport, DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, handleSignals } from '../src/signals.js'
 import { writeStderr } from '../src/stderr.js'
+import { configErrorOf } from './helpers/config-error.js'
 
 // What the helper would write to stderr, kept here to be looked at.
 vi.mock('../src/stderr.js', () => ({ writeStderr: vi.fn() }))
@@ -24,16 +24,6 @@ function fakeStream() {
     flush: vi.fn((cb?: (err?: Error | null) => void) => cb?.(null)),
     close: vi.fn(() => Promise.resolve()),
   }
-}
-
-function configErrorOf(run: () => unknown): ConfigError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof ConfigError) return error
-    throw error
-  }
-  throw new Error('expected a ConfigError')
 }
 
 const counts = (): { SIGTERM: number; SIGINT: number; SIGHUP: number } => ({

@@ -7,6 +7,7 @@ import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.j
 import { createRecord, type LogRecord } from '../../src/record.js'
 import { QueuedSender, type CommonSenderOptions } from '../../src/senders/queued-sender.js'
 import type { Batch, DeliveryContext, Sink } from '../../src/senders/sender.js'
+import type { FrameContent } from '../../src/spool/spool-frame.js'
 
 export type SinkMode = 'accept' | 'fail' | 'reject' | 'hang'
 
@@ -75,4 +76,11 @@ export function spooledSender(
   )
   defer(() => sender.close({ timeoutMs: 100 }))
   return sender
+}
+
+/** A spool frame's content: batch `id` with records `{ i }`, i = from .. from + n - 1, at level 30. */
+export function frameContent(id: string, from: number, n: number): FrameContent {
+  const lines: string[] = []
+  for (let i = from; i < from + n; i++) lines.push(`{"level":30,"i":${i}}`)
+  return { id, levels: lines.map(() => 30), lines }
 }

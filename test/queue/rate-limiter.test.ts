@@ -4,6 +4,7 @@
  * `rateLimit: { intervalMs: 1000, maxRequests: 2 }` got 14 requests within one second.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { RateLimitOptions } from '../../src/queue/queue-options.js'
 import { RateLimiter } from '../../src/queue/rate-limiter.js'
 import { QueuedSender } from '../../src/senders/queued-sender.js'
 import { rec, SwitchSink } from '../helpers/switch-sink.js'
@@ -35,20 +36,26 @@ class TimedSink extends SwitchSink {
   }
 }
 
+/** A sender whose sink answers 503 until told otherwise, with short backoffs and no retry limit. */
+function failingSender(maxRecords: number, rateLimit: RateLimitOptions, concurrency = 4): { sink: TimedSink; sender: QueuedSender } {
+  const sink = new TimedSink()
+  sink.mode = 'fail'
+  const sender = new QueuedSender(
+    {
+      name: 'r',
+      batch: { maxRecords, maxWaitMs: 0 },
+      pool: { concurrency, rateLimit },
+      retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 1000, maxRetryTimeMs: 600_000 },
+    },
+    sink,
+    { random: () => 0.5 },
+  )
+  return { sink, sender }
+}
+
 describe('rate limit', () => {
   it('counts retries: at most maxRequests attempts per window while the sink answers 503', async () => {
-    const sink = new TimedSink()
-    sink.mode = 'fail'
-    const sender = new QueuedSender(
-      {
-        name: 'r',
-        batch: { maxRecords: 1, maxWaitMs: 0 },
-        pool: { concurrency: 4, rateLimit: { intervalMs: 1000, maxRequests: 2 } },
-        retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 1000, maxRetryTimeMs: 600_000 },
-      },
-      sink,
-      { random: () => 0.5 },
-    )
+    const { sink, sender } = failingSender(1, { intervalMs: 1000, maxRequests: 2 })
     for (let i = 0; i < 4; i++) sender.send(rec(i))
     await vi.advanceTimersByTimeAsync(9999)
     const counts = perWindow(
@@ -64,18 +71,7 @@ describe('rate limit', () => {
   })
 
   it('counts retries against maxRecords too', async () => {
-    const sink = new TimedSink()
-    sink.mode = 'fail'
-    const sender = new QueuedSender(
-      {
-        name: 'r',
-        batch: { maxRecords: 5, maxWaitMs: 0 },
-        pool: { concurrency: 4, rateLimit: { intervalMs: 1000, maxRecords: 10 } },
-        retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 1000, maxRetryTimeMs: 600_000 },
-      },
-      sink,
-      { random: () => 0.5 },
-    )
+    const { sink, sender } = failingSender(5, { intervalMs: 1000, maxRecords: 10 })
     for (let i = 0; i < 20; i++) sender.send(rec(i))
     await vi.advanceTimersByTimeAsync(4999)
     const perSecond: number[] = []
@@ -87,18 +83,7 @@ describe('rate limit', () => {
   })
 
   it('a retry waiting for its slot is given up at close, counted', async () => {
-    const sink = new TimedSink()
-    sink.mode = 'fail'
-    const sender = new QueuedSender(
-      {
-        name: 'r',
-        batch: { maxRecords: 1, maxWaitMs: 0 },
-        pool: { concurrency: 2, rateLimit: { intervalMs: 60_000, maxRequests: 1 } },
-        retry: { baseDelayMs: 10, maxDelayMs: 20, maxAttempts: 1000, maxRetryTimeMs: 600_000 },
-      },
-      sink,
-      { random: () => 0.5 },
-    )
+    const { sink, sender } = failingSender(1, { intervalMs: 60_000, maxRequests: 1 }, 2)
     sender.send(rec(1))
     await vi.advanceTimersByTimeAsync(1000)
     expect(sink.starts).toHaveLength(1)

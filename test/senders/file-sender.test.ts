@@ -8,22 +8,13 @@ import { createSenders } from '../../src/sender-factory.js'
 import { createFileSender, type FileSender, type FileSenderOptions } from '../../src/senders/file-sender.js'
 import type { SenderEvents } from '../../src/senders/sender.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
+import { configErrorOf } from '../helpers/config-error.js'
 
 type FailureEvent = SenderEvents['failure'][0]
 
 /** Every record the sender received is delivered, failed, dropped, queued or in flight. */
 function expectLedger(stats: SenderStats): void {
   expect(stats.received).toBe(stats.delivered + stats.failed + totalDropped(stats) + stats.queued + stats.inFlight)
-}
-
-function configErrorOf(run: () => unknown): ConfigError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof ConfigError) return error
-    throw error
-  }
-  throw new Error('expected a ConfigError')
 }
 
 const line = (i: number): string => `{"level":30,"time":${1_700_000_000_000 + i},"msg":"m${i}","i":${i}}`

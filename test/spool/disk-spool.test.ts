@@ -7,6 +7,7 @@ import { encodeFrame } from '../../src/spool/spool-frame.js'
 import { isAlive, OWNER_FILE } from '../../src/spool/spool-owner.js'
 import { DEFAULT_SPOOL, type ResolvedSpoolOptions } from '../../src/spool/spool-options.js'
 import { useCleanups } from '../helpers/cleanups.js'
+import { frameContent as batch } from '../helpers/switch-sink.js'
 
 const { tempDir, defer } = useCleanups()
 
@@ -21,12 +22,6 @@ function open(dir: string, more: Partial<ResolvedSpoolOptions> = {}, evicted: Sp
   const spool = new DiskSpool(options(dir, more), 'http', (f) => evicted.push(f))
   defer(() => spool.close())
   return spool
-}
-
-function batch(id: string, from: number, n: number) {
-  const lines: string[] = []
-  for (let i = from; i < from + n; i++) lines.push(`{"level":30,"i":${i}}`)
-  return { id, levels: lines.map(() => 30), lines }
 }
 
 function append(spool: DiskSpool, id: string, from: number, n: number, where: 'tail' | 'front' = 'tail'): SpoolFrame {

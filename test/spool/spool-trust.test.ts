@@ -30,7 +30,7 @@ import { DiskSpool, SpoolReadError, type SpoolFrame } from '../../src/spool/disk
 import { trustProblem } from '../../src/spool/spool-owner.js'
 import { DEFAULT_SPOOL } from '../../src/spool/spool-options.js'
 import { useCleanups } from '../helpers/cleanups.js'
-import { ledgerGap, rec, spooledSender, SwitchSink } from '../helpers/switch-sink.js'
+import { frameContent as batch, ledgerGap, rec, spooledSender, SwitchSink } from '../helpers/switch-sink.js'
 
 const { tempDir, defer } = useCleanups()
 
@@ -56,12 +56,6 @@ function openSpool(dir: string): DiskSpool {
   const spool = new DiskSpool({ ...DEFAULT_SPOOL, dir, fsync: 'never' }, 'http', () => undefined)
   defer(() => spool.close())
   return spool
-}
-
-function batch(id: string, from: number, n: number) {
-  const lines: string[] = []
-  for (let i = from; i < from + n; i++) lines.push(`{"level":30,"i":${i}}`)
-  return { id, levels: lines.map(() => 30), lines }
 }
 
 function append(spool: DiskSpool, id: string, from: number, n: number): SpoolFrame {
