@@ -44,7 +44,7 @@ export interface StartOptions {
  * can wait for a line, send signals and write commands while it runs.
  */
 export function startNode(script: string, args: string[] = [], options: StartOptions = {}): RunningChild {
-  return start(script, args, options, 'pipe')
+  return start(process.execPath, [script, ...args], options, 'pipe')
 }
 
 /**
@@ -52,12 +52,20 @@ export function startNode(script: string, args: string[] = [], options: StartOpt
  * `pino.transport({ target: 'pino-courier' })` resolve as in a user's app). Kills it after `timeoutMs`.
  */
 export function runNode(script: string, args: string[] = [], options: StartOptions = {}): Promise<ChildResult> {
-  return start(script, args, options, 'ignore').result
+  return start(process.execPath, [script, ...args], options, 'ignore').result
 }
 
-function start(script: string, args: string[], options: StartOptions, stdin: 'pipe' | 'ignore'): RunningChild {
+/**
+ * Runs `command ...args` in the project root, as {@link runNode} runs node (`node --eval`, or node
+ * under `unshare`). Rejects when the command cannot be started (ENOENT: not installed).
+ */
+export function runCommand(command: string, args: string[], options: StartOptions = {}): Promise<ChildResult> {
+  return start(command, args, options, 'ignore').result
+}
+
+function start(command: string, argv: string[], options: StartOptions, stdin: 'pipe' | 'ignore'): RunningChild {
   const started = Date.now()
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(command, argv, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...options.env },
     stdio: [stdin, 'pipe', 'pipe'],

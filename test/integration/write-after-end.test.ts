@@ -5,11 +5,10 @@
  * lines (`transport.linesAfterEnd`), warns on stderr (throttled), and keeps the app alive; an app with
  * its own 'error' listener still gets the error.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readNdjson } from '../fixtures/integration.js'
-import { PROJECT_ROOT } from '../helpers/child-process.js'
+import { runCommand } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
 
 const { tempDir } = useCleanups()
@@ -43,23 +42,8 @@ interface Run {
 }
 
 function runApp(path: string, options: { after: number; listen?: boolean; stderr?: boolean }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // --eval resolves 'pino-courier' from the working directory: the package itself (dist/, built).
-    const child = spawn(process.execPath, ['--input-type=module', '--eval', APP, path, JSON.stringify(options)], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  // --eval resolves 'pino-courier' from the working directory: the package itself (dist/, built).
+  return runCommand(process.execPath, ['--input-type=module', '--eval', APP, path, JSON.stringify(options)], { timeoutMs: 30_000 })
 }
 
 const describeRun = (run: Run): string => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`

@@ -9,14 +9,13 @@
  * `unshare` or `mount` is missing or user namespaces are off, the test fails and says what to
  * install or enable: it never skips.
  */
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { CourierCloseReport } from '../../src/courier.js'
 import { DROP_REASONS } from '../../src/queue/delivery-stats.js'
 import { fixture, perfectSequence, summarizeSequence } from '../fixtures/integration.js'
-import { PROJECT_ROOT } from '../helpers/child-process.js'
+import { runCommand } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
 
 const APP = fixture('full-disk-app.mjs')
@@ -39,30 +38,13 @@ const NEEDS =
   'also kernel.apparmor_restrict_unprivileged_userns=0)'
 
 /** `unshare --user --map-root-user --mount node full-disk-app.mjs ...`, killed after 60 s. */
-function runInNamespace(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--user', '--map-root-user', '--mount', process.execPath, APP, ...args], {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      reject(
-        new Error(
-          error.code === 'ENOENT' ? `\`unshare\` was not found: ${NEEDS}` : `cannot run \`unshare\`: ${error.message}; ${NEEDS}`,
-        ),
-      )
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
+async function runInNamespace(args: string[]): Promise<Run> {
+  try {
+    return await runCommand('unshare', ['--user', '--map-root-user', '--mount', process.execPath, APP, ...args], { timeoutMs: 60_000 })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new Error(code === 'ENOENT' ? `\`unshare\` was not found: ${NEEDS}` : `cannot run \`unshare\`: ${(error as Error).message}; ${NEEDS}`)
+  }
 }
 
 function describeRun(run: Run): string {
