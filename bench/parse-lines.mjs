@@ -2,15 +2,17 @@
 // line is exactly one JSON object costs next to the old prefix-only fast path and next to JSON.parse.
 // Lines are written by a real pino logger (~200 B and ~1 KB, nested objects, escapes, unicode).
 //
-//   npm run build && node bench/parse-lines.mjs [seconds per case, default 1]
+//   npm run build && node bench/parse-lines.mjs [seconds per case, default 1] [--markdown]
 //
-// Prints lines/s per case (best of 5 rounds). Not part of bench/run.mjs.
+// Prints lines/s per case (best of 5 rounds); with --markdown, one table (what `npm run bench` puts in
+// its report, running this file in a child process after the scenarios).
 import pino from 'pino'
 import { LogRecord, RecordParser } from '../dist/index.js'
 // The validator alone; the package exports it only through RecordParser.
 import { isJsonObjectText } from '../dist/record.js'
 
 const seconds = Number(process.argv[2] ?? 1)
+const markdown = process.argv.includes('--markdown')
 
 /** Lines as pino writes them, without the newline. */
 function pinoLines(log) {
@@ -101,16 +103,29 @@ function measure(fn, lines) {
   return best
 }
 
-for (const [label, lines] of [
+const sizes = [
   ['~200 B', small],
   ['~1 KB', large],
-]) {
+]
+const table = new Map(Object.keys(cases).map((name) => [name, []]))
+const headers = []
+for (const [label, lines] of sizes) {
   const bytes = Math.round(lines.reduce((n, l) => n + Buffer.byteLength(l), 0) / lines.length)
-  console.log(`\n${label} lines (average ${bytes} bytes), lines/s, best of 5:`)
+  headers.push(`${label} (${bytes} B): lines/s, ns/line`)
+  if (!markdown) console.log(`\n${label} lines (average ${bytes} bytes), lines/s, best of 5:`)
   for (const [name, fn] of Object.entries(cases)) {
     for (let k = 0; k < 20; k++) for (const line of lines) fn(line) // warm up
     const rate = measure(fn, lines)
-    console.log(`  ${name.padEnd(58)} ${Math.round(rate).toLocaleString('en-US').padStart(12)}  (${((1e9 / rate) | 0)} ns/line, ${((rate * bytes) / 1e6).toFixed(0)} MB/s)`)
+    const perLine = (1e9 / rate) | 0
+    table.get(name).push(`${Math.round(rate).toLocaleString('en-US')}, ${perLine}`)
+    if (!markdown) {
+      console.log(`  ${name.padEnd(58)} ${Math.round(rate).toLocaleString('en-US').padStart(12)}  (${perLine} ns/line, ${((rate * bytes) / 1e6).toFixed(0)} MB/s)`)
+    }
   }
+}
+if (markdown) {
+  console.log(`| case | ${headers.join(' | ')} |`)
+  console.log(`| --- | ${headers.map(() => '---:').join(' | ')} |`)
+  for (const [name, cells] of table) console.log(`| ${name} | ${cells.join(' | ')} |`)
 }
 if (sink === 0.5) console.log(sink) // keeps the work observable

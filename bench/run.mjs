@@ -6,6 +6,8 @@
 //   npm run bench -- --quick               smaller counts, one repetition (a smoke run, ~2 minutes)
 //   npm run bench -- --scenarios a,b --targets courier,pino-file --reps 5
 //   npm run bench -- --profile             also write .cpuprofile files (main and worker threads)
+//   npm run bench -- --scenarios parse     only the record parser's cost per line (bench/parse-lines.mjs)
+import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
@@ -86,6 +88,16 @@ for (const scenario of all) {
     .filter(Boolean)
   if (scenarioRows.length === 0) continue
   sections.push(`### ${scenario.title}\n\n${scenarioTable(scenario, scenarioRows, targets)}`)
+}
+// The record parser's cost per line (the worker's hot path), best of 5 rounds in a child process of
+// its own: the check that a line is exactly one JSON object (issue 10) next to the prefix-only check
+// it replaced and to JSON.parse.
+if (!onlyScenarios || onlyScenarios.includes('parse')) {
+  const perCase = args.quick ? '0.2' : '1'
+  const parsing = execFileSync(process.execPath, [fileURLToPath(new URL('./parse-lines.mjs', import.meta.url)), perCase, '--markdown'], {
+    encoding: 'utf8',
+  })
+  sections.push(`### Record parsing, per line (the worker's hot path)\n\n${parsing.trim()}`)
 }
 const checks = checkTargets(rows)
 const minutes = ((Date.now() - started) / 60_000).toFixed(1)
