@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, statSync, writeSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { ConfigError } from '../config-error.js'
 import type { LogRecord } from '../record.js'
@@ -46,7 +46,19 @@ function deadLetterPathProblem(path: string): string | undefined {
     )
   }
   if (stats.isDirectory()) return 'it is a directory'
-  return undefined
+  return fileProblem(stats)
+}
+
+/**
+ * Why a file found at the dead-letter path must not receive the failed records: one another user made
+ * first (in a sticky directory such as /tmp) could be read by that user, and anything but a regular
+ * file is not a file to keep records in. Found by review: such a file was appended to.
+ */
+function fileProblem(stats: Stats): string | undefined {
+  if (!stats.isFile()) return 'it is not a regular file'
+  const uid = process.geteuid?.() ?? process.getuid?.()
+  if (uid === undefined || stats.uid === uid || stats.uid === 0) return undefined
+  return `it is owned by uid ${stats.uid}, who could read the failed records: remove it, or set a path in a directory only you can write`
 }
 
 /**
@@ -95,12 +107,20 @@ export class DeadLetterFile {
     // since, and an open happens only after a rotation or an error.
     const problem = trustProblem(statSync(dir), 'shared')
     if (problem) throw new Error(`dead-letter directory "${dir}" ${problem}`)
+    let fd: number
     try {
-      return openSync(this.path, OPEN_NOFOLLOW.append, this.#mode)
+      fd = openSync(this.path, OPEN_NOFOLLOW.append, this.#mode)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
       throw new Error(`dead-letter file "${this.path}" is a symbolic link; not written through it`, { cause: error })
     }
+    // Checked on the open descriptor: what was opened is what is written, whatever is at the path now.
+    const opened = fileProblem(fstatSync(fd))
+    if (opened) {
+      closeSync(fd)
+      throw new Error(`dead-letter file "${this.path}": ${opened}`)
+    }
+    return fd
   }
 
   #stillThere(fd: number): boolean {

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { DeliveryError } from '../queue/delivery-error.js'
 import { isTransientStatus, parseRetryAfter } from '../queue/retry-policy.js'
 import { setTimer } from '../timers.js'
+import { headerSecrets, quoteRedacted, safeDecode, secretNeedles, urlSecrets } from './redact.js'
 
 
 /**
@@ -78,7 +79,7 @@ export class HttpPoster {
   /** Scheme and host of the endpoint: all that messages show of it. */
   readonly origin: string
   readonly #url: URL
-  /** Parts of the URL that may be credentials (path, query, userinfo), longest first. */
+  /** Parts of the URL that may be credentials (path, query, userinfo), as redactText takes them. */
   readonly #secrets: readonly string[]
   readonly #method: 'POST' | 'PUT'
   readonly #authorization: string | undefined
@@ -90,7 +91,7 @@ export class HttpPoster {
 
   constructor(options: HttpPosterOptions) {
     const url = new URL(options.url)
-    this.#secrets = urlSecrets(url)
+    this.#secrets = secretNeedles(urlSecrets(url))
     if (url.username || url.password) {
       const user = safeDecode(url.username)
       const pass = safeDecode(url.password)
@@ -132,8 +133,7 @@ export class HttpPoster {
     // Servers often echo the request path, query or headers in error pages ("Cannot POST
     // /ingest/<token>"): the quoted body must not carry the URL's secrets, nor the credentials sent
     // in headers, into messages, stats and warnings.
-    const secrets = [...this.#secrets, ...headerSecrets(all)].sort((a, b) => b.length - a.length)
-    const detail = quote(text.replace(/\s+/g, ' ').trim(), MAX_ERROR_BODY, secrets)
+    const detail = quoteBody(text, [...this.#secrets, ...secretNeedles(headerSecrets(all))])
     throw new DeliveryError(`HTTP ${status} from ${this.origin}${detail ? `: ${detail}` : ''}`, {
       status,
       permanent: !isTransientStatus(status),
@@ -225,6 +225,19 @@ export class HttpPoster {
   }
 }
 
+/**
+ * The part of an error body a failure message quotes: whitespace folded, secrets cut out, at most
+ * MAX_ERROR_BODY characters. Should redaction itself fail, nothing of the body is shown: the status
+ * alone decides what happens to the batch.
+ */
+function quoteBody(text: string, needles: readonly string[]): string {
+  try {
+    return quoteRedacted(text.replace(/\s+/g, ' ').trim(), MAX_ERROR_BODY, needles)
+  } catch {
+    return '(response body not shown)'
+  }
+}
+
 /** Errors of a request sent on a reused keep-alive connection that the server had already closed. */
 const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE'])
 
@@ -264,110 +277,8 @@ function discardBody(response: http.IncomingMessage): void {
   response.once('end', done).once('close', done).resume()
 }
 
-/** Shortest URL part treated as a secret when it appears in a response body. */
-const MIN_SECRET_LENGTH = 4
-
-/** Path, path segments, query, query values and userinfo of a URL, raw and decoded, longest first. */
-function urlSecrets(url: URL): string[] {
-  const parts = new Set<string>()
-  const add = (value: string): void => {
-    for (const candidate of [value, safeDecode(value)]) if (candidate.length >= MIN_SECRET_LENGTH) parts.add(candidate)
-  }
-  add(url.pathname + url.search)
-  add(url.pathname)
-  add(url.search)
-  for (const segment of url.pathname.split('/')) add(segment)
-  for (const [key, value] of url.searchParams) {
-    add(value)
-    add(`${key}=${value}`)
-  }
-  // The pairs as sent, percent-encoding and all: a sink may echo the raw query.
-  for (const pair of url.search.slice(1).split('&')) {
-    add(pair)
-    const at = pair.indexOf('=')
-    if (at >= 0) add(pair.slice(at + 1))
-  }
-  add(url.username)
-  add(url.password)
-  return [...parts].filter((p) => p !== '/').sort((a, b) => b.length - a.length)
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value)
-  } catch {
-    return value
-  }
-}
-
-/**
- * Replaces every occurrence of every secret with an ellipsis, in whatever encoding a server echoes
- * it: each character may appear as itself or percent-encoded (either case of hex digits, as
- * `encodeURIComponent` and other encoders write it), a space also as `+`, a slash also as JSON's `\/`.
- * A sink echoing `?api_key=AbC/dEf+GhI=` as `AbC%2FdEf%2BGhI%3D` is thus redacted too.
- */
-export function redactText(text: string, secrets: readonly string[]): string {
-  if (secrets.length === 0) return text
-  // Longest first, in one alternation: a secret that contains another is replaced whole.
-  const sorted = [...secrets].sort((a, b) => b.length - a.length)
-  return text.replace(new RegExp(sorted.map(secretPattern).join('|'), 'g'), '…')
-}
-
-/** A pattern matching `secret` with each character literal or percent-encoded. */
-function secretPattern(secret: string): string {
-  let out = ''
-  for (const char of secret) {
-    const alternatives = [char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')]
-    let encoded = ''
-    for (const byte of Buffer.from(char, 'utf8')) {
-      encoded += '%' + [...byte.toString(16).padStart(2, '0')].map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d)).join('')
-    }
-    alternatives.push(encoded)
-    if (char === ' ') alternatives.push('\\+')
-    if (char === '/') alternatives.push('\\\\/')
-    out += `(?:${alternatives.join('|')})`
-  }
-  return out
-}
-
 /** Longest stretch read past the quote limit, so that a secret across the limit is still found whole. */
 const MAX_SECRET_READ = 4096
-
-/**
- * Redacts, then cuts to `limit` characters; a tail that could be the start of a secret cut short is
- * dropped too.
- */
-function quote(text: string, limit: number, secrets: readonly string[]): string {
-  const redacted = redactText(text, secrets)
-  if (redacted.length <= limit) return redacted
-  let out = redacted.slice(0, limit)
-  for (const secret of secrets) {
-    for (let k = Math.min(secret.length - 1, out.length); k >= MIN_SECRET_LENGTH; k--) {
-      if (out.endsWith(secret.slice(0, k))) {
-        out = out.slice(0, out.length - k)
-        break
-      }
-    }
-  }
-  return `${out}…`
-}
-
-/**
- * Names of request headers that carry credentials: `authorization`, `cookie`, Honeycomb's
- * `x-honeycomb-team`, and any name containing `key`, `token`, `secret` or `auth` (`x-api-key`,
- * `dd-api-key`, `x-auth-token`, `x-splunk-secret` …).
- */
-export const CREDENTIAL_HEADER = /^(cookie|x-honeycomb-team)$|key|token|secret|auth/i
-
-/** Credentials in request headers (authorization and the like): the value, and the part after its scheme. */
-function headerSecrets(headers: Record<string, string>): string[] {
-  const out: string[] = []
-  for (const [name, value] of Object.entries(headers)) {
-    if (!CREDENTIAL_HEADER.test(name)) continue
-    for (const part of [value, value.slice(value.indexOf(' ') + 1)]) if (part.length >= MIN_SECRET_LENGTH) out.push(part)
-  }
-  return out
-}
 
 function describeNetworkError(error: unknown): string {
   if (!(error instanceof Error)) return String(error)

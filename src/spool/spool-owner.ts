@@ -93,21 +93,23 @@ export function trustProblem(stats: Stats, role: DirectoryRole): string | undefi
   const uid = process.geteuid?.() ?? process.getuid?.()
   if (uid === undefined) return undefined
   const mode = stats.mode & 0o7777
-  if (role === 'shared' && (mode & 0o1000) !== 0) return undefined
+  // Its owner can rename or replace anything in a directory, sticky or not: another user's directory
+  // is never trusted. A sticky one of ours or root's (/tmp) is: others may add entries, not touch ours.
   const foreign = stats.uid !== uid && stats.uid !== 0
-  const writable = (mode & 0o022) !== 0
+  const sticky = role === 'shared' && (mode & 0o1000) !== 0
+  const writable = (mode & 0o022) !== 0 && !sticky
   if (!foreign && !writable) return undefined
   const octal = mode.toString(8).padStart(4, '0')
   const others = (mode & 0o002) !== 0 ? 'writable by others' : 'writable by its group'
   const what = foreign
-    ? `is owned by uid ${stats.uid}${writable ? ` and ${others}` : ''}, mode ${octal}`
+    ? `is owned by uid ${stats.uid}${(mode & 0o022) !== 0 ? ` and ${others}` : ''}, mode ${octal}`
     : `is ${others}, mode ${octal}${role === 'shared' ? ', without the sticky bit' : ''}`
   if (role === 'own') {
     const fix = `remove it (it is made again, owner-only)${foreign ? '' : ' or chmod go-w it'}`
     return `${what}, but it is the spool's own directory: ${fix}`
   }
   return foreign
-    ? `${what}: use a directory only you (uid ${uid}) or root can write, or chmod +t it as /tmp is`
+    ? `${what}: use a directory owned by you (uid ${uid}) or root that nobody else can write (a sticky one such as /tmp is fine when root owns it)`
     : `${what}: chmod go-w it (or +t, as /tmp is), or use a directory only you can write`
 }
 

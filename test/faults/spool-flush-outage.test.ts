@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { useCleanups } from '../helpers/cleanups.js'
-import { closeReportOf, describeApp, eventOf, useFaults } from './run-app.js'
+import { closeReportOf, describeApp, useFaults } from './run-app.js'
 
 const { sink: faultSink, app } = useFaults()
 const { tempDir } = useCleanups()
@@ -44,6 +44,7 @@ describe('flush with a spool while the sink refuses connections', () => {
     expect(stats).toMatchObject({ received: n, delivered: 0, failed: 0, queued: 0, inFlight: 0, spooled: n })
     expect(report.spooled).toBe(n)
     expect(sink.requests).toHaveLength(0)
-    expect(eventOf(result, 'closed').closeMs).toBeLessThan(5000)
+    // Closed without waiting out the close deadline: the sink was down, everything was on disk.
+    expect(report.timedOut).toBe(false)
   })
 })

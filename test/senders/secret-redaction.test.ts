@@ -5,10 +5,14 @@
  * every header whose name contains key, token, secret or auth count as credentials.
  */
 import { describe, expect, it } from 'vitest'
-import { CREDENTIAL_HEADER, redactText } from '../../src/senders/http-post.js'
+import { createRecord } from '../../src/record.js'
+import { createHttpSender } from '../../src/senders/http-sender.js'
+import { CREDENTIAL_HEADER, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../src/senders/redact.js'
 import { closeReportOf, describeApp, eventOf, useFaults } from '../faults/run-app.js'
 
 const { sink: faultSink, app } = useFaults()
+
+const redactText = (text: string, secrets: string[]): string => redactNeedles(text, secretNeedles(secrets))
 
 const KEY = 'AbC/dEf+GhI='
 const TEAM = 'hny_team_0123456789'
@@ -28,6 +32,28 @@ describe('redactText', () => {
     expect(redactText('a.b*c and aXbbc', ['a.b*c'])).toBe('… and aXbbc')
   })
 
+  it('takes secrets of any length, linearly: a 9 KB token is redacted, not spelt out in an error', () => {
+    // The first version built one regular expression of every spelling of every secret: past ~6 KB of
+    // token V8 refused it ("Regular expression too large"), and that error quoted the whole pattern.
+    const token = 'SeCrEt'.repeat(1500)
+    const echoed = `bad token ${encodeURIComponent(token)} and ${token.toLowerCase()}`
+    expect(redactText(echoed, [token])).toBe(`bad token … and ${token.toLowerCase()}`)
+    // Many secrets, a long body: every occurrence goes.
+    const secrets = Array.from({ length: 40 }, (_, i) => `value-${i}-${'x'.repeat(60)}`)
+    const body = [...secrets, ...secrets].map((secret) => `k=${encodeURIComponent(secret)}`).join('&')
+    expect(redactText(body, secrets)).toBe(Array(80).fill('k=…').join('&'))
+  })
+
+  it('cuts a quote without leaving the beginning of a secret in any spelling, nor half an escape', () => {
+    const token = 'AbCdEfGhIjKlMnOp/QrStUvWx'
+    const needles = secretNeedles([token])
+    // The secret starts just before the cut and runs past it, percent-encoded.
+    const body = `${'x'.repeat(20)}${encodeURIComponent(token)}`
+    expect(quoteRedacted(body.slice(0, 30), 25, needles)).toBe(`${'x'.repeat(20)}…`)
+    expect(quoteRedacted(`${'x'.repeat(20)}AbCd%2`, 25, needles)).toBe(`${'x'.repeat(20)}…`)
+    expect(quoteRedacted(`${'x'.repeat(30)}`, 25, needles)).toBe(`${'x'.repeat(25)}…`)
+  })
+
   it('names the credential headers', () => {
     for (const name of ['authorization', 'proxy-authorization', 'cookie', 'x-honeycomb-team', 'x-api-key', 'dd-api-key', 'x-auth-token', 'X-Splunk-Secret', 'apikey']) {
       expect(CREDENTIAL_HEADER.test(name), name).toBe(true)
@@ -35,6 +61,24 @@ describe('redactText', () => {
     for (const name of ['content-type', 'user-agent', 'idempotency-key-name-is-fine'.replace('-key', '')]) {
       expect(CREDENTIAL_HEADER.test(name), name).toBe(false)
     }
+  })
+})
+
+describe('a 400 echoing a 9 KB token in the URL', () => {
+  it('stays a permanent failure, tried once, and its message holds no part of the token', async () => {
+    const token = 'SeCrEt'.repeat(1500)
+    const sink = await faultSink(() => ({ status: 400, body: `unknown api_key=${token}` }))
+    const sender = createHttpSender({ url: `${sink.url}?api_key=${token}`, batch: { maxWaitMs: 0 }, retry: { baseDelayMs: 1 } })
+    sender.send(createRecord('{"level":30,"i":1}'))
+    await sender.flush()
+    const stats = sender.stats()
+    await sender.close()
+    expect(sink.requests).toHaveLength(1)
+    expect(stats.recentFailures[0]).toMatchObject({ reason: 'permanent', status: 400, attempts: 1 })
+    const messages = JSON.stringify(stats)
+    expect(messages).toContain('HTTP 400 from http://127.0.0.1')
+    expect(messages).not.toContain('SeCrEt')
+    expect(messages).not.toContain('(?:')
   })
 })
 

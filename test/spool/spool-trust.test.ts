@@ -97,13 +97,15 @@ afterEach(() => {
 
 describe('the trust rule', () => {
   // OpenSSH's StrictModes (owned by you or root, writable by nobody else), with /tmp's sticky bit
-  // allowed in a directory the user names; the spool's own directories get no sticky exception.
+  // allowed in a directory the user names when you or root own it (its owner can replace anything in
+  // it, sticky or not); the spool's own directories get no sticky exception.
   it('trusts a shared directory owned by you or root and writable by nobody else, or sticky; refuses the rest', () => {
     const other = me === OTHER_UID ? OTHER_UID + 1 : OTHER_UID
     const table = {
       'yours 0700': trustProblem(dirStats(0o40700, me), 'shared'),
       "root's 0755": trustProblem(dirStats(0o40755, 0), 'shared'),
-      "another's 1777 (/tmp-like)": trustProblem(dirStats(0o41777, other), 'shared'),
+      "root's 1777 (/tmp)": trustProblem(dirStats(0o41777, 0), 'shared'),
+      "another's 1777": trustProblem(dirStats(0o41777, other), 'shared'),
       'yours 1777': trustProblem(dirStats(0o41777, me), 'shared'),
       "another's 0755": trustProblem(dirStats(0o40755, other), 'shared'),
       "another's 0777": trustProblem(dirStats(0o40777, other), 'shared'),
@@ -118,11 +120,13 @@ describe('the trust rule', () => {
     expect(table).toEqual({
       'yours 0700': undefined,
       "root's 0755": undefined,
-      "another's 1777 (/tmp-like)": undefined,
+      "root's 1777 (/tmp)": undefined,
+      // Found by review: accepted at first, though its owner could rename <dir>/<sender> and plant a link.
+      "another's 1777": expect.stringMatching(new RegExp(`^is owned by uid ${other} and writable by others, mode 1777: use a directory owned by you`)),
       'yours 1777': undefined,
-      "another's 0755": expect.stringMatching(new RegExp(`^is owned by uid ${other}, mode 0755: use a directory only you`)),
+      "another's 0755": expect.stringMatching(new RegExp(`^is owned by uid ${other}, mode 0755: use a directory owned by you`)),
       "another's 0777": expect.stringMatching(
-        new RegExp(`^is owned by uid ${other} and writable by others, mode 0777: .*chmod \\+t`),
+        new RegExp(`^is owned by uid ${other} and writable by others, mode 0777: use a directory owned by you .* or root`),
       ),
       'yours 0775': expect.stringMatching(/^is writable by its group, mode 0775, without the sticky bit: chmod go-w/),
       'yours 0757': expect.stringMatching(/^is writable by others, mode 0757/),
@@ -147,16 +151,33 @@ describe('spool.dir at start-up', () => {
       asRoot
         ? new RegExp(
             '^pino-courier: invalid options: spool\\.dir: cannot use ".*" \\(".*shared" is owned by uid 1001 and ' +
-              'writable by others, mode 0777: use a directory only you \\(uid 0\\) or root can write, or chmod \\+t it as /tmp is\\)$',
+              'writable by others, mode 0777: use a directory owned by you \\(uid 0\\) or root that nobody else can write ' +
+              '\\(a sticky one such as /tmp is fine when root owns it\\)\\)$',
           )
         : /spool\.dir: cannot use .* is writable by others, mode 0777, without the sticky bit: chmod go-w/,
     )
     expect(readdirSync(dir)).toEqual([])
   })
 
-  // Guards the rule against refusing /tmp itself: others may create entries there but not replace ours.
-  it('accepts the same directory with the sticky bit, as /tmp is, and spools in it', async () => {
+  // Found by review: a sticky directory of another user was accepted, but the sticky bit does not
+  // restrict the directory's owner, who could rename <dir>/<sender> and plant a link in its place.
+  it("refuses another user's sticky directory (as root; without root the directory made here is ours)", async () => {
     const dir = othersDir(join(await tempDir(), 'shared'), 0o1777)
+    if (!asRoot) {
+      expect(() => make(dir, new SwitchSink())).not.toThrow()
+      return
+    }
+    const error = thrown(() => make(dir, new SwitchSink()))
+    expect((error as ConfigError).paths).toEqual(['spool.dir'])
+    expect((error as Error).message).toMatch(/is owned by uid 1001 and writable by others, mode 1777: use a directory owned by you/)
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  // Guards the rule against refusing /tmp itself: others may create entries there but not replace ours.
+  it('accepts a sticky directory that root (or you) owns, as /tmp is, and spools in it', async () => {
+    const dir = join(await tempDir(), 'shared')
+    mkdirSync(dir)
+    chmodSync(dir, 0o1777)
     const sink = new SwitchSink()
     sink.mode = 'fail'
     const sender = make(dir, sink)
@@ -321,10 +342,12 @@ describe('deadLetter.path', () => {
   })
 
   // Before the fix: not checked. Others could replace the file with a link before the first write.
-  it('checkDeadLetterPath refuses a directory owned by another user and writable by others, accepts it sticky', async () => {
+  it("checkDeadLetterPath refuses a directory owned by another user and writable by others, accepts a sticky one of root's", async () => {
     const base = await tempDir()
     const loose = othersDir(join(base, 'loose'), 0o777)
-    const sticky = othersDir(join(base, 'sticky'), 0o1777)
+    const sticky = join(base, 'sticky')
+    mkdirSync(sticky)
+    chmodSync(sticky, 0o1777)
     const error = thrown(() => checkDeadLetterPath({ path: join(loose, 'dead.ndjson') }))
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as ConfigError).paths).toEqual(['deadLetter.path'])
@@ -352,6 +375,42 @@ describe('deadLetter.path', () => {
     expect({ failed: stats.failed, deadLettered: stats.deadLettered }).toEqual({ failed: 10, deadLettered: 0 })
     expect(stats.recentFailures[0]?.error).toMatch(/not written to the dead-letter file either: .*is a symbolic link/)
     expect(readFileSync(target, 'utf8')).toBe('keep me')
+  })
+
+  // Found by review: in a sticky directory such as /tmp another user can make the file first (mode
+  // 0666) and read every failed record appended to it. Needs root to make a file another user owns.
+  it("refuses a file another user made at the path, at start-up and when it appears later (as root)", async () => {
+    const base = await tempDir()
+    const shared = join(base, 'tmp-like')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+    const dlq = join(shared, 'dead.ndjson')
+    const plant = (): void => {
+      writeFileSync(dlq, '')
+      chmodSync(dlq, 0o666)
+      chownSync(dlq, asRoot ? OTHER_UID : me, asRoot ? OTHER_UID : me)
+    }
+    plant()
+    if (!asRoot) {
+      // Without root the file made here is ours: nothing to refuse.
+      expect(() => checkDeadLetterPath({ path: dlq })).not.toThrow()
+      return
+    }
+    const error = thrown(() => checkDeadLetterPath({ path: dlq }))
+    expect((error as ConfigError).paths).toEqual(['deadLetter.path'])
+    expect((error as Error).message).toMatch(/it is owned by uid 1001, who could read the failed records/)
+
+    rmSync(dlq)
+    const sink = new SwitchSink()
+    sink.mode = 'reject'
+    const sender = make(join(base, 'spool'), sink, { deadLetter: { path: dlq }, spool: false })
+    plant()
+    for (let i = 0; i < 10; i++) sender.send(rec(i))
+    await vi.advanceTimersByTimeAsync(200)
+    const stats = sender.stats()
+    expect({ failed: stats.failed, deadLettered: stats.deadLettered }).toEqual({ failed: 10, deadLettered: 0 })
+    expect(stats.recentFailures[0]?.error).toMatch(/not written to the dead-letter file either: .*owned by uid 1001/)
+    expect(readFileSync(dlq, 'utf8')).toBe('')
   })
 
   // Before the fix: written into whatever directory was there, whoever could write it.
