@@ -189,8 +189,8 @@ export function jsonObjectBytes(text: string): number {
   // At most 3 bytes per UTF-16 unit, and one for the sentinel.
   const room = text.length * 3 + 1
   if (room > buffer.length) {
-    buffer = new Uint8Array(room)
-    if (room <= MAX_SCRATCH_BYTES) scratch = buffer
+    // A huge line gets a buffer of its own, of its exact size (measured, not 3 bytes per unit).
+    buffer = room <= MAX_SCRATCH_BYTES ? (scratch = new Uint8Array(room)) : new Uint8Array(Buffer.byteLength(text) + 1)
   }
   const { written } = encoder.encodeInto(text, buffer)
   // A 0 after the text ends every token (it is neither whitespace, nor a digit, nor a string byte):
