@@ -1,9 +1,9 @@
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, statSync, writeSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, writeSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { ConfigError } from '../config-error.js'
 import type { LogRecord } from '../record.js'
 import type { DeadLetterOptions } from '../spool/spool-options.js'
-import { OPEN_NOFOLLOW, trustProblem } from '../spool/spool-owner.js'
+import { OPEN_NOFOLLOW, pathProblem } from '../spool/spool-owner.js'
 
 /**
  * Checks at start-up that `deadLetter.path` can be trusted with the records it will hold: its
@@ -25,14 +25,8 @@ export function checkDeadLetterPath(options: DeadLetterOptions): void {
 }
 
 function deadLetterPathProblem(path: string): string | undefined {
-  const parent = dirname(path)
-  try {
-    const problem = trustProblem(statSync(parent), 'shared')
-    if (problem) return `its directory "${parent}" ${problem}`
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return errorText(error)
-    return undefined
-  }
+  const directory = directoryProblem(dirname(path))
+  if (directory) return directory
   let stats
   try {
     stats = lstatSync(path)
@@ -56,6 +50,8 @@ function deadLetterPathProblem(path: string): string | undefined {
  */
 function fileProblem(stats: Stats): string | undefined {
   if (!stats.isFile()) return 'it is not a regular file'
+  // Another name for a file elsewhere (made where protected_hardlinks is off): the records would land there too.
+  if (stats.nlink > 1) return `it has ${stats.nlink - 1} other hard link(s): use a file of its own`
   const uid = process.geteuid?.() ?? process.getuid?.()
   if (uid === undefined || stats.uid === uid || stats.uid === 0) return undefined
   return `it is owned by uid ${stats.uid}, who could read the failed records: remove it, or set a path in a directory only you can write`
@@ -102,14 +98,18 @@ export class DeadLetterFile {
 
   #open(): number {
     const dir = dirname(this.path)
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
-    // Checked at every open, not only at start-up: the directory may have been made (or changed)
-    // since, and an open happens only after a rotation or an error.
-    const problem = trustProblem(statSync(dir), 'shared')
-    if (problem) throw new Error(`dead-letter directory "${dir}" ${problem}`)
+    // Checked at every open, not only at start-up (the directory may have been made or changed since;
+    // an open happens only after a rotation or an error), before and after making what is missing.
+    for (const when of ['before', 'after']) {
+      const problem = directoryProblem(dir)
+      if (problem) throw new Error(`dead-letter file "${this.path}": ${problem}`)
+      if (when === 'before') mkdirSync(dir, { recursive: true, mode: 0o700 })
+    }
     let fd: number
     try {
-      fd = openSync(this.path, OPEN_NOFOLLOW.append, this.#mode)
+      // Non-blocking: a FIFO put at the path would otherwise hold the thread until someone reads it
+      // (ENXIO instead); it makes no difference to a regular file.
+      fd = openSync(this.path, OPEN_NOFOLLOW.append | constants.O_NONBLOCK, this.#mode)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error
       throw new Error(`dead-letter file "${this.path}" is a symbolic link; not written through it`, { cause: error })
@@ -143,6 +143,13 @@ export class DeadLetterFile {
     }
     this.#fd = undefined
   }
+}
+
+/** Why the dead-letter file's directory, or one on the way to it, cannot be trusted (see pathProblem). */
+function directoryProblem(dir: string): string | undefined {
+  const problem = pathProblem(dir)
+  if (problem === undefined) return undefined
+  return problem.startsWith(`"${dir}"`) ? `its directory ${problem}` : `a directory on the way to it: ${problem}`
 }
 
 function errorText(error: unknown): string {

@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { DeliveryError } from '../queue/delivery-error.js'
 import { isTransientStatus, parseRetryAfter } from '../queue/retry-policy.js'
 import { setTimer } from '../timers.js'
-import { headerSecrets, quoteRedacted, safeDecode, secretNeedles, urlSecrets } from './redact.js'
+import { headerSecrets, quoteRedacted, safeDecode, secretNeedles, urlSecrets, type SecretNeedle } from './redact.js'
 
 
 /**
@@ -80,7 +80,7 @@ export class HttpPoster {
   readonly origin: string
   readonly #url: URL
   /** Parts of the URL that may be credentials (path, query, userinfo), as redactText takes them. */
-  readonly #secrets: readonly string[]
+  readonly #secrets: readonly SecretNeedle[]
   readonly #method: 'POST' | 'PUT'
   readonly #authorization: string | undefined
   readonly #keepAliveTimeout: number
@@ -129,11 +129,11 @@ export class HttpPoster {
       return
     }
     // Read more than is quoted: a secret that straddles the quote's end must be whole to be found.
-    const text = await readSome(response, MAX_ERROR_BODY + MAX_SECRET_READ)
+    const { text, cutOff } = await readSome(response, MAX_ERROR_BODY + MAX_SECRET_READ)
     // Servers often echo the request path, query or headers in error pages ("Cannot POST
     // /ingest/<token>"): the quoted body must not carry the URL's secrets, nor the credentials sent
     // in headers, into messages, stats and warnings.
-    const detail = quoteBody(text, [...this.#secrets, ...secretNeedles(headerSecrets(all))])
+    const detail = quoteBody(text, cutOff, [...this.#secrets, ...secretNeedles(headerSecrets(all))])
     throw new DeliveryError(`HTTP ${status} from ${this.origin}${detail ? `: ${detail}` : ''}`, {
       status,
       permanent: !isTransientStatus(status),
@@ -230,9 +230,9 @@ export class HttpPoster {
  * MAX_ERROR_BODY characters. Should redaction itself fail, nothing of the body is shown: the status
  * alone decides what happens to the batch.
  */
-function quoteBody(text: string, needles: readonly string[]): string {
+function quoteBody(text: string, cutOff: boolean, needles: readonly SecretNeedle[]): string {
   try {
-    return quoteRedacted(text.replace(/\s+/g, ' ').trim(), MAX_ERROR_BODY, needles)
+    return quoteRedacted(text.replace(/\s+/g, ' ').trim(), MAX_ERROR_BODY, needles, cutOff)
   } catch {
     return '(response body not shown)'
   }
@@ -295,19 +295,29 @@ function describeNetworkError(error: unknown): string {
  * {@link DISCARD_BODY_GRACE_MS}, then discards the rest: the status decides what happens to the batch,
  * and a body that trickles must not turn a 503 into a timeout.
  */
-async function readSome(body: http.IncomingMessage, limit: number): Promise<string> {
+async function readSome(body: http.IncomingMessage, limit: number): Promise<{ text: string; cutOff: boolean }> {
   let text = ''
-  const timer = setTimer(() => body.destroy(), DISCARD_BODY_GRACE_MS)
+  let whole = false
+  let stalled = false
+  const timer = setTimer(() => {
+    stalled = true
+    body.destroy()
+  }, DISCARD_BODY_GRACE_MS)
+  // Decoded as a stream: a character split between two chunks must stay one character, or a secret
+  // holding it would no longer be found.
+  body.setEncoding('utf8')
   try {
     for await (const chunk of body) {
-      text += (chunk as Buffer).toString('utf8')
-      if (text.length >= limit) break
+      text += chunk as string
+      if (text.length > limit) break
     }
+    whole = text.length <= limit && !stalled && body.complete
   } catch {
     // A body that breaks off still leaves us the status, which is what the retry rules need.
   } finally {
     clearTimeout(timer)
     body.destroy()
   }
-  return text.slice(0, limit)
+  // Cut off (here, by a reset or by the grace timer): its end may be the beginning of a secret.
+  return { text: text.slice(0, limit), cutOff: !whole }
 }

@@ -155,6 +155,8 @@ export class DiskSpool {
     this.#segmentBytes = segmentBytesFor(options.maxBytes)
     this.#onLost = onLost
     const spoolDir = resolve(options.dir)
+    // Before making anything: a directory made through someone else's link would be made where they chose.
+    checkSharedDir(spoolDir)
     mkdirSync(spoolDir, { recursive: true, mode: 0o700 })
     checkSharedDir(spoolDir)
     const root = join(spoolDir, spoolDirName(name))

@@ -7,14 +7,14 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
   type Stats,
 } from 'node:fs'
 import { hostname } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, parse, resolve, sep } from 'node:path'
 
 /**
  * Who writes a spool directory. Every process (every sender instance) spools in a directory of its
@@ -114,13 +114,68 @@ export function trustProblem(stats: Stats, role: DirectoryRole): string | undefi
 }
 
 /**
- * Throws unless the directory at `path` (a link to one is followed: the user named it) can be
- * trusted as a shared directory (see {@link trustProblem}).
+ * Throws unless the directory `path` names (the user's: `spool.dir`, the dead-letter file's
+ * directory) and every directory on the way to it can be trusted, as OpenSSH's StrictModes walks the
+ * path: see {@link pathProblem}. Parts of the path that do not exist yet are not checked (they are
+ * made owner-only); call it again once they are made.
  * @internal
  */
 export function checkSharedDir(path: string): void {
-  const problem = trustProblem(statSync(path), 'shared')
-  if (problem) throw new Error(`"${path}" ${problem}`)
+  const problem = pathProblem(path)
+  if (problem) throw new Error(problem)
+}
+
+/**
+ * Why the directories on the way to `path` (`path` included, when it exists) cannot be trusted, or
+ * undefined. Each is checked with lstat from the root down: a directory must pass
+ * {@link trustProblem} as a shared one (owned by you or root, writable by nobody else unless sticky
+ * and yours or root's), and a symbolic link must be owned by you or root (anyone else could point it
+ * elsewhere between the check and the use); the real path behind the links is walked the same way.
+ * Anyone who can replace a directory on the way can redirect everything below it.
+ */
+export function pathProblem(path: string): string | undefined {
+  const absolute = resolve(path)
+  const given = walkProblem(absolute)
+  if (given) return given
+  // The deepest part that exists, resolved: where the links actually lead.
+  let existing = absolute
+  for (;;) {
+    try {
+      const real = realpathSync(existing)
+      return real === existing ? undefined : walkProblem(real)
+    } catch (error) {
+      const parent = dirname(existing)
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === existing) return `"${existing}": ${(error as Error).message}`
+      existing = parent
+    }
+  }
+}
+
+function walkProblem(absolute: string): string | undefined {
+  const uid = process.geteuid?.() ?? process.getuid?.()
+  let current = parse(absolute).root
+  const parts = absolute.slice(current.length).split(sep).filter(Boolean)
+  for (let i = 0; ; i++) {
+    let stats: Stats
+    try {
+      stats = lstatSync(current)
+    } catch (error) {
+      // Not made yet: what is made below is made owner-only.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      return `"${current}": ${(error as Error).message}`
+    }
+    if (stats.isSymbolicLink()) {
+      if (uid !== undefined && stats.uid !== uid && stats.uid !== 0) {
+        return `"${current}" is a symbolic link owned by uid ${stats.uid}, who could point it elsewhere: use a path without it`
+      }
+    } else {
+      const problem = trustProblem(stats, 'shared')
+      if (problem) return `"${current}" ${problem}`
+    }
+    const next = parts[i]
+    if (next === undefined) return undefined
+    current = join(current, next)
+  }
 }
 
 /**

@@ -4,13 +4,16 @@
  * report. Secrets are now found in any encoding a server echoes them in, and `x-honeycomb-team` and
  * every header whose name contains key, token, secret or auth count as credentials.
  */
+import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../src/record.js'
 import { createHttpSender } from '../../src/senders/http-sender.js'
-import { CREDENTIAL_HEADER, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../src/senders/redact.js'
+import { CREDENTIAL_HEADER, headerSecrets, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../src/senders/redact.js'
 import { closeReportOf, describeApp, eventOf, useFaults } from '../faults/run-app.js'
+import { useCleanups } from '../helpers/cleanups.js'
 
 const { sink: faultSink, app } = useFaults()
+const { defer } = useCleanups()
 
 const redactText = (text: string, secrets: string[]): string => redactNeedles(text, secretNeedles(secrets))
 
@@ -54,13 +57,72 @@ describe('redactText', () => {
     expect(quoteRedacted(`${'x'.repeat(30)}`, 25, needles)).toBe(`${'x'.repeat(25)}…`)
   })
 
+  // Found by a second review: each of these left all or part of a secret in the quote.
+  it('drops the beginning of a secret at the end of a body that was cut when read, however short the quote', () => {
+    const token = 'sk_live_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6'
+    const needles = secretNeedles([token])
+    // The read stopped inside the token; folding whitespace made the text shorter than the quote limit.
+    expect(quoteRedacted(`Cannot POST /${token.slice(0, 28)}`, 512, needles, true)).toBe('Cannot POST /…')
+    expect(quoteRedacted(`Cannot POST /${token.slice(0, 28)}`, 512, needles, false)).toBe(`Cannot POST /${token.slice(0, 28)}`)
+  })
+
+  it("finds a token behind a '%', a cut surrogate pair, and the spellings of HTML and JSON escapes", () => {
+    const hex = 'deadbeefcafebabe0123456789abcdef'
+    expect(redactText(`quota at 100%${hex} used`, [hex])).toBe('quota at 100%… used')
+    const astral = `key-${'😀'.repeat(12)}-end`
+    // Cut between the two halves of a surrogate pair inside the secret.
+    const cut = `${'x'.repeat(10)}${astral}`.slice(0, 10 + 4 + 2 * 5 + 1)
+    expect(quoteRedacted(cut, cut.length, secretNeedles([astral]), true)).toBe(`${'x'.repeat(10)}…`)
+    const key = 'Ab+Cd/Ef=Gh+Ij/K'
+    expect(redactText('<p>bad api_key Ab&#43;Cd&#x2f;Ef&#61;Gh&#43;Ij&#X2F;K</p>', [key])).toBe('<p>bad api_key …</p>')
+    expect(redactText('{"path":"/h/cl\\u00e9-Zx81Qm2R"}', ['clé-Zx81Qm2R'])).toBe('{"path":"/h/…"}')
+    // A header value holding "%41" comes back as "%41" from a server that decoded "%2541".
+    expect(redactText('bad key abc%41defgh', ['abc%41defgh'])).toBe('bad key …')
+  })
+
+  it("takes a cookie's value and a token= parameter as secrets of their own", () => {
+    const secrets = [
+      ...headerSecrets({ cookie: 'theme=dark; session=s3ss10nV4lu3Xy', authorization: 'Token token="t0k3nV4lu3Abc"' }),
+    ]
+    expect(redactText('session s3ss10nV4lu3Xy expired; unknown token t0k3nV4lu3Abc; theme dark', secrets)).toBe(
+      'session … expired; unknown token …; theme dark',
+    )
+  })
+
   it('names the credential headers', () => {
     for (const name of ['authorization', 'proxy-authorization', 'cookie', 'x-honeycomb-team', 'x-api-key', 'dd-api-key', 'x-auth-token', 'X-Splunk-Secret', 'apikey']) {
       expect(CREDENTIAL_HEADER.test(name), name).toBe(true)
     }
-    for (const name of ['content-type', 'user-agent', 'idempotency-key-name-is-fine'.replace('-key', '')]) {
+    for (const name of ['content-type', 'user-agent', 'accept', 'x-request-id']) {
       expect(CREDENTIAL_HEADER.test(name), name).toBe(false)
     }
+  })
+})
+
+describe('an error body whose bytes arrive in two chunks', () => {
+  it('finds a secret whose multi-byte character is split between the chunks', async () => {
+    // Found by a second review: each chunk was decoded alone, the split character became two U+FFFD,
+    // and the rest of the secret was quoted.
+    const token = 'clé-Zx81Qm2Rt7Yp4Wn6Vb3'
+    const body = Buffer.from(`Cannot POST /hook/${token}`)
+    const split = body.indexOf(Buffer.from('é')) + 1
+    const server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(400, { 'content-length': body.length })
+        res.write(body.subarray(0, split))
+        setTimeout(() => res.end(body.subarray(split)), 50)
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const { port } = server.address() as { port: number }
+    const sender = createHttpSender({ url: `http://127.0.0.1:${port}/hook/${encodeURIComponent(token)}`, batch: { maxWaitMs: 0 } })
+    sender.send(createRecord('{"level":30,"i":1}'))
+    await sender.flush()
+    const failure = sender.stats().recentFailures[0]
+    await sender.close()
+    expect(failure?.error).toBe(`DeliveryError: HTTP 400 from http://127.0.0.1:${port}: Cannot POST …`)
   })
 })
 

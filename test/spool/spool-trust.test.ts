@@ -7,10 +7,13 @@
  * Run as another user, the same tests use a directory of our own writable by others, which the rule
  * refuses just as well; the assertions hold either way.
  */
+import { execFileSync } from 'node:child_process'
 import {
   chmodSync,
   chownSync,
   existsSync,
+  lchownSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -220,6 +223,38 @@ describe('spool.dir at start-up', () => {
   })
 })
 
+describe('the path to spool.dir (as root: another user is uid 1001)', () => {
+  // Found by a second review: only the directory the path resolved to was checked. A link owned by
+  // another user (they can repoint it) or a parent they own (they can rename what is below) let them
+  // choose where root makes the spool. The path is now walked as OpenSSH's StrictModes walks it.
+  it("refuses a spool.dir that is another user's link, or lies in another user's directory", async () => {
+    const base = await tempDir()
+    const target = join(base, 'target')
+    mkdirSync(target, { mode: 0o700 })
+    const link = join(base, 'link')
+    symlinkSync(target, link)
+    const theirs = join(base, 'theirs')
+    mkdirSync(join(theirs, 'spool'), { recursive: true, mode: 0o755 })
+    if (!asRoot) {
+      // Without root both are ours: nothing to refuse.
+      expect(() => openSpool(link)).not.toThrow()
+      return
+    }
+    lchownSync(link, OTHER_UID, OTHER_UID)
+    chownSync(theirs, OTHER_UID, OTHER_UID)
+    expect(() => openSpool(link)).toThrow(new RegExp(`"${link}" is a symbolic link owned by uid 1001, who could point it elsewhere`))
+    expect(readdirSync(target)).toEqual([])
+    expect(() => openSpool(join(theirs, 'spool'))).toThrow(new RegExp(`"${theirs}" is owned by uid 1001, mode 0755`))
+    expect(readdirSync(join(theirs, 'spool'))).toEqual([])
+    // Not made yet below it: refused before anything is made through it.
+    expect(() => openSpool(join(theirs, 'new', 'spool'))).toThrow(/is owned by uid 1001/)
+    expect(existsSync(join(theirs, 'new'))).toBe(false)
+    // Our own link to our own directory is fine.
+    lchownSync(link, me, me)
+    expect(() => openSpool(link)).not.toThrow()
+  })
+})
+
 describe('files below the sender directory', () => {
   // Already refused before the fix ('wx+' has O_EXCL, which does not follow a final link); kept as a
   // guard: a link where the next segment goes must be a counted spool write error, not a write through.
@@ -411,6 +446,37 @@ describe('deadLetter.path', () => {
     expect({ failed: stats.failed, deadLettered: stats.deadLettered }).toEqual({ failed: 10, deadLettered: 0 })
     expect(stats.recentFailures[0]?.error).toMatch(/not written to the dead-letter file either: .*owned by uid 1001/)
     expect(readFileSync(dlq, 'utf8')).toBe('')
+  })
+
+  // Found by a second review: a FIFO made at the path after start-up (the file does not exist until the
+  // first failure) blocked the thread in open() until someone read it: the sender hung.
+  it('a FIFO at the path is refused without blocking: a dead-letter write error', async () => {
+    const base = await tempDir()
+    const dlq = join(base, 'dead.ndjson')
+    const sink = new SwitchSink()
+    sink.mode = 'reject'
+    const sender = make(join(base, 'spool'), sink, { deadLetter: { path: dlq }, spool: false })
+    execFileSync('mkfifo', [dlq])
+    sender.send(rec(1))
+    await vi.advanceTimersByTimeAsync(200)
+    const stats = sender.stats()
+    expect({ failed: stats.failed, deadLettered: stats.deadLettered }).toEqual({ failed: 1, deadLettered: 0 })
+    expect(stats.recentFailures[0]?.error).toMatch(/not written to the dead-letter file either: .*(ENXIO|not a regular file)/)
+  })
+
+  // Found by a second review: a hard link at the path (to a file the app can write) passed the checks,
+  // and the failed records were appended to the other file.
+  it('a hard link at the path is refused, at start-up and at the first write', async () => {
+    const base = await tempDir()
+    const victim = join(base, 'victim')
+    writeFileSync(victim, 'keep me\n')
+    const dlq = join(base, 'dead.ndjson')
+    linkSync(victim, dlq)
+    expect(() => checkDeadLetterPath({ path: dlq })).toThrow(/deadLetter\.path: .*has 1 other hard link/)
+    const file = new DeadLetterFile({ path: dlq })
+    defer(() => file.close())
+    expect(() => file.write([rec(1)])).toThrow(/has 1 other hard link/)
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n')
   })
 
   // Before the fix: written into whatever directory was there, whoever could write it.
