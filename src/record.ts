@@ -1,4 +1,5 @@
 import { DEFAULT_LEVELS, LevelMap } from './levels.js'
+import { isHexDigit } from './hex.js'
 
 /** Level given to lines that carry no usable level (malformed lines, JSON without a level). */
 export const FALLBACK_LEVEL = DEFAULT_LEVELS.info as number
@@ -294,7 +295,7 @@ function stringEnd(b: Uint8Array, i: number): number {
     if (c === 92 /* \ */) {
       const e = b[i++]!
       if (e === 117 /* u */) {
-        if (!isHex(b[i]!) || !isHex(b[i + 1]!) || !isHex(b[i + 2]!) || !isHex(b[i + 3]!)) {
+        if (!isHexDigit(b[i]!) || !isHexDigit(b[i + 1]!) || !isHexDigit(b[i + 2]!) || !isHexDigit(b[i + 3]!)) {
           return -1
         }
         i += 4
@@ -307,11 +308,6 @@ function stringEnd(b: Uint8Array, i: number): number {
 
 /** 1 for the bytes a JSON string holds as they are: all but `"`, `\\` and control characters. */
 const PLAIN_STRING_BYTE = new Uint8Array(256).map((_, byte) => (byte >= 32 && byte !== 34 && byte !== 92 ? 1 : 0))
-
-function isHex(c: number): boolean {
-  const lower = c | 32
-  return (c >= 48 && c <= 57) || (lower >= 97 && lower <= 102)
-}
 
 /** Index after the JSON number starting at `i` (`-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`), or -1. */
 function numberEnd(b: Uint8Array, i: number): number {

@@ -4,7 +4,7 @@
  * mutated, from a fixed seed; the parser is checked on the shapes that used to slip through.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { isJsonObjectText, RecordParser } from '../src/record.js'
+import { isJsonObjectText, jsonObjectBytes, RecordParser } from '../src/record.js'
 
 /** What isJsonObjectText must agree with. */
 function parsesToPlainObject(text: string): boolean {
@@ -241,5 +241,19 @@ describe('RecordParser: byte order mark and carriage return', () => {
     const record = new RecordParser().parse('{"level":30,"msg":"a\\r\ufeffb"}')
     expect(record.line).toBe('{"level":30,"msg":"a\\r\ufeffb"}')
     expect(new RecordParser().parse('{"level":30}\r\r').malformed).toBe(false) // the second \r is JSON whitespace
+  })
+})
+
+describe('jsonObjectBytes: lines past the shared buffer', () => {
+  // A line over ~1.4 M characters gets a buffer of its own, of its exact UTF-8 size plus the sentinel
+  // (it took 3 bytes per character before): the check and the size must still be right, and a shorter
+  // line after it must not read what the long one left behind.
+  it('checks a 3 MB line with multi-byte characters exactly, and the lines after it', () => {
+    const huge = JSON.stringify({ level: 30, msg: 'é'.repeat(1_000_000) + 'x'.repeat(1_000_000) })
+    expect(jsonObjectBytes(huge)).toBe(Buffer.byteLength(huge))
+    expect(jsonObjectBytes(huge.slice(0, -1))).toBe(-1)
+    expect(jsonObjectBytes(`${huge.slice(0, -1)},"t":tru}`)).toBe(-1)
+    expect(jsonObjectBytes('{"a":1}')).toBe(7)
+    expect(jsonObjectBytes('{"a":"')).toBe(-1)
   })
 })

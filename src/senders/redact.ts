@@ -9,6 +9,8 @@
  * spelling grew past V8's limit with a 6 KB token, and its error message spelt the token out.)
  */
 
+import { isHexDigit } from '../hex.js'
+
 /** Shortest URL part or header value treated as a secret when it appears in a response body. */
 export const MIN_SECRET_LENGTH = 4
 
@@ -182,7 +184,7 @@ function canonical(text: string): CanonicalForm {
   for (let i = 0; i < text.length; ) {
     const c = text.charCodeAt(i)
     let escape: { point: number; length: number } | undefined
-    if (c === 37 /* % */ && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) {
+    if (c === 37 /* % */ && isHexDigit(text.charCodeAt(i + 1)) && isHexDigit(text.charCodeAt(i + 2))) {
       push(Number.parseInt(text.slice(i + 1, i + 3), 16), i, i + 3)
       i += 3
     } else if (c === 92 /* \ */ && text.charCodeAt(i + 1) === 47 /* / */) {
@@ -233,7 +235,7 @@ function htmlEscape(text: string, i: number): { point: number; length: number } 
 }
 
 function hexAt(text: string, i: number, digits: number): number | undefined {
-  for (let k = 0; k < digits; k++) if (!isHex(text.charCodeAt(i + k))) return undefined
+  for (let k = 0; k < digits; k++) if (!isHexDigit(text.charCodeAt(i + k))) return undefined
   return Number.parseInt(text.slice(i, i + digits), 16)
 }
 
@@ -243,9 +245,4 @@ function utf8(point: number): number[] {
   if (point < 0x800) return [0xc0 | (point >> 6), 0x80 | (point & 63)]
   if (point < 0x10000) return [0xe0 | (point >> 12), 0x80 | ((point >> 6) & 63), 0x80 | (point & 63)]
   return [0xf0 | (point >> 18), 0x80 | ((point >> 12) & 63), 0x80 | ((point >> 6) & 63), 0x80 | (point & 63)]
-}
-
-function isHex(c: number): boolean {
-  const lower = c | 32
-  return (c >= 48 && c <= 57) || (lower >= 97 && lower <= 102)
 }
