@@ -9,7 +9,7 @@
 import pino from 'pino'
 import { LogRecord, RecordParser } from '../dist/index.js'
 // The validator alone; the package exports it only through RecordParser.
-import { isJsonObjectText } from '../dist/record.js'
+import { isJsonObjectText } from '../dist/input/record.js'
 
 const seconds = Number(process.argv[2] ?? 1)
 const markdown = process.argv.includes('--markdown')

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it, vi } from 'vitest'
-import { Courier, describeCloseReport } from '../src/courier.js'
-import { LevelMap } from '../src/levels.js'
-import { RecordParser, type LogRecord } from '../src/record.js'
-import { DeliveryError } from '../src/queue/delivery-error.js'
-import { createMemorySender } from '../src/senders/memory-sender.js'
+import { Courier, describeCloseReport } from '../src/input/courier.js'
+import { LevelMap } from '../src/config/levels.js'
+import { RecordParser, type LogRecord } from '../src/input/record.js'
+import { DeliveryError } from '../src/pool/delivery-error.js'
+import { createMemorySender } from '../src/sinks/memory/memory-sender.js'
 import { QueuedSender } from '../src/senders/queued-sender.js'
 import type { CloseReport, Sender } from '../src/senders/sender.js'
-import { StatsCounters } from '../src/queue/delivery-stats.js'
+import { StatsCounters } from '../src/stats/delivery-stats.js'
 
 const line = (level: number, i: number): string => `{"level":${level},"time":1,"msg":"m","i":${i}}`
 

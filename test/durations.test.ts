@@ -5,9 +5,9 @@
  * path, and every timer goes through one place that clamps what is computed at run time.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCourierStream } from '../src/courier-stream.js'
-import { parseTransportOptions } from '../src/options.js'
-import { createHttpSender } from '../src/senders/http-sender.js'
+import { createCourierStream } from '../src/input/stream.js'
+import { parseTransportOptions } from '../src/config/transport-options.js'
+import { createHttpSender } from '../src/sinks/http/http-sender.js'
 import { MAX_TIMER_MS, setRepeat, setTimer, timerDelay } from '../src/timers.js'
 import { configErrorOf } from './helpers/config-error.js'
 

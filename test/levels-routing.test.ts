@@ -6,13 +6,13 @@
  */
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../src/config-error.js'
-import { createCourierStream } from '../src/courier-stream.js'
-import { DEFAULT_LEVELS, LevelMap } from '../src/levels.js'
-import { parseTransportOptions } from '../src/options.js'
-import { RecordParser } from '../src/record.js'
-import { createMemorySender } from '../src/senders/memory-sender.js'
-import { createWebhookAlertSender } from '../src/senders/webhook-alert-sender.js'
+import { ConfigError } from '../src/config/config-error.js'
+import { createCourierStream } from '../src/input/stream.js'
+import { DEFAULT_LEVELS, LevelMap } from '../src/config/levels.js'
+import { parseTransportOptions } from '../src/config/transport-options.js'
+import { RecordParser } from '../src/input/record.js'
+import { createMemorySender } from '../src/sinks/memory/memory-sender.js'
+import { createWebhookAlertSender } from '../src/sinks/webhook/webhook-alert-sender.js'
 import { useCleanups } from './helpers/cleanups.js'
 
 const { defer } = useCleanups()

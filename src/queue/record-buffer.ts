@@ -1,4 +1,4 @@
-import type { LogRecord } from '../record.js'
+import type { LogRecord } from '../input/record.js'
 
 /** A FIFO on an array with a moving head: O(1) push, shift and pop without re-indexing. */
 class Lane {

@@ -2,22 +2,22 @@ import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import PQueue from 'p-queue'
 import { z } from 'zod'
-import { ConfigError } from '../config-error.js'
-import { LevelMap, type LevelOption } from '../levels.js'
-import { LogRecord } from '../record.js'
-import { checkDeadLetterPath, DeadLetterFile } from '../queue/dead-letter-file.js'
-import { DeliveryError, DeliveryTimeoutError } from '../queue/delivery-error.js'
-import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../queue/delivery-stats.js'
+import { ConfigError } from '../config/config-error.js'
+import { LevelMap, type LevelOption } from '../config/levels.js'
+import { LogRecord } from '../input/record.js'
+import { checkDeadLetterPath, DeadLetterFile } from '../spool/dead-letter-file.js'
+import { DeliveryError, DeliveryTimeoutError } from '../pool/delivery-error.js'
+import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../stats/delivery-stats.js'
 import {
   deliveryOptionsShape,
   levelSchema,
   resolveDeliveryOptions,
   type DeliveryOptions,
   type ResolvedDeliveryOptions,
-} from '../queue/queue-options.js'
+} from '../config/delivery-options.js'
 import { levelBucket, RecordBuffer } from '../queue/record-buffer.js'
-import { RateLimiter } from '../queue/rate-limiter.js'
-import { RetryPolicy } from '../queue/retry-policy.js'
+import { RateLimiter } from '../pool/rate-limiter.js'
+import { RetryPolicy } from '../pool/retry-policy.js'
 import { DiskSpool, SpoolReadError, type SpoolFrame, type SpoolLoss } from '../spool/disk-spool.js'
 import type { FrameContent } from '../spool/spool-frame.js'
 import { durationSchema, setTimer } from '../timers.js'

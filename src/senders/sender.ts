@@ -1,5 +1,5 @@
-import type { LogRecord } from '../record.js'
-import type { DropReason, FailureRecord, SenderStats } from '../queue/delivery-stats.js'
+import type { LogRecord } from '../input/record.js'
+import type { DropReason, FailureRecord, SenderStats } from '../stats/delivery-stats.js'
 
 /** A batch of records handed to a sink in one delivery. A fresh array for every batch. */
 export interface Batch {

@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { createRecord } from '../../src/record.js'
-import { createHttpSender } from '../../src/senders/http-sender.js'
+import { createRecord } from '../../src/input/record.js'
+import { createHttpSender } from '../../src/sinks/http/http-sender.js'
 import { useCleanups } from '../helpers/cleanups.js'
 import { closeReportOf, describeApp, useFaults } from './run-app.js'
 

@@ -9,8 +9,8 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import type { CourierCloseReport } from '../../src/courier.js'
-import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
+import type { CourierCloseReport } from '../../src/input/courier.js'
+import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
 import { decodeFrame, readFrameInfo } from '../../src/spool/spool-frame.js'
 import {
   endIfOpen,

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../src/config-error.js'
+import { ConfigError } from '../../src/config/config-error.js'
 
 /** The ConfigError that `run` throws; fails the test when it throws nothing or something else. */
 export function configErrorOf(run: () => unknown): ConfigError {

@@ -2,9 +2,9 @@
  * Pieces shared by the spool tests: a sink the test switches between answers, records `{ i }`, the
  * ledger check, and a QueuedSender with a spool and short timings.
  */
-import { DeliveryError } from '../../src/queue/delivery-error.js'
-import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
-import { createRecord, type LogRecord } from '../../src/record.js'
+import { DeliveryError } from '../../src/pool/delivery-error.js'
+import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
+import { createRecord, type LogRecord } from '../../src/input/record.js'
 import { QueuedSender, type CommonSenderOptions } from '../../src/senders/queued-sender.js'
 import type { Batch, DeliveryContext, Sink } from '../../src/senders/sender.js'
 import type { FrameContent } from '../../src/spool/spool-frame.js'

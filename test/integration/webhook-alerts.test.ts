@@ -6,8 +6,8 @@
 import { join } from 'node:path'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import type { JsonAlertPayload } from '../../src/alerts/formats/json-format.js'
-import type { SlackPayload } from '../../src/alerts/formats/slack-format.js'
+import type { JsonAlertPayload } from '../../src/sinks/webhook/formats/json-format.js'
+import type { SlackPayload } from '../../src/sinks/webhook/formats/slack-format.js'
 import {
   createCourierStream,
   createMemorySender,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_RECENT_FAILURES, StatsCounters, totalDropped, type FailureRecord } from '../../src/queue/delivery-stats.js'
+import { MAX_RECENT_FAILURES, StatsCounters, totalDropped, type FailureRecord } from '../../src/stats/delivery-stats.js'
 
 const failure = (n: number): FailureRecord => ({ at: n, records: n, attempts: 1, reason: 'exhausted', error: `e${n}` })
 

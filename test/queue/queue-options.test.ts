@@ -11,7 +11,7 @@ import {
   rateLimitSchema,
   resolveDeliveryOptions,
   retryOptionsSchema,
-} from '../../src/queue/queue-options.js'
+} from '../../src/config/delivery-options.js'
 import { DEFAULT_SPOOL } from '../../src/spool/spool-options.js'
 
 describe('defaults', () => {

@@ -3,9 +3,9 @@
  * where they end. The webhook alert sender maps its posts back to log records with it.
  */
 import { describe, expect, it } from 'vitest'
-import { DeliveryError } from '../../src/queue/delivery-error.js'
-import type { FailureRecord } from '../../src/queue/delivery-stats.js'
-import { createRecord, type LogRecord } from '../../src/record.js'
+import { DeliveryError } from '../../src/pool/delivery-error.js'
+import type { FailureRecord } from '../../src/stats/delivery-stats.js'
+import { createRecord, type LogRecord } from '../../src/input/record.js'
 import { QueuedSender, type RecordObserver, type RecordOutcome } from '../../src/senders/queued-sender.js'
 import type { Batch, Sink } from '../../src/senders/sender.js'
 

@@ -4,8 +4,8 @@
  * `rateLimit: { intervalMs: 1000, maxRequests: 2 }` got 14 requests within one second.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { RateLimitOptions } from '../../src/queue/queue-options.js'
-import { RateLimiter } from '../../src/queue/rate-limiter.js'
+import type { RateLimitOptions } from '../../src/config/delivery-options.js'
+import { RateLimiter } from '../../src/pool/rate-limiter.js'
 import { QueuedSender } from '../../src/senders/queued-sender.js'
 import { rec, SwitchSink } from '../helpers/switch-sink.js'
 

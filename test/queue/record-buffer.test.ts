@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { levelBucket, MAX_LANES, RecordBuffer } from '../../src/queue/record-buffer.js'
-import { createRecord, type LogRecord } from '../../src/record.js'
+import { createRecord, type LogRecord } from '../../src/input/record.js'
 
 function rec(i: number, level = 30): LogRecord {
   return createRecord(`{"level":${level},"msg":"x","i":${i}}`)

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
-import { DeliveryError, DeliveryTimeoutError } from '../../src/queue/delivery-error.js'
-import { DEFAULT_RETRY, type RetryOptions } from '../../src/queue/queue-options.js'
-import { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_CLIENT_STATUSES } from '../../src/queue/retry-policy.js'
+import { DeliveryError, DeliveryTimeoutError } from '../../src/pool/delivery-error.js'
+import { DEFAULT_RETRY, type RetryOptions } from '../../src/config/delivery-options.js'
+import { isTransientStatus, parseRetryAfter, RetryPolicy, TRANSIENT_CLIENT_STATUSES } from '../../src/pool/retry-policy.js'
 
 const ALMOST_ONE = 1 - Number.EPSILON
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createRecord } from '../../src/record.js'
-import { toJsonArray, toNdjson } from '../../src/senders/ndjson.js'
+import { createRecord } from '../../src/input/record.js'
+import { toJsonArray, toNdjson } from '../../src/sinks/ndjson.js'
 import type { Batch } from '../../src/senders/sender.js'
 
 function batchOf(lines: readonly string[]): Batch {

@@ -6,9 +6,9 @@
  */
 import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { createRecord } from '../../src/record.js'
-import { createHttpSender } from '../../src/senders/http-sender.js'
-import { CREDENTIAL_HEADER, headerSecrets, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../src/senders/redact.js'
+import { createRecord } from '../../src/input/record.js'
+import { createHttpSender } from '../../src/sinks/http/http-sender.js'
+import { CREDENTIAL_HEADER, headerSecrets, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../src/sinks/http/redact.js'
 import { closeReportOf, describeApp, eventOf, useFaults } from '../faults/run-app.js'
 import { useCleanups } from '../helpers/cleanups.js'
 

@@ -5,15 +5,15 @@
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { TeamsPayload } from '../../src/alerts/formats/teams-format.js'
-import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
-import { createRecord, LogRecord } from '../../src/record.js'
+import type { TeamsPayload } from '../../src/sinks/webhook/formats/teams-format.js'
+import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
+import { createRecord, LogRecord } from '../../src/input/record.js'
 import type { SenderEvents } from '../../src/senders/sender.js'
 import {
   createWebhookAlertSender,
   type WebhookAlertSender,
   type WebhookAlertSenderOptions,
-} from '../../src/senders/webhook-alert-sender.js'
+} from '../../src/sinks/webhook/webhook-alert-sender.js'
 import { useCleanups } from '../helpers/cleanups.js'
 
 type FailureEvent = SenderEvents['failure'][0]

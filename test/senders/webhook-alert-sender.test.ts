@@ -4,22 +4,22 @@
  */
 import { once } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { JsonAlertPayload } from '../../src/alerts/formats/json-format.js'
-import type { SlackPayload } from '../../src/alerts/formats/slack-format.js'
-import { ConfigError } from '../../src/config-error.js'
+import type { JsonAlertPayload } from '../../src/sinks/webhook/formats/json-format.js'
+import type { SlackPayload } from '../../src/sinks/webhook/formats/slack-format.js'
+import { ConfigError } from '../../src/config/config-error.js'
 import { createCourierStream, type CourierWarning } from '../../src/index.js'
-import { LevelMap } from '../../src/levels.js'
-import { parseTransportOptions } from '../../src/options.js'
-import { totalDropped, type SenderStats } from '../../src/queue/delivery-stats.js'
-import { createRecord, LogRecord } from '../../src/record.js'
-import { createSenders } from '../../src/sender-factory.js'
+import { LevelMap } from '../../src/config/levels.js'
+import { parseTransportOptions } from '../../src/config/transport-options.js'
+import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
+import { createRecord, LogRecord } from '../../src/input/record.js'
+import { createSenders } from '../../src/sinks/registry.js'
 import type { SenderContext } from '../../src/senders/queued-sender.js'
 import type { SenderEvents } from '../../src/senders/sender.js'
 import {
   createWebhookAlertSender,
   type WebhookAlertSender,
   type WebhookAlertSenderOptions,
-} from '../../src/senders/webhook-alert-sender.js'
+} from '../../src/sinks/webhook/webhook-alert-sender.js'
 import { useCleanups } from '../helpers/cleanups.js'
 import type { HttpSink, Reply } from '../helpers/http-sink.js'
 

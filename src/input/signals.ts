@@ -8,12 +8,12 @@ import { constants } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type pino from 'pino'
 import { z } from 'zod'
-import { ConfigError } from './config-error.js'
-import { parseTransportOptions, type TransportOptions } from './options.js'
-import { errorMessage } from './senders/queued-sender.js'
+import { ConfigError } from '../config/config-error.js'
+import { parseTransportOptions, type TransportOptions } from '../config/transport-options.js'
+import { errorMessage } from '../senders/queued-sender.js'
 import { countLinesAfterEnd } from './lines-after-end.js'
-import { writeStderr } from './stderr.js'
-import { MAX_TIMER_MS, setTimer } from './timers.js'
+import { writeStderr } from '../stderr.js'
+import { MAX_TIMER_MS, setTimer } from '../timers.js'
 
 /** Signals handled when none are named. */
 export const DEFAULT_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT'])
@@ -376,7 +376,7 @@ export function createCourierTransport(
   const transport = pinoModule.transport({
     ...pinoTransportOptions,
     // This package's own entry by absolute path: it does not depend on where the caller's file is.
-    target: fileURLToPath(new URL('./index.js', import.meta.url)),
+    target: fileURLToPath(new URL('../index.js', import.meta.url)),
     options: transportOptions,
   })
   countLinesAfterEnd(transport, {

@@ -4,8 +4,8 @@
  * there (and keep thread-stream's 'error' for such a write from crashing an app without a listener).
  */
 import type pino from 'pino'
-import { writeStderr } from './stderr.js'
-import { setTimer } from './timers.js'
+import { writeStderr } from '../stderr.js'
+import { setTimer } from '../timers.js'
 
 /** Newlines in a chunk pino wrote (one per log line; a chunk without one still counts as a line). */
 function linesIn(data: unknown): number {

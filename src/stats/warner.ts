@@ -1,5 +1,5 @@
-import type { Sender } from './senders/sender.js'
-import { setTimer } from './timers.js'
+import type { Sender } from '../senders/sender.js'
+import { setTimer } from '../timers.js'
 
 /** Default shortest time between two warnings about the same sender and kind. */
 export const DEFAULT_WARN_INTERVAL_MS = 10_000

@@ -9,7 +9,7 @@
  * spelling grew past V8's limit with a 6 KB token, and its error message spelt the token out.)
  */
 
-import { isHexDigit } from '../hex.js'
+import { isHexDigit } from '../../hex.js'
 
 /** Shortest URL part or header value treated as a secret when it appears in a response body. */
 export const MIN_SECRET_LENGTH = 4

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events'
-import { DROP_REASONS, totalDropped, type SenderStats } from './queue/delivery-stats.js'
+import { DROP_REASONS, totalDropped, type SenderStats } from '../stats/delivery-stats.js'
 import { RecordParser } from './record.js'
-import type { CloseReport, Sender } from './senders/sender.js'
-import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from './warner.js'
-import { DEFAULT_CLOSE_TIMEOUT_MS } from './senders/queued-sender.js'
-import { setTimer } from './timers.js'
+import type { CloseReport, Sender } from '../senders/sender.js'
+import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from '../stats/warner.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS } from '../senders/queued-sender.js'
+import { setTimer } from '../timers.js'
 
 /** Counters of a whole courier: the lines it read and every sender's stats. */
 export interface CourierStats {

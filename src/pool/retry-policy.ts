@@ -1,5 +1,5 @@
 import { DeliveryError } from './delivery-error.js'
-import type { RetryOptions } from './queue-options.js'
+import type { RetryOptions } from '../config/delivery-options.js'
 
 /** The 4xx statuses that mean "try again later"; every 5xx does too (see isTransientStatus). */
 export const TRANSIENT_CLIENT_STATUSES: ReadonlySet<number> = new Set([408, 429])

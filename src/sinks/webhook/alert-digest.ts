@@ -1,4 +1,4 @@
-import type { LogRecord } from '../record.js'
+import type { LogRecord } from '../../input/record.js'
 import {
   errorTypeOf,
   readExample,

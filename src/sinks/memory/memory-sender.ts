@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { ConfigError } from '../config-error.js'
-import type { LogRecord } from '../record.js'
-import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
-import type { Batch, Sink } from './sender.js'
+import { ConfigError } from '../../config/config-error.js'
+import type { LogRecord } from '../../input/record.js'
+import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from '../../senders/queued-sender.js'
+import type { Batch, Sink } from '../../senders/sender.js'
 
 /** Options of {@link createMemorySender}. */
 export interface MemorySenderOptions extends CommonSenderOptions {

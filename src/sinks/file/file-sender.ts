@@ -2,12 +2,12 @@ import { statSync } from 'node:fs'
 import { mkdir, open, type FileHandle } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
-import { ConfigError } from '../config-error.js'
-import { DeliveryError } from '../queue/delivery-error.js'
-import type { BatchOptions, DeliveryOptions } from '../queue/queue-options.js'
-import { toNdjson } from './ndjson.js'
-import { commonSenderShape, errorMessage, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
-import type { Batch, DeliveryContext, Sink } from './sender.js'
+import { ConfigError } from '../../config/config-error.js'
+import { DeliveryError } from '../../pool/delivery-error.js'
+import type { BatchOptions, DeliveryOptions } from '../../config/delivery-options.js'
+import { toNdjson } from '../ndjson.js'
+import { commonSenderShape, errorMessage, QueuedSender, type CommonSenderOptions, type SenderContext } from '../../senders/queued-sender.js'
+import type { Batch, DeliveryContext, Sink } from '../../senders/sender.js'
 
 /** Options of {@link createFileSender}. */
 export interface FileSenderOptions extends CommonSenderOptions {

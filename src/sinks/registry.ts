@@ -1,13 +1,13 @@
 import { isAbsolute } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ConfigError } from './config-error.js'
-import type { SenderSpec } from './options.js'
-import type { DeliveryOptions } from './queue/queue-options.js'
-import { FileSender } from './senders/file-sender.js'
-import { HttpSender } from './senders/http-sender.js'
-import { WebhookAlertSender } from './senders/webhook-alert-sender.js'
-import type { SenderContext } from './senders/queued-sender.js'
-import type { Sender } from './senders/sender.js'
+import { ConfigError } from '../config/config-error.js'
+import type { SenderSpec } from '../config/transport-options.js'
+import type { DeliveryOptions } from '../config/delivery-options.js'
+import { FileSender } from './file/file-sender.js'
+import { HttpSender } from './http/http-sender.js'
+import { WebhookAlertSender } from './webhook/webhook-alert-sender.js'
+import type { SenderContext } from '../senders/queued-sender.js'
+import type { Sender } from '../senders/sender.js'
 
 /** Builds the senders of validated specs, each at `senders[i]` for error messages. */
 export async function createSenders(

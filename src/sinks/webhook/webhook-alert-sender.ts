@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
-import { AlertDigest, type DigestSnapshot, type PostReason } from '../alerts/alert-digest.js'
-import { renderAlert, type AlertFormat, type AlertFormatName } from '../alerts/alert-format.js'
-import type { AlertRenderContext } from '../alerts/alert-text.js'
-import { discordFormat, discordRetryAfter } from '../alerts/formats/discord-format.js'
-import { jsonFormat } from '../alerts/formats/json-format.js'
-import { slackFormat } from '../alerts/formats/slack-format.js'
-import { teamsFormat } from '../alerts/formats/teams-format.js'
-import { ConfigError } from '../config-error.js'
-import { durationSchema, setTimer } from '../timers.js'
-import { LevelMap, type LevelOption } from '../levels.js'
-import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../queue/delivery-stats.js'
+import { AlertDigest, type DigestSnapshot, type PostReason } from './alert-digest.js'
+import { renderAlert, type AlertFormat, type AlertFormatName } from './alert-format.js'
+import type { AlertRenderContext } from './alert-text.js'
+import { discordFormat, discordRetryAfter } from './formats/discord-format.js'
+import { jsonFormat } from './formats/json-format.js'
+import { slackFormat } from './formats/slack-format.js'
+import { teamsFormat } from './formats/teams-format.js'
+import { ConfigError } from '../../config/config-error.js'
+import { durationSchema, setTimer } from '../../timers.js'
+import { LevelMap, type LevelOption } from '../../config/levels.js'
+import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../../stats/delivery-stats.js'
 import {
   levelSchema,
   rateLimitSchema,
@@ -18,17 +18,17 @@ import {
   type DeliveryOptions,
   type RateLimitOptions,
   type RetryOptions,
-} from '../queue/queue-options.js'
-import { LogRecord } from '../record.js'
-import { HttpPoster, httpUrlSchema, redactUrl } from './http-post.js'
+} from '../../config/delivery-options.js'
+import { LogRecord } from '../../input/record.js'
+import { HttpPoster, httpUrlSchema, redactUrl } from '../http/http-post.js'
 import {
   closeDeadline,
   commonSenderShape,
   QueuedSender,
   type RecordOutcome,
   type SenderContext,
-} from './queued-sender.js'
-import type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './sender.js'
+} from '../../senders/queued-sender.js'
+import type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from '../../senders/sender.js'
 
 /**
  * Default threshold of the webhook alert sender: errors and worse. A logger without an `error` level

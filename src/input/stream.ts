@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
-import { ConfigError } from './config-error.js'
+import { ConfigError } from '../config/config-error.js'
 import { closeReportNeedsTelling, Courier, describeCloseReport, type CourierCloseReport, type CourierStats } from './courier.js'
-import { DEFAULT_LEVELS, LevelMap } from './levels.js'
+import { DEFAULT_LEVELS, LevelMap } from '../config/levels.js'
 import {
   courierOptionsShape,
   DEFAULT_WARN_INTERVAL_MS,
@@ -10,13 +10,13 @@ import {
   senderSpecSchema,
   type SenderSpec,
   type TransportOptions,
-} from './options.js'
+} from '../config/transport-options.js'
 import { RecordParser } from './record.js'
-import { createBuiltinSender, prefixed } from './sender-factory.js'
-import { writeStderr } from './stderr.js'
-import { QueuedSender } from './senders/queued-sender.js'
-import type { Sender } from './senders/sender.js'
-import type { CourierWarning } from './warner.js'
+import { createBuiltinSender, prefixed } from '../sinks/registry.js'
+import { writeStderr } from '../stderr.js'
+import { QueuedSender } from '../senders/queued-sender.js'
+import type { Sender } from '../senders/sender.js'
+import type { CourierWarning } from '../stats/warner.js'
 
 /** Options of {@link createCourierStream}. */
 export interface CourierStreamOptions extends Omit<TransportOptions, 'senders' | 'statsIntervalMs'> {

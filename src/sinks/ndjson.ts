@@ -1,4 +1,4 @@
-import type { Batch } from './sender.js'
+import type { Batch } from '../senders/sender.js'
 
 /** Bytes of a batch's lines as UTF-8, a newline after each (what `LogRecord.bytes` counts). */
 function ndjsonSize(batch: Batch): number {

@@ -1,5 +1,5 @@
-import { DEFAULT_LEVELS, LevelMap } from './levels.js'
-import { isHexDigit } from './hex.js'
+import { DEFAULT_LEVELS, LevelMap } from '../config/levels.js'
+import { isHexDigit } from '../hex.js'
 
 /** Level given to lines that carry no usable level (malformed lines, JSON without a level). */
 export const FALLBACK_LEVEL = DEFAULT_LEVELS.info as number

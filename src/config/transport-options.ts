@@ -1,12 +1,12 @@
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
-import { fileSenderOptionsSchema, type FileSenderOptions } from './senders/file-sender.js'
-import { httpSenderOptionsSchema, type HttpSenderOptions } from './senders/http-sender.js'
-import { webhookAlertSenderOptionsSchema, type WebhookAlertSenderOptions } from './senders/webhook-alert-sender.js'
-import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from './senders/queued-sender.js'
-import { DEFAULT_QUEUE, deliveryOptionsShape, MAX_BLOCK_MS, type DeliveryOptions } from './queue/queue-options.js'
-import { durationSchema } from './timers.js'
-import { DEFAULT_WARN_INTERVAL_MS } from './warner.js'
+import { fileSenderOptionsSchema, type FileSenderOptions } from '../sinks/file/file-sender.js'
+import { httpSenderOptionsSchema, type HttpSenderOptions } from '../sinks/http/http-sender.js'
+import { webhookAlertSenderOptionsSchema, type WebhookAlertSenderOptions } from '../sinks/webhook/webhook-alert-sender.js'
+import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from '../senders/queued-sender.js'
+import { DEFAULT_QUEUE, deliveryOptionsShape, MAX_BLOCK_MS, type DeliveryOptions } from './delivery-options.js'
+import { durationSchema } from '../timers.js'
+import { DEFAULT_WARN_INTERVAL_MS } from '../stats/warner.js'
 
 export { DEFAULT_WARN_INTERVAL_MS }
 

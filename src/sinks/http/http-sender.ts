@@ -1,13 +1,13 @@
 import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import { z } from 'zod'
-import { ConfigError } from '../config-error.js'
-import { durationSchema } from '../timers.js'
+import { ConfigError } from '../../config/config-error.js'
+import { durationSchema } from '../../timers.js'
 import { HttpPoster, httpUrlSchema, redactUrl } from './http-post.js'
-import { toJsonArray, toNdjson } from './ndjson.js'
-import type { DeliveryOptions, PoolOptions } from '../queue/queue-options.js'
-import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from './queued-sender.js'
-import type { Batch, DeliveryContext, Sink } from './sender.js'
+import { toJsonArray, toNdjson } from '../ndjson.js'
+import type { DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
+import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from '../../senders/queued-sender.js'
+import type { Batch, DeliveryContext, Sink } from '../../senders/sender.js'
 
 const gzip = promisify(gzipCallback)
 

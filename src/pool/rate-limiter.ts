@@ -1,4 +1,4 @@
-import type { RateLimitOptions } from './queue-options.js'
+import type { RateLimitOptions } from '../config/delivery-options.js'
 
 /**
  * A sender's `pool.rateLimit` as fixed windows of `intervalMs`: at most `maxRequests` requests and

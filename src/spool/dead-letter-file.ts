@@ -1,9 +1,9 @@
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, writeSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { ConfigError } from '../config-error.js'
-import type { LogRecord } from '../record.js'
-import type { DeadLetterOptions } from '../spool/spool-options.js'
-import { OPEN_NOFOLLOW, pathProblem } from '../spool/spool-owner.js'
+import { ConfigError } from '../config/config-error.js'
+import type { LogRecord } from '../input/record.js'
+import type { DeadLetterOptions } from './spool-options.js'
+import { OPEN_NOFOLLOW, pathProblem } from './spool-owner.js'
 
 /**
  * Checks at start-up that `deadLetter.path` can be trusted with the records it will hold: its

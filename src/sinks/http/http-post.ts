@@ -1,9 +1,9 @@
 import http from 'node:http'
 import https from 'node:https'
 import { z } from 'zod'
-import { DeliveryError } from '../queue/delivery-error.js'
-import { isTransientStatus, parseRetryAfter } from '../queue/retry-policy.js'
-import { setTimer } from '../timers.js'
+import { DeliveryError } from '../../pool/delivery-error.js'
+import { isTransientStatus, parseRetryAfter } from '../../pool/retry-policy.js'
+import { setTimer } from '../../timers.js'
 import { headerSecrets, quoteRedacted, safeDecode, secretNeedles, urlSecrets, type SecretNeedle } from './redact.js'
 
 
