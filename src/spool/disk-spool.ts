@@ -1,74 +1,13 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  rmSync,
-  writeSync,
-  type Dirent,
-} from 'node:fs'
+import { fstatSync, lstatSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { decodeFrame, encodeFrame, FRAME_MAGIC, readFrameInfo, type FrameContent } from './spool-frame.js'
-import {
-  ADOPTED_PREFIX,
-  adoptOrphans,
-  checkSharedDir,
-  createInstanceDir,
-  ensureOwnDir,
-  OPEN_NOFOLLOW,
-  readFileNoFollow,
-  releaseInstanceDir,
-  restoreInstanceDir,
-  type SpoolOwner,
-} from './spool-owner.js'
+import { recoverOrphans } from './recovery.js'
+import { appendAck, closeFds, errorText, readInto, type Segment, type SpoolFrame } from './segment.js'
+import { SegmentStore } from './segment-store.js'
+import { decodeFrame, encodeFrame, type FrameContent } from './spool-frame.js'
+import { checkSharedDir, createInstanceDir, ensureOwnDir, releaseInstanceDir } from './spool-owner.js'
 import type { ResolvedSpoolOptions } from './spool-options.js'
-import { setRepeat } from '../timers.js'
 
-/** Where a frame is in its life: waiting to be sent, being sent, or settled (delivered or failed). */
-export type FrameState = 'unread' | 'inflight' | 'done'
-
-/** One batch in the spool. */
-export interface SpoolFrame {
-  readonly id: string
-  readonly count: number
-  /** Sum of the records' `bytes` (lines plus newlines). */
-  readonly bytes: number
-  /**
-   * Arrival seq of the frame's first record in this process; 0 for frames a previous run left, which
-   * are older than anything this process received.
-   */
-  readonly firstSeq: number
-  state: FrameState
-  /** @internal */
-  readonly segment: Segment
-  /** @internal */
-  readonly offset: number
-  /** @internal Frame bytes, header included. */
-  readonly size: number
-}
-
-interface Segment {
-  readonly no: number
-  readonly path: string
-  /** The adopted directory it came from (removed once its last segment is), or undefined when ours. */
-  readonly adoptedFrom: string | undefined
-  size: number
-  readonly frames: SpoolFrame[]
-  /** Frames not yet done. */
-  pending: number
-  /** No frame before this index is unread. */
-  cursor: number
-  deleted: boolean
-  /** Written since its last sync (fsync: 'interval'). */
-  dirty: boolean
-  /** Append/read descriptor (our own write segment), or a read-only one opened on demand. */
-  fd: number | undefined
-}
+export { segmentBytesFor, type FrameState, type SpoolFrame } from './segment.js'
 
 /** Counters of a spool. */
 export interface SpoolStats {
@@ -86,16 +25,6 @@ export interface SpoolStats {
   readonly corruptRegions: number
   /** The last error writing to the spool, if any. */
   readonly lastError?: string
-}
-
-/** Numbers of our own segments: appended ones count up from here, ones put in front count down. */
-const BASE_SEGMENT_NO = 100_000_000_000
-const SEGMENT_SUFFIX = '.seg'
-const ACK_SUFFIX = '.ack'
-
-/** The size a segment file is closed at: a small share of the spool, so evicting one frees little. */
-export function segmentBytesFor(maxBytes: number): number {
-  return Math.max(64 * 1024, Math.min(16 * 1024 * 1024, Math.floor(maxBytes / 8)))
 }
 
 /** Makes a sender name safe as a directory name (any name maps to one directory, no two to the same). */
@@ -118,19 +47,16 @@ export function spoolDirName(name: string): string {
  * `dir` must be writable only by this user or root, or sticky like /tmp; `<dir>/<sender>` must be a
  * real directory (not a link) owned by this user or root and writable by nobody else. Files below
  * are opened with O_NOFOLLOW and created with O_EXCL, so a link planted there is never followed.
+ *
+ * The pieces: the frames and their states, eviction and the counters are here; the segment files
+ * (creating, sealing, syncing, deleting) are a {@link SegmentStore} (segment-store.ts); what one
+ * segment and its ack file are, segment.ts; start-up recovery of what dead owners left, recovery.ts.
  */
 export class DiskSpool {
   readonly #options: ResolvedSpoolOptions
   readonly #dir: string
-  readonly #owner: SpoolOwner
-  readonly #segmentBytes: number
   readonly #onLost: (frame: SpoolFrame, reason: SpoolLoss) => void
-  /** Segments in replay order: adopted ones, then ours (put-in-front ones, then appended ones). */
-  #segments: Segment[] = []
-  #write: Segment | undefined
-  #nextAppendNo = BASE_SEGMENT_NO
-  #nextFrontNo = BASE_SEGMENT_NO - 1
-  #bytes = 0
+  readonly #store: SegmentStore
   #unreadRecords = 0
   #unreadBytes = 0
   #recovered = 0
@@ -139,7 +65,6 @@ export class DiskSpool {
   #lastError: string | undefined
   /** Adopted segments that could not be read at start-up stay on disk for a later start. */
   #keepDir = false
-  #syncTimer: NodeJS.Timeout | undefined
   #closed = false
 
   /**
@@ -152,7 +77,6 @@ export class DiskSpool {
    */
   constructor(options: ResolvedSpoolOptions, name: string, onLost: (frame: SpoolFrame, reason: SpoolLoss) => void) {
     this.#options = options
-    this.#segmentBytes = segmentBytesFor(options.maxBytes)
     this.#onLost = onLost
     const spoolDir = resolve(options.dir)
     // Before making anything: a directory made through someone else's link would be made where they chose.
@@ -163,17 +87,20 @@ export class DiskSpool {
     ensureOwnDir(root)
     const { dir, owner } = createInstanceDir(root)
     this.#dir = dir
-    this.#owner = owner
-    for (const adopted of adoptOrphans(root, dir, owner.instance, options.adoptOtherHosts)) {
-      const unreadable = this.#recoverDir(adopted, adopted)
-      if (unreadable) this.#keepDir = true
-      // Nothing left to send in it (or only torn bytes, counted): the directory goes now.
-      else if (!this.#segments.some((s) => s.adoptedFrom === adopted)) removeQuietly(adopted)
-    }
-    if (options.fsync === 'interval') {
-      this.#syncTimer = setRepeat(() => this.#syncNow(), options.fsyncIntervalMs)
-      this.#syncTimer.unref()
-    }
+    const recovered = recoverOrphans(root, dir, owner.instance, options.adoptOtherHosts)
+    this.#recovered = recovered.records
+    this.#unreadRecords = recovered.records
+    this.#unreadBytes = recovered.unreadBytes
+    this.#corruptBytes = recovered.corruptBytes
+    this.#corruptRegions = recovered.corruptRegions
+    this.#lastError = recovered.lastError
+    this.#keepDir = recovered.keepDir
+    this.#store = new SegmentStore(dir, owner, options, recovered.segments, {
+      onError: (message) => {
+        this.#lastError = message
+      },
+      onRemoved: (segment) => this.#dropUnread(segment, 'spoolError'),
+    })
   }
 
   /** This instance's directory. */
@@ -193,8 +120,8 @@ export class DiskSpool {
 
   stats(): SpoolStats {
     return {
-      segments: this.#segments.length,
-      bytes: this.#bytes,
+      segments: this.#store.segments.length,
+      bytes: this.#store.bytes,
       unreadRecords: this.#unreadRecords,
       recoveredRecords: this.#recovered,
       corruptBytes: this.#corruptBytes,
@@ -210,7 +137,7 @@ export class DiskSpool {
 
   /** The oldest unread frame, or undefined. */
   peek(): SpoolFrame | undefined {
-    for (const segment of this.#segments) {
+    for (const segment of this.#store.segments) {
       const { frames } = segment
       while (segment.cursor < frames.length && (frames[segment.cursor] as SpoolFrame).state !== 'unread') segment.cursor++
       if (segment.cursor < frames.length) return frames[segment.cursor]
@@ -244,14 +171,9 @@ export class DiskSpool {
     if (frame.state !== 'unread') throw new SpoolReadError('spool frame is not unread', false)
     const segment = frame.segment
     const buffer = Buffer.allocUnsafe(frame.size)
-    let read = 0
+    let read: number
     try {
-      segment.fd ??= openSync(segment.path, OPEN_NOFOLLOW.read)
-      while (read < frame.size) {
-        const n = readSync(segment.fd, buffer, read, frame.size - read, frame.offset + read)
-        if (n === 0) break
-        read += n
-      }
+      read = readInto(segment, buffer, frame.offset)
     } catch (error) {
       this.#lastError = errorText(error)
       closeFds(segment)
@@ -295,20 +217,12 @@ export class DiskSpool {
     const segment = frame.segment
     if (segment.deleted) return
     segment.pending--
-    if (segment.pending === 0 && segment !== this.#write) {
-      this.#deleteSegment(segment)
+    if (segment.pending === 0 && segment !== this.#store.write) {
+      this.#store.delete(segment)
       return
     }
     try {
-      const entry = Buffer.allocUnsafe(4)
-      entry.writeUInt32LE(frame.offset, 0)
-      // Opened per ack (acks are one per batch, on the slow path): no descriptor per segment stays open.
-      const fd = openSync(ackPath(segment), OPEN_NOFOLLOW.append, 0o600)
-      try {
-        writeAll(fd, entry)
-      } finally {
-        closeSync(fd)
-      }
+      appendAck(segment, frame.offset)
     } catch (error) {
       // A lost ack only means the frame is sent again after a restart (with its id): a duplicate.
       this.#lastError = errorText(error)
@@ -319,13 +233,8 @@ export class DiskSpool {
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    clearInterval(this.#syncTimer)
-    if (this.#options.fsync !== 'never') this.#syncNow()
-    const write = this.#write
-    this.#write = undefined
-    if (write && write.pending === 0) this.#deleteSegment(write)
-    for (const segment of this.#segments) closeFds(segment)
-    releaseInstanceDir(this.#dir, this.#segments.length === 0 && !this.#keepDir)
+    this.#store.close()
+    releaseInstanceDir(this.#dir, this.#store.segments.length === 0 && !this.#keepDir)
   }
 
   // ---- writing ---------------------------------------------------------------------------------
@@ -338,20 +247,9 @@ export class DiskSpool {
         full: true,
       }
     }
-    const segment = where === 'tail' ? this.#writeSegment() : this.#newSegment(this.#nextFrontNo--, 'front')
+    const segment = this.#store.segmentFor(where)
     const offset = segment.size
-    try {
-      writeAll(segment.fd as number, frame)
-      if (this.#options.fsync === 'always') fdatasyncSync(segment.fd as number)
-      else segment.dirty = true
-    } catch (error) {
-      // A short write (disk full) leaves a torn frame: the segment takes no more frames, and a
-      // restart skips the torn bytes by their checksum.
-      this.#abandonSegment(segment)
-      throw error
-    }
-    segment.size += frame.length
-    this.#bytes += frame.length
+    this.#store.append(segment, frame)
     let bytes = 0
     for (const line of content.lines) bytes += Buffer.byteLength(line) + 1
     const entry: SpoolFrame = {
@@ -380,88 +278,7 @@ export class DiskSpool {
     this.#unreadBytes -= frame.bytes
   }
 
-  #writeSegment(): Segment {
-    const current = this.#write
-    if (current && current.size < this.#segmentBytes && !this.#unlinked(current)) return current
-    if (current) this.#sealWriteSegment(current)
-    const segment = this.#newSegment(this.#nextAppendNo++, 'tail')
-    this.#write = segment
-    return segment
-  }
-
-  /**
-   * Whether the segment's file was removed under us (someone cleaned the spool directory): its frames
-   * are gone, and writing on would put new ones nowhere.
-   */
-  #unlinked(segment: Segment): boolean {
-    try {
-      if (segment.fd === undefined || fstatSync(segment.fd).nlink > 0) return false
-    } catch {
-      return false
-    }
-    this.#lastError = `spool file ${segment.path} was removed while in use`
-    this.#lose(segment)
-    return true
-  }
-
-  /** The write segment is full (or broken): it takes no more frames, and goes once all are done. */
-  #sealWriteSegment(segment: Segment): void {
-    if (this.#write === segment) this.#write = undefined
-    if (segment.pending === 0) {
-      this.#deleteSegment(segment)
-      return
-    }
-    this.#syncSegment(segment)
-    // Reads reopen it read-only when they need it: a sealed segment holds no descriptor meanwhile.
-    closeFds(segment)
-  }
-
-  #abandonSegment(segment: Segment): void {
-    try {
-      const size = fstatSync(segment.fd as number).size
-      this.#bytes += size - segment.size
-      segment.size = size
-    } catch {
-      // The size stays as counted; the bytes on disk are at most one torn frame more.
-    }
-    if (segment === this.#write) this.#sealWriteSegment(segment)
-    else if (segment.pending === 0) this.#deleteSegment(segment)
-  }
-
-  #newSegment(no: number, where: 'tail' | 'front'): Segment {
-    const path = join(this.#dir, `${String(no).padStart(12, '0')}${SEGMENT_SUFFIX}`)
-    let fd: number
-    try {
-      // O_EXCL: anything already at the path (a link planted there included) fails the open.
-      fd = openSync(path, OPEN_NOFOLLOW.create, 0o600)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-      // The instance directory was removed while in use: make it again, owner file and all.
-      restoreInstanceDir(this.#dir, this.#owner)
-      this.#lastError = `spool directory ${this.#dir} was removed while in use; created again`
-      fd = openSync(path, OPEN_NOFOLLOW.create, 0o600)
-    }
-    const segment: Segment = {
-      no,
-      path,
-      adoptedFrom: undefined,
-      size: 0,
-      frames: [],
-      pending: 0,
-      cursor: 0,
-      deleted: false,
-      dirty: false,
-      fd,
-    }
-    if (this.#options.fsync === 'always') syncDir(this.#dir)
-    if (where === 'tail') this.#segments.push(segment)
-    else {
-      // In front of our own segments, behind adopted ones (which are older still).
-      const at = this.#segments.findIndex((s) => s.adoptedFrom === undefined)
-      this.#segments.splice(at < 0 ? this.#segments.length : at, 0, segment)
-    }
-    return segment
-  }
+  // ---- eviction --------------------------------------------------------------------------------
 
   /**
    * Evicts the oldest segments until `bytes` more fit under maxBytes. A segment holding a frame in
@@ -470,159 +287,38 @@ export class DiskSpool {
   #makeRoom(bytes: number): boolean {
     const max = this.#options.maxBytes
     if (bytes > max) return false
-    while (this.#bytes + bytes > max) {
-      const victim = this.#segments.find((s) => s !== this.#write && !s.frames.some((f) => f.state === 'inflight'))
+    const store = this.#store
+    while (store.bytes + bytes > max) {
+      const victim = store.segments.find((s) => s !== store.write && !s.frames.some((f) => f.state === 'inflight'))
       if (victim) {
         this.#evict(victim)
         continue
       }
       // Only the write segment is left: seal it so that it can go too (unless a batch in flight needs it).
-      const write = this.#write
+      const write = store.write
       if (!write || write.frames.some((f) => f.state === 'inflight')) return false
-      this.#sealWriteSegment(write)
-      if (this.#segments.includes(write)) this.#evict(write)
+      store.seal(write)
+      if (store.segments.includes(write)) this.#evict(write)
     }
     return true
   }
 
   #evict(segment: Segment): void {
-    for (const frame of segment.frames) {
-      if (frame.state !== 'unread') continue
-      this.#markRead(frame)
-      frame.state = 'done'
-      this.#onLost(frame, 'spoolFull')
-    }
-    this.#deleteSegment(segment)
+    this.#dropUnread(segment, 'spoolFull')
+    this.#store.delete(segment)
   }
-
-  /** A segment whose file is gone: its unread frames are lost (counted), its frames in flight go on. */
-  #lose(segment: Segment): void {
-    for (const frame of segment.frames) {
-      if (frame.state !== 'unread') continue
-      this.#markRead(frame)
-      frame.state = 'done'
-      this.#onLost(frame, 'spoolError')
-    }
-    this.#deleteSegment(segment)
-  }
-
-  /** Forgets a segment and removes its files. Bookkeeping first: a failing unlink changes nothing here. */
-  #deleteSegment(segment: Segment): void {
-    if (segment.deleted) return
-    segment.deleted = true
-    closeFds(segment)
-    this.#bytes -= segment.size
-    this.#segments = this.#segments.filter((s) => s !== segment)
-    if (this.#write === segment) this.#write = undefined
-    for (const path of [segment.path, ackPath(segment)]) {
-      try {
-        rmSync(path, { force: true })
-      } catch (error) {
-        // Left on disk (read-only file system, say): a restart finds it and sends it again, with its ids.
-        this.#lastError = `cannot remove ${path}: ${errorText(error)}`
-      }
-    }
-    const from = segment.adoptedFrom
-    if (from !== undefined && !this.#segments.some((s) => s.adoptedFrom === from)) removeQuietly(from)
-  }
-
-  #syncNow(): void {
-    for (const segment of this.#segments) this.#syncSegment(segment)
-  }
-
-  #syncSegment(segment: Segment): void {
-    if (!segment.dirty || segment.fd === undefined || this.#options.fsync === 'never') return
-    segment.dirty = false
-    try {
-      fdatasyncSync(segment.fd)
-    } catch (error) {
-      // A failing sync shows up as a failing write soon after; the stats say why meanwhile.
-      this.#lastError = errorText(error)
-    }
-  }
-
-  // ---- recovery --------------------------------------------------------------------------------
 
   /**
-   * Indexes the frames an adopted directory holds: nested adoptions first (older), then its segments.
-   * Returns true when a segment could not be read (it stays on disk for a later start).
+   * The segment's unread frames are lost (evicted, or gone with its file): done, and counted through
+   * `onLost`. Its frames in flight go on.
    */
-  #recoverDir(dir: string, adoptedFrom: string): boolean {
-    let entries: Dirent[]
-    try {
-      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    } catch (error) {
-      this.#lastError = `cannot read ${dir}: ${errorText(error)}`
-      return true
+  #dropUnread(segment: Segment, reason: SpoolLoss): void {
+    for (const frame of segment.frames) {
+      if (frame.state !== 'unread') continue
+      this.#markRead(frame)
+      frame.state = 'done'
+      this.#onLost(frame, reason)
     }
-    let unreadable = false
-    // Links are skipped (and go with the directory): a spool makes none, and what one points at is
-    // not a spool's to send.
-    for (const entry of entries) {
-      const name = entry.name
-      if (!entry.isDirectory() || !name.startsWith(ADOPTED_PREFIX)) continue
-      if (this.#recoverDir(join(dir, name), adoptedFrom)) unreadable = true
-    }
-    for (const entry of entries) {
-      const name = entry.name
-      if (!entry.isFile() || !name.endsWith(SEGMENT_SUFFIX)) continue
-      const no = Number(name.slice(0, -SEGMENT_SUFFIX.length))
-      if (!Number.isSafeInteger(no)) continue
-      if (!this.#recoverSegment(join(dir, name), no, adoptedFrom)) unreadable = true
-    }
-    return unreadable
-  }
-
-  /** False when the segment could not be read. */
-  #recoverSegment(path: string, no: number, adoptedFrom: string): boolean {
-    let data: Buffer
-    try {
-      data = readFileNoFollow(path)
-    } catch (error) {
-      this.#lastError = `cannot read ${path}: ${errorText(error)}`
-      return false
-    }
-    const acked = readAcks(`${path.slice(0, -SEGMENT_SUFFIX.length)}${ACK_SUFFIX}`)
-    const segment: Segment = {
-      no,
-      path,
-      adoptedFrom,
-      size: data.length,
-      frames: [],
-      pending: 0,
-      cursor: 0,
-      deleted: false,
-      dirty: false,
-      fd: undefined,
-    }
-    let offset = 0
-    while (offset < data.length) {
-      const info = readFrameInfo(data, offset)
-      if (info) {
-        if (!acked.has(offset)) {
-          segment.frames.push({ ...info, firstSeq: 0, state: 'unread', segment })
-          segment.pending++
-          this.#recovered += info.count
-          this.#unreadRecords += info.count
-          this.#unreadBytes += info.bytes
-        }
-        offset += info.size
-        continue
-      }
-      // A torn or corrupt stretch: skip to the next frame whose checksum holds, and count the bytes.
-      const next = nextFrame(data, offset + 1)
-      this.#corruptBytes += next - offset
-      this.#corruptRegions++
-      offset = next
-    }
-    if (segment.pending === 0) {
-      removeQuietly(path)
-      removeQuietly(ackPath(segment))
-      return true
-    }
-    this.#segments.push(segment)
-    this.#bytes += segment.size
-    return true
   }
 }
 
@@ -636,69 +332,5 @@ export class SpoolReadError extends Error {
   constructor(message: string, transient: boolean, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause })
     this.transient = transient
-  }
-}
-
-/** Offset of the next valid frame at or after `from`, or the buffer's length. */
-function nextFrame(data: Buffer, from: number): number {
-  for (let at = data.indexOf(FRAME_MAGIC, from); at >= 0; at = data.indexOf(FRAME_MAGIC, at + 1)) {
-    if (readFrameInfo(data, at)) return at
-  }
-  return data.length
-}
-
-function readAcks(path: string): Set<number> {
-  const acked = new Set<number>()
-  let data: Buffer
-  try {
-    data = readFileNoFollow(path)
-  } catch {
-    return acked
-  }
-  // A torn last entry (fewer than 4 bytes) is ignored: its frame is sent again, with its id.
-  for (let o = 0; o + 4 <= data.length; o += 4) acked.add(data.readUInt32LE(o))
-  return acked
-}
-
-function ackPath(segment: Segment): string {
-  return `${segment.path.slice(0, -SEGMENT_SUFFIX.length)}${ACK_SUFFIX}`
-}
-
-function writeAll(fd: number, data: Buffer): void {
-  let written = 0
-  while (written < data.length) written += writeSync(fd, data, written, data.length - written)
-}
-
-function closeFds(segment: Segment): void {
-  if (segment.fd === undefined) return
-  try {
-    closeSync(segment.fd)
-  } catch {
-    // Already closed: nothing to release.
-  }
-  segment.fd = undefined
-}
-
-function removeQuietly(path: string): void {
-  try {
-    rmSync(path, { recursive: true, force: true })
-  } catch {
-    // Left behind: a later start takes it over (or finds nothing to send in it).
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
-function syncDir(dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch {
-    // Not every platform can sync a directory; the file's own sync still holds its data.
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }
