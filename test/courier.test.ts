@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it, vi } from 'vitest'
-import { Courier, describeCloseReport } from '../src/input/courier.js'
+import { Courier } from '../src/input/courier.js'
+import { describeCloseReport } from '../src/stats/close-report.js'
 import { LevelMap } from '../src/config/levels.js'
 import { RecordParser, type LogRecord } from '../src/input/record.js'
 import { DeliveryError } from '../src/pool/delivery-error.js'

@@ -1,13 +1,13 @@
-import { z } from 'zod'
-import { durationSchema } from '../timers.js'
-import {
-  DEFAULT_SPOOL,
-  deadLetterOptionsSchema,
-  spoolOptionsSchema,
-  type DeadLetterOptions,
-  type ResolvedSpoolOptions,
-  type SpoolOptions,
-} from '../spool/spool-options.js'
+/**
+ * The delivery options every queued sender shares, as documented types: the defaults are in
+ * defaults.ts, the schemas in schema.ts, the layering in resolve.ts.
+ */
+import type { DEFAULT_POOL } from './defaults.js'
+import type { LevelOption } from './levels.js'
+import type { DeadLetterOptions, ResolvedSpoolOptions, SpoolOptions } from '../spool/spool-options.js'
+
+// Importable from here as before the defaults had a module of their own.
+export { DEFAULT_BATCH, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, MAX_BLOCK_MS } from './defaults.js'
 
 /** What a full queue does with one more record. */
 export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'block'
@@ -103,86 +103,6 @@ export interface RetryOptions {
   maxRetryAfterMs?: number
 }
 
-export const DEFAULT_QUEUE: Required<QueueOptions> = Object.freeze({
-  maxRecords: 100_000,
-  maxBytes: 32 * 1024 * 1024,
-  maxRecordBytes: 1024 * 1024,
-  overflow: 'drop-newest',
-  maxBlockMs: 1000,
-})
-
-export const DEFAULT_BATCH: Required<BatchOptions> = Object.freeze({
-  maxRecords: 5000,
-  maxBytes: 1024 * 1024,
-  maxWaitMs: 1000,
-  flushLevel: 'error',
-})
-
-export const DEFAULT_POOL: Required<Omit<PoolOptions, 'rateLimit'>> & Pick<PoolOptions, 'rateLimit'> = Object.freeze({
-  concurrency: 1,
-  timeoutMs: 10_000,
-  rateLimit: undefined,
-})
-
-export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({
-  maxAttempts: 20,
-  baseDelayMs: 100,
-  maxDelayMs: 5000,
-  maxRetryTimeMs: 60_000,
-  maxRetryAfterMs: 600_000,
-})
-
-const positiveInt = () => z.number().int().positive()
-
-/**
- * Largest `queue.maxBlockMs`: pino gives an exiting app's transport 10 s in all, and a paused reader
- * sees the end of the stream only once its block window is over.
- */
-export const MAX_BLOCK_MS = 9000
-
-/** A level name or number. */
-export const levelSchema = z.union([z.string().min(1), z.number().finite()])
-
-export const queueOptionsSchema = z.strictObject({
-  maxRecords: positiveInt().optional(),
-  maxBytes: positiveInt().optional(),
-  maxRecordBytes: positiveInt().optional(),
-  overflow: z.enum(['drop-newest', 'drop-oldest', 'block']).optional(),
-  // The transport adds its own rule: maxBlockMs + closeTimeoutMs within pino's 10 s exit limit.
-  maxBlockMs: durationSchema(0, MAX_BLOCK_MS).optional(),
-})
-
-export const batchOptionsSchema = z.strictObject({
-  maxRecords: positiveInt().optional(),
-  maxBytes: positiveInt().optional(),
-  maxWaitMs: durationSchema(0).optional(),
-  flushLevel: levelSchema.optional(),
-})
-
-export const rateLimitSchema = z
-  .strictObject({
-    intervalMs: durationSchema(1),
-    maxRequests: positiveInt().optional(),
-    maxRecords: positiveInt().optional(),
-  })
-  .refine((r) => r.maxRequests !== undefined || r.maxRecords !== undefined, {
-    message: 'set maxRequests, maxRecords or both',
-  })
-
-export const poolOptionsSchema = z.strictObject({
-  concurrency: positiveInt().optional(),
-  timeoutMs: durationSchema(1).optional(),
-  rateLimit: rateLimitSchema.optional(),
-})
-
-export const retryOptionsSchema = z.strictObject({
-  maxAttempts: positiveInt().optional(),
-  baseDelayMs: durationSchema(0).optional(),
-  maxDelayMs: durationSchema(0).optional(),
-  maxRetryTimeMs: durationSchema(0).optional(),
-  maxRetryAfterMs: durationSchema(0).optional(),
-})
-
 /** Every option of the delivery machinery a sender shares, all optional. */
 export interface DeliveryOptions {
   queue?: QueueOptions
@@ -202,13 +122,14 @@ export interface DeliveryOptions {
   deadLetter?: DeadLetterOptions | false
 }
 
-export const deliveryOptionsShape = {
-  queue: queueOptionsSchema.optional(),
-  batch: batchOptionsSchema.optional(),
-  pool: poolOptionsSchema.optional(),
-  retry: retryOptionsSchema.optional(),
-  spool: z.union([spoolOptionsSchema, z.literal(false)]).optional(),
-  deadLetter: z.union([deadLetterOptionsSchema, z.literal(false)]).optional(),
+/** Options every queued sender takes (the sink-specific ones come on top). */
+export interface CommonSenderOptions extends DeliveryOptions {
+  /** Name in stats and warnings; unique within a courier. @default the sender type */
+  name?: string
+  /** Records below this level are ignored. @default every level */
+  level?: LevelOption
+  /** Deadline of `close()` in ms. @default 5000 */
+  closeTimeoutMs?: number
 }
 
 /** Delivery options with every default filled in. */
@@ -219,35 +140,4 @@ export interface ResolvedDeliveryOptions {
   retry: Required<RetryOptions>
   spool: ResolvedSpoolOptions | undefined
   deadLetter: DeadLetterOptions | undefined
-}
-
-/** Layers option objects over the defaults, later layers winning field by field. */
-export function resolveDeliveryOptions(...layers: (DeliveryOptions | undefined)[]): ResolvedDeliveryOptions {
-  const out: ResolvedDeliveryOptions = {
-    queue: { ...DEFAULT_QUEUE },
-    batch: { ...DEFAULT_BATCH },
-    pool: { ...DEFAULT_POOL },
-    retry: { ...DEFAULT_RETRY },
-    spool: undefined,
-    deadLetter: undefined,
-  }
-  let spool: SpoolOptions | undefined
-  for (const layer of layers) {
-    if (!layer) continue
-    Object.assign(out.queue, stripUndefined(layer.queue))
-    Object.assign(out.batch, stripUndefined(layer.batch))
-    Object.assign(out.pool, stripUndefined(layer.pool))
-    Object.assign(out.retry, stripUndefined(layer.retry))
-    if (layer.spool === false) spool = undefined
-    else if (layer.spool) spool = { ...spool, ...stripUndefined(layer.spool) } as SpoolOptions
-    if (layer.deadLetter === false) out.deadLetter = undefined
-    else if (layer.deadLetter) out.deadLetter = { ...layer.deadLetter }
-  }
-  if (spool) out.spool = { ...DEFAULT_SPOOL, ...spool }
-  return out
-}
-
-function stripUndefined<T extends object>(value: T | undefined): Partial<T> {
-  if (!value) return {}
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -1,42 +1,27 @@
+/**
+ * The transport's options: the shared top-level ones (schema.ts) and the senders, each checked by the
+ * schema of its registered type (sinks/registry.ts); the rules that span a sender and the top level;
+ * and parseTransportOptions, the transport's one parse.
+ */
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
-import { fileSenderOptionsSchema, type FileSenderOptions } from '../sinks/file/file-sender.js'
-import { httpSenderOptionsSchema, type HttpSenderOptions } from '../sinks/http/http-sender.js'
-import { webhookAlertSenderOptionsSchema, type WebhookAlertSenderOptions } from '../sinks/webhook/webhook-alert-sender.js'
-import { commonSenderShape, DEFAULT_CLOSE_TIMEOUT_MS, type CommonSenderOptions } from '../senders/queued-sender.js'
-import { DEFAULT_QUEUE, deliveryOptionsShape, MAX_BLOCK_MS, type DeliveryOptions } from './delivery-options.js'
-import { durationSchema } from '../timers.js'
-import { DEFAULT_WARN_INTERVAL_MS } from '../stats/warner.js'
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_QUEUE,
+  DEFAULT_STATS_INTERVAL_MS,
+  DEFAULT_WARN_INTERVAL_MS,
+  MAX_BLOCK_MS,
+  MAX_TRANSPORT_CLOSE_TIMEOUT_MS,
+} from './defaults.js'
+import type { DeliveryOptions } from './delivery-options.js'
+import { deliveryRuleIssues, resolveDeliveryOptions } from './resolve.js'
+import { courierOptionsShape } from './schema.js'
+import { senderSpecSchema, sinkTypeOf, type SenderSpec } from '../sinks/registry.js'
 
 export { DEFAULT_WARN_INTERVAL_MS }
 
-/** A sender from a module of your own: `export function createSender(options, context): Sender`. */
-export interface ModuleSenderSpec extends Pick<CommonSenderOptions, 'name' | 'level'> {
-  type: 'module'
-  /**
-   * Absolute path, `file:` URL or package name of the module. It is imported by the transport's
-   * worker, whose base is pino-courier's own file, not your app's: a relative path (`./x.mjs`,
-   * `../x.mjs`) is refused at start-up with a ConfigError naming `senders[i].module`. It is not
-   * resolved against `process.cwd()` either: that would make the sender depend on the directory the
-   * app happens to be started from, and differ from how `import` resolves the same text in your file.
-   * @example
-   * { type: 'module', module: fileURLToPath(new URL('./my-sender.mjs', import.meta.url)) }
-   * { type: 'module', module: path.resolve('dist/my-sender.mjs') } // against the cwd, explicitly
-   * { type: 'module', module: 'my-pino-courier-sender' } // a package, resolved from where pino-courier is installed
-   */
-  module: string
-  /** Name of the factory export. @default 'createSender' */
-  export?: string
-  /** Plain-data options passed to the factory (merged with `name` and `level`). @default {} */
-  options?: Record<string, unknown>
-}
-
-/** One sender in transport options: plain data, discriminated by `type`. */
-export type SenderSpec =
-  | ({ type: 'http' } & HttpSenderOptions)
-  | ({ type: 'file' } & FileSenderOptions)
-  | ({ type: 'webhook' } & WebhookAlertSenderOptions)
-  | ModuleSenderSpec
+export type { ModuleSenderSpec, SenderSpec } from '../sinks/registry.js'
+export { senderSpecSchema }
 
 /** Options of the pino transport (`pino.transport({ target: 'pino-courier', options })`). */
 export interface TransportOptions extends DeliveryOptions {
@@ -63,35 +48,8 @@ export interface TransportOptions extends DeliveryOptions {
   levelKey?: string
 }
 
-export const DEFAULT_STATS_INTERVAL_MS = 5000
-/** Largest transport closeTimeoutMs: pino gives an exiting app's transport 10 s in all. */
-export const MAX_TRANSPORT_CLOSE_TIMEOUT_MS = 9000
-
-const moduleSenderSchema = z.strictObject({
-  type: z.literal('module'),
-  module: z.string().min(1),
-  export: z.string().min(1).optional(),
-  name: commonSenderShape.name,
-  level: commonSenderShape.level,
-  options: z.record(z.string(), z.unknown()).optional(),
-})
-
-export const senderSpecSchema = z.discriminatedUnion('type', [
-  httpSenderOptionsSchema.extend({ type: z.literal('http') }),
-  fileSenderOptionsSchema.extend({ type: z.literal('file') }),
-  webhookAlertSenderOptionsSchema.extend({ type: z.literal('webhook') }),
-  moduleSenderSchema,
-])
-
-/** Options shared by the transport and the in-process stream, besides `senders`. */
-export const courierOptionsShape = {
-  closeTimeoutMs: durationSchema(1).optional(),
-  statsIntervalMs: durationSchema(0).optional(),
-  warnIntervalMs: durationSchema(0).optional(),
-  stderr: z.boolean().optional(),
-  levelKey: z.string().min(1).optional(),
-  ...deliveryOptionsShape,
-}
+export { DEFAULT_STATS_INTERVAL_MS, MAX_TRANSPORT_CLOSE_TIMEOUT_MS }
+export { courierOptionsShape }
 
 const transportOptionsObject = z.strictObject({
   senders: z.array(senderSpecSchema).min(1, 'at least one sender is needed'),
@@ -120,7 +78,23 @@ export const transportOptionsSchema = transportOptionsObject.superRefine((option
     } else seen.set(sender.name, index)
   })
   checkBlockWindows(options, ctx)
+  checkDeliveryRules(options, ctx)
 })
+
+/**
+ * The rules between delivery options (config/resolve.ts), on what each queued sender ends up with:
+ * its type's defaults, the top level and its own options. Named at the sender's path.
+ */
+function checkDeliveryRules(options: z.infer<typeof transportOptionsObject>, ctx: z.RefinementCtx): void {
+  options.senders.forEach((sender, index) => {
+    const sinkType = sinkTypeOf(sender.type)
+    if (!sinkType?.queued) return
+    const layers = [sinkType.defaults, ...deliveryDefaults(options), sender as DeliveryOptions]
+    for (const issue of deliveryRuleIssues(resolveDeliveryOptions(...layers))) {
+      ctx.addIssue({ code: 'custom', path: ['senders', index, ...issue.path.split('.')], message: issue.message })
+    }
+  })
+}
 
 /**
  * pino blocks an exiting app for at most 10 s while the transport closes. A reader paused by the
@@ -129,8 +103,9 @@ export const transportOptionsSchema = transportOptionsObject.superRefine((option
  */
 function checkBlockWindows(options: z.infer<typeof transportOptionsObject>, ctx: z.RefinementCtx): void {
   const closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
-  options.senders.forEach((sender, index) => {
-    if (sender.type === 'module' || sender.type === 'webhook') return
+  options.senders.forEach((spec, index) => {
+    if (!sinkTypeOf(spec.type)?.queued) return
+    const sender = spec as DeliveryOptions
     const overflow = sender.queue?.overflow ?? options.queue?.overflow ?? DEFAULT_QUEUE.overflow
     if (overflow !== 'block') return
     const own = sender.queue?.maxBlockMs

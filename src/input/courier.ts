@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
-import { DROP_REASONS, totalDropped, type SenderStats } from '../stats/delivery-stats.js'
+import type { SenderStats } from '../stats/delivery-stats.js'
+import { courierCloseReport, senderCloseReport } from '../stats/close-report.js'
 import { RecordParser } from './record.js'
 import type { CloseReport, Sender } from '../senders/sender.js'
 import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from '../stats/warner.js'
-import { DEFAULT_CLOSE_TIMEOUT_MS } from '../senders/queued-sender.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS } from '../config/defaults.js'
 import { setTimer } from '../timers.js'
 
 /** Counters of a whole courier: the lines it read and every sender's stats. */
@@ -116,27 +117,14 @@ export class Courier extends EventEmitter<CourierEvents> {
     const settled = await Promise.allSettled(
       this.senders.map((s) => withDeadline(Promise.resolve().then(() => s.close({ timeoutMs })), timeoutMs + SENDER_CLOSE_GRACE_MS)),
     )
-    const reports = settled.map((result, i): CloseReport => {
-      if (result.status === 'fulfilled') return result.value
-      // A custom sender whose close rejected or ran past the deadline: its stats as they stand.
-      const stats = (this.senders[i] as Sender).stats()
-      return {
-        name: stats.name,
-        undelivered: stats.failed + totalDropped(stats) + stats.queued + stats.inFlight,
-        abandonedAtDeadline: stats.queued + stats.inFlight,
-        timedOut: true,
-        stats,
-      }
-    })
+    const reports = settled.map((result, i): CloseReport =>
+      result.status === 'fulfilled'
+        ? result.value
+        : // A custom sender whose close rejected or ran past the deadline: its stats as they stand.
+          senderCloseReport((this.senders[i] as Sender).stats(), { abandoned: 0, timedOut: true, stillQueued: true }),
+    )
     this.#warner.flush()
-    return {
-      undelivered: reports.reduce((n, r) => n + r.undelivered, 0),
-      abandonedAtDeadline: reports.reduce((n, r) => n + r.abandonedAtDeadline, 0),
-      spooled: reports.reduce((n, r) => n + (r.spooled ?? 0), 0),
-      timedOut: reports.some((r) => r.timedOut),
-      senders: reports,
-      stats: this.stats(),
-    }
+    return courierCloseReport(reports, this.stats())
   }
 }
 
@@ -150,46 +138,4 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimer(() => reject(new Error(`close did not finish within ${ms} ms`)), ms)
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
-}
-
-/** Whether a close report has anything to tell: records not delivered, or left in a spool. */
-export function closeReportNeedsTelling(report: CourierCloseReport): boolean {
-  return report.undelivered > 0 || report.spooled > 0
-}
-
-/**
- * A one-line summary of a close report, for stderr. Counts are per sender: a line that went to two
- * senders is two records there. With one sender that is the number of records; with several the
- * summary says so and gives the lines read, so that `3 of 3` after two log calls makes sense.
- * @example
- * // pino-courier: closed; 1200 of 50000 records could not be delivered - http: 1200 (...)
- * // pino-courier: closed; 3 of 3 record deliveries could not be made (2 lines read, each counted once per sender it went to: 2 senders) - http: 2 (...); file: 1 (...)
- */
-export function describeCloseReport(report: CourierCloseReport): string {
-  const received = report.senders.reduce((n, r) => n + r.stats.received + (r.stats.recovered ?? 0), 0)
-  const total =
-    report.senders.length > 1
-      ? `${report.undelivered} of ${received} record deliveries could not be made (${report.stats.lines} ${report.stats.lines === 1 ? 'line' : 'lines'} read, ` +
-        `each counted once per sender it went to: ${report.senders.length} senders)`
-      : `${report.undelivered} of ${received} records could not be delivered`
-  const parts = report.senders
-    .filter((r) => r.undelivered > 0 || (r.spooled ?? 0) > 0)
-    .map((r) => {
-      const d = r.stats.dropped
-      // The spool's reasons only when they happened: without a spool they never do.
-      const drops = DROP_REASONS.filter((reason) => (d[reason] ?? 0) > 0 || !reason.startsWith('spool'))
-        .map((reason) => `${reason} ${d[reason] ?? 0}`)
-        .join(', ')
-      const dead = r.stats.deadLettered ? ` (${r.stats.deadLettered} in the dead-letter file)` : ''
-      const spooled = r.spooled ? `, spooled ${r.spooled}` : ''
-      // Why, when records were left behind: the deadline alone does not say that the host name did not resolve.
-      const why = r.stats.lastError ? `; last error: ${r.stats.lastError.message}` : ''
-      return `${r.name}: ${r.undelivered} (failed ${r.stats.failed}${dead}, dropped ${drops}${spooled}${why})`
-    })
-  return (
-    `pino-courier: closed; ${total}` +
-    (report.spooled > 0 ? `, ${report.spooled} left in the spool for the next start` : '') +
-    (report.timedOut ? ` (close deadline passed, ${report.abandonedAtDeadline} abandoned)` : '') +
-    (parts.length ? ` - ${parts.join('; ')}` : '')
-  )
 }

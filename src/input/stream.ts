@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import { ConfigError } from '../config/config-error.js'
-import { closeReportNeedsTelling, Courier, describeCloseReport, type CourierCloseReport, type CourierStats } from './courier.js'
+import { Courier, type CourierCloseReport, type CourierStats } from './courier.js'
+import { closeReportNeedsTelling, describeCloseReport } from '../stats/close-report.js'
 import { DEFAULT_LEVELS, LevelMap } from '../config/levels.js'
 import {
   courierOptionsShape,

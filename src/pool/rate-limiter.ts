@@ -21,6 +21,11 @@ export class RateLimiter {
     return this.#limit !== undefined
   }
 
+  /** Most records per window, if the limit sets one. */
+  get maxRecords(): number | undefined {
+    return this.#limit?.maxRecords
+  }
+
   /**
    * Records an attempt may carry if it starts now: Infinity without a record limit, 0 when no request
    * may start in the current window.

@@ -1,36 +1,11 @@
+import type { DeliveryOptions } from '../config/delivery-options.js'
+import type { LevelMap } from '../config/levels.js'
 import type { LogRecord } from '../input/record.js'
+import type { RecordObserver } from '../stats/ledger.js'
 import type { DropReason, FailureRecord, SenderStats } from '../stats/delivery-stats.js'
 
-/** A batch of records handed to a sink in one delivery. A fresh array for every batch. */
-export interface Batch {
-  /**
-   * Random id of the batch (a UUID), the same on every attempt, so that a sink can recognise a batch
-   * it has already accepted (the http sender sends it as `Idempotency-Key`).
-   */
-  readonly id: string
-  readonly records: readonly LogRecord[]
-  /** Sum of the records' `bytes` (lines plus newlines). */
-  readonly bytes: number
-}
-
-/** Passed to every delivery attempt. */
-export interface DeliveryContext {
-  /** Fires when the attempt times out or the sender's close deadline passes: stop and reject. */
-  readonly signal: AbortSignal
-  /** 1 for the first attempt. */
-  readonly attempt: number
-}
-
-/**
- * Where a sender's batches go. `deliver` resolves when the sink accepted the batch and rejects
- * otherwise: throw a {@link DeliveryError} with `permanent: true` for failures a retry cannot fix,
- * anything else is retried.
- */
-export interface Sink {
-  deliver(batch: Batch, context: DeliveryContext): Promise<void>
-  /** Releases what the sink owns (connections, file handles). Called once, after the last delivery. */
-  close?(): Promise<void>
-}
+// The sink contract lives with the sinks; its names stay importable from here.
+export type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sinks/sink.js'
 
 /** What close() could not deliver. */
 export interface CloseReport {
@@ -100,4 +75,28 @@ export interface Sender {
   stats(): SenderStats
   on<E extends keyof SenderEvents>(event: E, listener: (...args: SenderEvents[E]) => void): this
   off<E extends keyof SenderEvents>(event: E, listener: (...args: SenderEvents[E]) => void): this
+}
+
+/**
+ * What a sender gets from its surroundings rather than from its (plain-data) options: the logger's
+ * levels and keys, and the layers of delivery defaults under the sender's own options.
+ */
+export interface SenderContext {
+  /** Level names, for `level` and `batch.flushLevel` given as names. @default pino's default levels */
+  levels?: LevelMap
+  /** Delivery defaults, lowest first, layered under the sender's own options. @default [] */
+  defaults?: readonly (DeliveryOptions | undefined)[]
+  /** Random source of the retry jitter, for tests. @default Math.random */
+  random?: () => number
+  /**
+   * Told when records leave the queue for a worker and when they reach an end state, record by
+   * record: for code built on top of a QueuedSender that follows its records. @default none
+   */
+  observer?: RecordObserver
+  /** The logger's `messageKey`, for senders that read messages. @default 'msg' */
+  messageKey?: string
+  /** The transport's `levelKey`, for senders that read records' fields. @default 'level' */
+  levelKey?: string
+  /** The logger's `errorKey`, for senders that read errors. @default 'err' */
+  errorKey?: string
 }

@@ -1,18 +1,83 @@
-import { isAbsolute } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { z } from 'zod'
 import { ConfigError } from '../config/config-error.js'
-import type { SenderSpec } from '../config/transport-options.js'
-import type { DeliveryOptions } from '../config/delivery-options.js'
-import { FileSender } from './file/file-sender.js'
-import { HttpSender } from './http/http-sender.js'
-import { WebhookAlertSender } from './webhook/webhook-alert-sender.js'
-import type { SenderContext } from '../senders/queued-sender.js'
-import type { Sender } from '../senders/sender.js'
+import { commonSenderShape } from '../config/schema.js'
+import type { Sender, SenderContext } from '../senders/sender.js'
+import { fileSinkType } from './file/file-sender.js'
+import { httpSinkType } from './http/http-sender.js'
+import { memorySinkType } from './memory/memory-sender.js'
+import { loadModuleSender } from './module-sender.js'
+import type { SinkType } from './sink-type.js'
+import { webhookSinkType } from './webhook/webhook-alert-sender.js'
+
+/**
+ * Every built-in sender type. Adding a backend is a folder under sinks/ with its options' schema, its
+ * defaults, its Sink and a {@link SinkType}, and one line here: the transport's schema, the in-process
+ * stream and the factories read this list.
+ */
+export const SINK_TYPES = [httpSinkType, fileSinkType, webhookSinkType, memorySinkType] as const
+
+/** The spec of a built-in sender: `{ type, ...its options }`. */
+export type BuiltinSenderSpec = (typeof SINK_TYPES)[number] extends infer T
+  ? T extends SinkType<infer Type, infer Options>
+    ? { type: Type } & Options
+    : never
+  : never
+
+/** A sender from a module of your own: `export function createSender(options, context): Sender`. */
+export interface ModuleSenderSpec {
+  type: 'module'
+  /** Name in stats and warnings; unique within a courier. @default 'module' */
+  name?: string
+  /** Records below this level are ignored (passed to the factory as `level`). */
+  level?: string | number
+  /**
+   * Absolute path, `file:` URL or package name of the module. It is imported by the transport's
+   * worker, whose base is pino-courier's own file, not your app's: a relative path (`./x.mjs`,
+   * `../x.mjs`) is refused at start-up with a ConfigError naming `senders[i].module`. It is not
+   * resolved against `process.cwd()` either: that would make the sender depend on the directory the
+   * app happens to be started from, and differ from how `import` resolves the same text in your file.
+   * @example
+   * { type: 'module', module: fileURLToPath(new URL('./my-sender.mjs', import.meta.url)) }
+   * { type: 'module', module: path.resolve('dist/my-sender.mjs') } // against the cwd, explicitly
+   * { type: 'module', module: 'my-pino-courier-sender' } // a package, resolved from where pino-courier is installed
+   */
+  module: string
+  /** Name of the factory export. @default 'createSender' */
+  export?: string
+  /** Plain-data options passed to the factory (merged with `name` and `level`). @default {} */
+  options?: Record<string, unknown>
+}
+
+/** One sender in transport options: plain data, discriminated by `type`. */
+export type SenderSpec = BuiltinSenderSpec | ModuleSenderSpec
+
+const moduleSenderSchema = z.strictObject({
+  type: z.literal('module'),
+  module: z.string().min(1),
+  export: z.string().min(1).optional(),
+  name: commonSenderShape.name,
+  level: commonSenderShape.level,
+  options: z.record(z.string(), z.unknown()).optional(),
+})
+
+/** The schema of one sender spec: each registered type's schema with its `type`, and `module`. */
+export const senderSpecSchema = z.discriminatedUnion(
+  'type',
+  [
+    ...SINK_TYPES.map((sinkType) => (sinkType.schema as unknown as z.ZodObject).extend({ type: z.literal(sinkType.type) })),
+    moduleSenderSchema,
+  ] as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<SenderSpec>
+
+/** The registered type of a spec, or undefined for `module`. */
+export function sinkTypeOf(type: string): SinkType | undefined {
+  return (SINK_TYPES as readonly SinkType[]).find((t) => t.type === type)
+}
 
 /** Builds the senders of validated specs, each at `senders[i]` for error messages. */
 export async function createSenders(
   specs: readonly SenderSpec[],
-  context: SenderContext & { defaults?: readonly (DeliveryOptions | undefined)[] },
+  context: SenderContext,
 ): Promise<Sender[]> {
   const senders: Sender[] = []
   for (const [index, spec] of specs.entries()) {
@@ -26,85 +91,14 @@ export async function createSenders(
   return senders
 }
 
-/** Builds a built-in sender (`http`, `file`, `webhook`) from its spec, synchronously. */
-export function createBuiltinSender(spec: Exclude<SenderSpec, { type: 'module' }>, context: SenderContext): Sender {
-  switch (spec.type) {
-    case 'http': {
-      const { type: _type, ...options } = spec
-      return new HttpSender(options, context)
-    }
-    case 'webhook': {
-      const { type: _type, ...options } = spec
-      return new WebhookAlertSender(options, context)
-    }
-    case 'file': {
-      const { type: _type, ...options } = spec
-      return new FileSender(options, context)
-    }
-  }
+/** Builds a built-in sender from a spec its schema accepted, synchronously. */
+export function createBuiltinSender(spec: BuiltinSenderSpec, context: SenderContext): Sender {
+  const { type, ...options } = spec
+  return (sinkTypeOf(type) as SinkType).create(options, context)
 }
 
 async function createSender(spec: SenderSpec, context: SenderContext): Promise<Sender> {
-  switch (spec.type) {
-    case 'http':
-    case 'file':
-    case 'webhook':
-      return createBuiltinSender(spec, context)
-    case 'module': {
-      // `paths` are relative to the sender; prefixed() turns them into `senders[i].module` etc.
-      if (isRelativePath(spec.module)) {
-        // import() here would resolve it against this file (inside pino-courier), not the app's: the
-        // error would name a path the user never meant. Resolving it against process.cwd() instead
-        // would make the sender depend on where the app is started from: refuse it, and say how.
-        throw new ConfigError(
-          `module: "${spec.module}" is a relative path, but the module is imported by pino-courier's worker, not ` +
-            `from your file: pass an absolute path (fileURLToPath(new URL('${spec.module}', import.meta.url)) in your ` +
-            `module, or path.resolve('${spec.module}') for one relative to the working directory) or a package name`,
-          { paths: ['module'] },
-        )
-      }
-      const specifier = isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module
-      let loaded: Record<string, unknown>
-      try {
-        loaded = (await import(specifier)) as Record<string, unknown>
-      } catch (error) {
-        // `dist/x.mjs` is a bare specifier: Node looks for a package "dist". Say what it was taken for.
-        const hint =
-          (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && looksLikeBarePath(spec.module)
-            ? ' (taken for a package name: a path must be absolute)'
-            : ''
-        throw new ConfigError(`module: cannot import "${spec.module}": ${(error as Error).message}${hint}`, {
-          paths: ['module'],
-          cause: error,
-        })
-      }
-      const exportName = spec.export ?? 'createSender'
-      const factory = loaded[exportName]
-      if (typeof factory !== 'function') {
-        throw new ConfigError(`export: "${spec.module}" has no function export "${exportName}"`, { paths: ['export'] })
-      }
-      const sender = (await (factory as (o: unknown, c: SenderContext) => unknown)(
-        { ...spec.options, ...(spec.name ? { name: spec.name } : {}), ...(spec.level !== undefined ? { level: spec.level } : {}) },
-        context,
-      )) as Sender
-      if (!sender || typeof sender.send !== 'function' || typeof sender.close !== 'function') {
-        throw new ConfigError(`export: "${exportName}" of "${spec.module}" did not return a Sender`, {
-          paths: ['export'],
-        })
-      }
-      return sender
-    }
-  }
-}
-
-/** `./x`, `../x` (and `.\x`, `..\x`, `.`, `..`): relative to a base the worker does not share with the app. */
-function isRelativePath(specifier: string): boolean {
-  return /^\.\.?(?:[/\\]|$)/.test(specifier)
-}
-
-/** A bare specifier that names a file rather than a package: `dist/sender.mjs`, `sender.js`. */
-function looksLikeBarePath(specifier: string): boolean {
-  return !isAbsolute(specifier) && !/^[a-z][a-z0-9+.-]*:/i.test(specifier) && /\.(?:[cm]?js|[cm]?ts)$/.test(specifier)
+  return spec.type === 'module' ? loadModuleSender(spec, context) : createBuiltinSender(spec, context)
 }
 
 /** Re-labels a sender's own ConfigError (paths relative to the sender) with its place in the options. */

@@ -1,6 +1,3 @@
-import { z } from 'zod'
-import { durationSchema } from '../timers.js'
-
 /** When the spool asks the OS to put its writes on the disk. */
 export type SpoolFsync = 'always' | 'interval' | 'never'
 
@@ -45,23 +42,9 @@ export interface SpoolOptions {
 /** Spool options with defaults filled in. */
 export type ResolvedSpoolOptions = Required<SpoolOptions>
 
-export const DEFAULT_SPOOL: Omit<ResolvedSpoolOptions, 'dir'> = Object.freeze({
-  maxBytes: 1024 * 1024 * 1024,
-  fsync: 'interval',
-  fsyncIntervalMs: 1000,
-  adoptOtherHosts: true,
-})
-
-/** Smallest `maxBytes`: a few segments of the smallest size. */
-export const MIN_SPOOL_BYTES = 256 * 1024
-
-export const spoolOptionsSchema = z.strictObject({
-  dir: z.string().min(1),
-  maxBytes: z.number().int().min(MIN_SPOOL_BYTES, `must be at least ${MIN_SPOOL_BYTES}`).optional(),
-  fsync: z.enum(['always', 'interval', 'never']).optional(),
-  fsyncIntervalMs: durationSchema(1).optional(),
-  adoptOtherHosts: z.boolean().optional(),
-})
+// Importable from here as before the defaults and schemas had modules of their own.
+export { DEFAULT_SPOOL, MIN_SPOOL_BYTES } from '../config/defaults.js'
+export { deadLetterOptionsSchema, spoolOptionsSchema } from '../config/schema.js'
 
 /** Dead-letter file: batches that failed for good are appended to it, so nothing fails unseen. */
 export interface DeadLetterOptions {
@@ -74,8 +57,3 @@ export interface DeadLetterOptions {
   /** Permissions of the file when it is created. @default 0o600 */
   mode?: number
 }
-
-export const deadLetterOptionsSchema = z.strictObject({
-  path: z.string().min(1),
-  mode: z.number().int().min(0).max(0o7777).optional(),
-})

@@ -138,7 +138,7 @@ describe('invalid options', () => {
     {
       what: 'an unknown sender type',
       options: { senders: [{ type: 'kafka', url }] },
-      message: /senders\[0\]\.type: Invalid discriminator value\. Expected 'http' \| 'file' \| 'webhook' \| 'module'/,
+      message: /senders\[0\]\.type: Invalid discriminator value\. Expected 'http' \| 'file' \| 'webhook' \| 'memory' \| 'module'/,
     },
     {
       what: 'a misspelt key of the transport',

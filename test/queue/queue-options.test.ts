@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_BATCH, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, DEFAULT_SPOOL } from '../../src/config/defaults.js'
+import { resolveDeliveryOptions } from '../../src/config/resolve.js'
 import {
   batchOptionsSchema,
-  DEFAULT_BATCH,
-  DEFAULT_POOL,
-  DEFAULT_QUEUE,
-  DEFAULT_RETRY,
   levelSchema,
   poolOptionsSchema,
   queueOptionsSchema,
   rateLimitSchema,
-  resolveDeliveryOptions,
   retryOptionsSchema,
-} from '../../src/config/delivery-options.js'
-import { DEFAULT_SPOOL } from '../../src/spool/spool-options.js'
+} from '../../src/config/schema.js'
 
 describe('defaults', () => {
   it('have the documented values', () => {

@@ -1,18 +1,15 @@
-import { promisify } from 'node:util'
-import { gzip as gzipCallback } from 'node:zlib'
 import { z } from 'zod'
-import { ConfigError } from '../../config/config-error.js'
+import type { CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
+import { CHECKED, resolveSenderConfig, validate } from '../../config/resolve.js'
+import { commonSenderShape } from '../../config/schema.js'
+import { QueuedSender } from '../../senders/queued-sender.js'
+import type { SenderContext } from '../../senders/sender.js'
 import { durationSchema } from '../../timers.js'
-import { HttpPoster, httpUrlSchema, redactUrl } from './http-post.js'
-import { toJsonArray, toNdjson } from '../ndjson.js'
-import type { DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
-import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from '../../senders/queued-sender.js'
-import type { Batch, DeliveryContext, Sink } from '../../senders/sender.js'
+import { defineSinkType } from '../sink-type.js'
+import { httpUrlSchema, redactUrl } from './http-post.js'
+import { HttpSink, type HttpBodyFormat } from './http-sink.js'
 
-const gzip = promisify(gzipCallback)
-
-/** Body formats of the HTTP sender. */
-export type HttpBodyFormat = 'ndjson' | 'json'
+export { DEFAULT_IDEMPOTENCY_HEADER, type HttpBodyFormat } from './http-sink.js'
 
 /** Options of {@link createHttpSender}. */
 export interface HttpSenderOptions extends CommonSenderOptions {
@@ -66,66 +63,30 @@ export const HTTP_SENDER_DEFAULTS: DeliveryOptions = { pool: { concurrency: 8 } 
 // The connection handling and the URL redaction live in http-post.ts, shared with the webhook sender.
 export { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, redactUrl } from './http-post.js'
 
-/** Default of `idempotencyHeader`: the name of the IETF httpapi draft, used by Stripe and others. */
-export const DEFAULT_IDEMPOTENCY_HEADER = 'idempotency-key'
-
-class HttpSink implements Sink {
-  readonly poster: HttpPoster
-  readonly #format: HttpBodyFormat
-  readonly #gzip: boolean
-  readonly #headers: Record<string, string>
-  readonly #idempotencyHeader: string | undefined
-
-  constructor(options: HttpSenderOptions) {
-    const headers: Record<string, string> = {
-      'content-type': options.format === 'json' ? 'application/json' : 'application/x-ndjson',
-      'user-agent': 'pino-courier',
-    }
-    if (options.gzip) headers['content-encoding'] = 'gzip'
-    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value
-    this.poster = new HttpPoster({
-      url: options.url,
-      method: options.method,
-      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
-    })
-    this.#format = options.format ?? 'ndjson'
-    this.#gzip = options.gzip ?? false
-    this.#headers = headers
-    const idempotency = options.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER
-    this.#idempotencyHeader = idempotency === false ? undefined : idempotency.toLowerCase()
-  }
-
-  async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void> {
-    const ndjson = this.#format === 'json' ? toJsonArray(batch) : toNdjson(batch)
-    const body = this.#gzip ? await gzip(ndjson) : ndjson
-    const headers: Record<string, string> = { ...this.#headers, 'content-length': String(body.length) }
-    if (this.#idempotencyHeader) headers[this.#idempotencyHeader] = batch.id
-    await this.poster.post(body, headers, signal)
-  }
-
-  close(): Promise<void> {
-    return this.poster.close()
-  }
-}
-
 /** Posts batches to an HTTP endpoint as NDJSON or a JSON array, with keep-alive connection reuse. */
 export class HttpSender extends QueuedSender {
   /** Scheme and host of the endpoint (the full URL is a credential and is never shown). */
   readonly endpoint: string
 
-  constructor(options: HttpSenderOptions, context: SenderContext = {}) {
-    const parsed = httpSenderOptionsSchema.safeParse(options)
-    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+  /** `checked`: the registry's token for options the transport's schema accepted already. */
+  constructor(options: HttpSenderOptions, context: SenderContext = {}, checked?: typeof CHECKED) {
+    if (checked !== CHECKED) validate(httpSenderOptionsSchema, options)
     const { url, method, format, headers, gzip: zip, keepAliveTimeoutMs, idempotencyHeader, ...common } = options
     const sink = new HttpSink({ url, method, format, headers, gzip: zip, keepAliveTimeoutMs, idempotencyHeader })
-    super({ ...common, name: common.name ?? 'http' }, sink, {
-      ...context,
-      defaults: [HTTP_SENDER_DEFAULTS, ...(context.defaults ?? [])],
-    })
+    super(resolveSenderConfig(common, context, HTTP_SENDER_DEFAULTS, 'http'), sink, context)
     sink.poster.connections = this.options.pool.concurrency
     this.endpoint = redactUrl(url)
   }
 }
+
+/** `{ type: 'http', url, … }` in the transport options. */
+export const httpSinkType = defineSinkType({
+  type: 'http',
+  schema: httpSenderOptionsSchema as z.ZodType<HttpSenderOptions>,
+  defaults: HTTP_SENDER_DEFAULTS,
+  queued: true,
+  create: (options: HttpSenderOptions, context) => new HttpSender(options, context, CHECKED),
+})
 
 /**
  * Creates a sender that POSTs batches to `url`.

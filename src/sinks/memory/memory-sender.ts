@@ -1,8 +1,12 @@
 import { z } from 'zod'
-import { ConfigError } from '../../config/config-error.js'
+import type { CommonSenderOptions } from '../../config/delivery-options.js'
+import { CHECKED, resolveSenderConfig, validate } from '../../config/resolve.js'
+import { commonSenderShape } from '../../config/schema.js'
 import type { LogRecord } from '../../input/record.js'
-import { commonSenderShape, QueuedSender, type CommonSenderOptions, type SenderContext } from '../../senders/queued-sender.js'
-import type { Batch, Sink } from '../../senders/sender.js'
+import { QueuedSender } from '../../senders/queued-sender.js'
+import type { SenderContext } from '../../senders/sender.js'
+import type { Batch, Sink } from '../sink.js'
+import { defineSinkType } from '../sink-type.js'
 
 /** Options of {@link createMemorySender}. */
 export interface MemorySenderOptions extends CommonSenderOptions {
@@ -43,12 +47,12 @@ class RingSink implements Sink {
 export class MemorySender extends QueuedSender {
   readonly #ring: RingSink
 
-  constructor(options: MemorySenderOptions = {}, context?: SenderContext) {
-    const parsed = memorySenderOptionsSchema.safeParse(options)
-    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+  /** `checked`: the registry's token for options the transport's schema accepted already. */
+  constructor(options: MemorySenderOptions = {}, context: SenderContext = {}, checked?: typeof CHECKED) {
+    if (checked !== CHECKED) validate(memorySenderOptionsSchema, options)
     const { capacity, ...common } = options
     const ring = new RingSink(capacity ?? DEFAULT_MEMORY_CAPACITY)
-    super({ ...common, name: common.name ?? 'memory' }, ring, context)
+    super(resolveSenderConfig(common, context, undefined, 'memory'), ring, context)
     this.#ring = ring
   }
 
@@ -87,3 +91,11 @@ export class MemorySender extends QueuedSender {
 export function createMemorySender(options: MemorySenderOptions = {}, context?: SenderContext): MemorySender {
   return new MemorySender(options, context)
 }
+
+/** `{ type: 'memory' }`: records kept in the sender (read them through the stream's `senders`). */
+export const memorySinkType = defineSinkType({
+  type: 'memory',
+  schema: memorySenderOptionsSchema as z.ZodType<MemorySenderOptions>,
+  queued: true,
+  create: (options: MemorySenderOptions, context) => new MemorySender(options, context, CHECKED),
+})

@@ -7,28 +7,17 @@ import { discordFormat, discordRetryAfter } from './formats/discord-format.js'
 import { jsonFormat } from './formats/json-format.js'
 import { slackFormat } from './formats/slack-format.js'
 import { teamsFormat } from './formats/teams-format.js'
-import { ConfigError } from '../../config/config-error.js'
 import { durationSchema, setTimer } from '../../timers.js'
 import { LevelMap, type LevelOption } from '../../config/levels.js'
 import { StatsCounters, totalDropped, type DropReason, type FailureRecord, type SenderStats } from '../../stats/delivery-stats.js'
-import {
-  levelSchema,
-  rateLimitSchema,
-  retryOptionsSchema,
-  type DeliveryOptions,
-  type RateLimitOptions,
-  type RetryOptions,
-} from '../../config/delivery-options.js'
+import type { DeliveryOptions, RateLimitOptions, RetryOptions } from '../../config/delivery-options.js'
+import { commonSenderShape, levelSchema, rateLimitSchema, retryOptionsSchema } from '../../config/schema.js'
+import { CHECKED, validate } from '../../config/resolve.js'
+import { defineSinkType } from '../sink-type.js'
 import { LogRecord } from '../../input/record.js'
 import { HttpPoster, httpUrlSchema, redactUrl } from '../http/http-post.js'
-import {
-  closeDeadline,
-  commonSenderShape,
-  QueuedSender,
-  type RecordOutcome,
-  type SenderContext,
-} from '../../senders/queued-sender.js'
-import type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from '../../senders/sender.js'
+import { closeDeadline, QueuedSender, type RecordOutcome } from '../../senders/queued-sender.js'
+import type { Batch, CloseReport, DeliveryContext, Sender, SenderContext, SenderEvents, Sink } from '../../senders/sender.js'
 
 /**
  * Default threshold of the webhook alert sender: errors and worse. A logger without an `error` level
@@ -314,10 +303,10 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
   #closed = false
   #closing: Promise<CloseReport> | undefined
 
-  constructor(options: WebhookAlertSenderOptions, context: SenderContext = {}) {
+  /** `checked`: the registry's token for options the transport's schema accepted already. */
+  constructor(options: WebhookAlertSenderOptions, context: SenderContext = {}, checked?: typeof CHECKED) {
     super()
-    const parsed = webhookAlertSenderOptionsSchema.safeParse(options)
-    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+    if (checked !== CHECKED) validate(webhookAlertSenderOptionsSchema, options)
     const levels = context.levels ?? new LevelMap()
     const messageKey = context.messageKey ?? 'msg'
     const errorKey = context.errorKey ?? 'err'
@@ -584,3 +573,11 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
 export function createWebhookAlertSender(options: WebhookAlertSenderOptions, context?: SenderContext): WebhookAlertSender {
   return new WebhookAlertSender(options, context)
 }
+
+/** `{ type: 'webhook', url, format, … }` in the transport options. */
+export const webhookSinkType = defineSinkType({
+  type: 'webhook',
+  schema: webhookAlertSenderOptionsSchema as z.ZodType<WebhookAlertSenderOptions>,
+  queued: false,
+  create: (options: WebhookAlertSenderOptions, context) => new WebhookAlertSender(options, context, CHECKED),
+})

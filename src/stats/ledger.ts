@@ -1,0 +1,256 @@
+import type { EventEmitter } from 'node:events'
+import { errorMessage } from '../error-message.js'
+import type { LogRecord } from '../input/record.js'
+import type { SenderEvents } from '../senders/sender.js'
+import type { DeadLetterFile } from '../spool/dead-letter-file.js'
+import type { SpoolStats } from '../spool/disk-spool.js'
+import { StatsCounters, type DropReason, type FailureRecord, type SenderStats } from './delivery-stats.js'
+
+/** Where a record went, as a {@link RecordObserver} hears it. */
+export type RecordOutcome = 'delivered' | 'failed' | 'spooled' | DropReason
+
+/**
+ * Follows records through a sender. Calls are synchronous, made after the sender's own counters have
+ * changed, and a throwing observer is ignored. Records written to a disk spool are reported `spooled`;
+ * they come back from it as new objects, and losses inside the spool are only counted in the stats.
+ */
+export interface RecordObserver {
+  /** The records were handed to a worker in one batch (they count as in flight from now on). */
+  dispatched?(records: readonly LogRecord[]): void
+  /** The records reached an end state, or the spool; `failure` is the failure kept in the stats. */
+  settled?(records: readonly LogRecord[], outcome: RecordOutcome, failure?: FailureRecord): void
+}
+
+/** Records moving together: their count (fixed when they moved), bytes and, when at hand, the records. */
+export interface Moved {
+  readonly count: number
+  readonly bytes: number
+  readonly records?: readonly LogRecord[]
+}
+
+/** How a batch failed for good. */
+export interface Failure {
+  readonly error: unknown
+  readonly attempts: number
+  readonly reason: 'permanent' | 'exhausted'
+  /** A message to show instead of the error's own (a sink's reason for part of a batch). */
+  readonly message?: string
+}
+
+/**
+ * The only place a sender's counters move and its drop / failure / retry events are emitted. Every
+ * method is one move between the states of {@link SenderStats} (received → queued → in flight →
+ * delivered, failed, spooled or dropped), so `received + recovered = queued + spooled + inFlight +
+ * delivered + failed + dropped` holds after each call, whoever calls it.
+ */
+export class Ledger {
+  readonly #name: string
+  readonly #counters = new StatsCounters()
+  readonly #events: EventEmitter<SenderEvents>
+  readonly #observer: RecordObserver | undefined
+  readonly #deadLetter: DeadLetterFile | undefined
+  /** Called after records reach an end state: flush() waiters may be done. */
+  readonly #settled: () => void
+
+  constructor(
+    name: string,
+    events: EventEmitter<SenderEvents>,
+    options: { observer?: RecordObserver | undefined; deadLetter?: DeadLetterFile | undefined; onSettled?: () => void } = {},
+  ) {
+    this.#name = name
+    this.#events = events
+    this.#observer = options.observer
+    this.#deadLetter = options.deadLetter
+    this.#settled = options.onSettled ?? (() => undefined)
+  }
+
+  /** A record at or above the sender's level arrived. */
+  received(): void {
+    this.#counters.received++
+  }
+
+  /** Records an earlier run left in the spool: they count like received ones. */
+  recovered(count: number, bytes: number): void {
+    const c = this.#counters
+    c.recovered += count
+    c.spooled += count
+    c.spooledBytes += bytes
+  }
+
+  /** A record that never entered the queue (closed, oversize, no room): dropped. Always true. */
+  refused(record: LogRecord, reason: DropReason): true {
+    this.#dropped({ count: 1, bytes: record.bytes, records: [record] }, reason)
+    return true
+  }
+
+  queued(record: LogRecord): void {
+    this.#counters.queued++
+    this.#counters.queuedBytes += record.bytes
+  }
+
+  /** Records leave the queue without being sent: evicted (overflow), abandoned at close, or not taken by the spool. */
+  droppedFromQueue(moved: Moved, reason: DropReason): void {
+    this.#counters.queued -= moved.count
+    this.#counters.queuedBytes -= moved.bytes
+    this.#dropped(moved, reason)
+  }
+
+  /** Records leave the queue for a worker. */
+  dispatched(moved: Moved): void {
+    const c = this.#counters
+    c.queued -= moved.count
+    c.queuedBytes -= moved.bytes
+    c.inFlight += moved.count
+    if (moved.records) this.#observe(moved.records, 'dispatched')
+  }
+
+  /** Records move from the queue to the disk spool. */
+  spilled(moved: Moved): void {
+    const c = this.#counters
+    c.queued -= moved.count
+    c.queuedBytes -= moved.bytes
+    c.spooled += moved.count
+    c.spooledBytes += moved.bytes
+    if (moved.records) this.#observe(moved.records, 'spooled')
+  }
+
+  /** A batch read back from the spool goes to a worker. */
+  unspooled(moved: Moved): void {
+    const c = this.#counters
+    c.spooled -= moved.count
+    c.spooledBytes -= moved.bytes
+    c.inFlight += moved.count
+    if (moved.records) this.#observe(moved.records, 'dispatched')
+  }
+
+  /** Spooled records are gone: evicted from a full spool, unreadable, or their file was removed. */
+  spoolLost(moved: Moved, reason: DropReason): void {
+    this.#counters.spooled -= moved.count
+    this.#counters.spooledBytes -= moved.bytes
+    this.#dropped(moved, reason)
+  }
+
+  attempted(): void {
+    this.#counters.attempts++
+  }
+
+  /** An attempt failed, retried or not: kept as `lastError`. */
+  attemptFailed(error: unknown): void {
+    this.#counters.lastError = { at: Date.now(), message: errorMessage(error) }
+  }
+
+  /**
+   * A batch will be tried again: `waiting` says what now waits for a retry, this batch included (asked
+   * only when someone listens).
+   */
+  retrying(
+    count: number,
+    attempt: number,
+    delayMs: number,
+    error: unknown,
+    waiting: () => { records: number; batches: number },
+  ): void {
+    this.#counters.retried += count
+    if (this.#events.listenerCount('retry') === 0) return
+    const { records, batches } = waiting()
+    this.#events.emit('retry', {
+      sender: this.#name,
+      records: count,
+      attempt,
+      delayMs,
+      error: errorMessage(error),
+      waitingRecords: records,
+      waitingBatches: batches,
+    })
+  }
+
+  /** Records in flight reached the sink. */
+  delivered(moved: Moved): void {
+    const c = this.#counters
+    c.inFlight -= moved.count
+    c.delivered += moved.count
+    c.deliveredBytes += moved.bytes
+    if (moved.records) this.#observe(moved.records, 'delivered')
+    this.#settled()
+  }
+
+  /**
+   * Records in flight failed for good: counted, written to the dead-letter file (when the records are
+   * at hand), kept in the failure history and announced.
+   */
+  failed(moved: Moved, failure: Failure): void {
+    const c = this.#counters
+    c.inFlight -= moved.count
+    c.failed += moved.count
+    const status = (failure.error as { status?: unknown } | null)?.status
+    let error = failure.message ?? errorMessage(failure.error)
+    if (this.#deadLetter && moved.records) {
+      try {
+        this.#deadLetter.write(moved.records)
+        c.deadLettered += moved.count
+      } catch (dlqError) {
+        error += `; not written to the dead-letter file either: ${errorMessage(dlqError)}`
+      }
+    }
+    const record: FailureRecord = {
+      at: Date.now(),
+      records: moved.count,
+      attempts: failure.attempts,
+      reason: failure.reason,
+      error,
+      ...(typeof status === 'number' ? { status } : {}),
+    }
+    c.addFailure(record)
+    if (moved.records) this.#observe(moved.records, 'failed', record)
+    if (this.#events.listenerCount('failure') > 0) this.#events.emit('failure', { ...record, sender: this.#name })
+    this.#settled()
+  }
+
+  /** Records in flight went to the spool (at close, for the next start). */
+  inFlightSpooled(moved: Moved): void {
+    const c = this.#counters
+    c.inFlight -= moved.count
+    c.spooled += moved.count
+    c.spooledBytes += moved.bytes
+    if (moved.records) this.#observe(moved.records, 'spooled')
+    this.#settled()
+  }
+
+  /** Records in flight were given up: the close deadline passed, or the spool could not take them. */
+  inFlightDropped(moved: Moved, reason: DropReason): void {
+    this.#counters.inFlight -= moved.count
+    this.#dropped(moved, reason)
+  }
+
+  closeDeadLetter(): void {
+    this.#deadLetter?.close()
+  }
+
+  /** Dropped records, by reason. */
+  get dropped(): Readonly<Record<DropReason, number>> {
+    return this.#counters.dropped
+  }
+
+  snapshot(spool?: SpoolStats): SenderStats {
+    return this.#counters.snapshot(this.#name, spool)
+  }
+
+  #dropped(moved: Moved, reason: DropReason): void {
+    this.#counters.dropped[reason] += moved.count
+    if (moved.records) this.#observe(moved.records, reason)
+    if (this.#events.listenerCount('drop') > 0) this.#events.emit('drop', { sender: this.#name, reason, records: moved.count })
+    this.#settled()
+  }
+
+  /** Tells the observer; its mistakes must not break the sender's own bookkeeping. */
+  #observe(records: readonly LogRecord[], outcome: RecordOutcome | 'dispatched', failure?: FailureRecord): void {
+    const observer = this.#observer
+    if (!observer) return
+    try {
+      if (outcome === 'dispatched') observer.dispatched?.(records)
+      else observer.settled?.(records, outcome, failure)
+    } catch {
+      // An observer is told, not asked: what it does with the news is its own business.
+    }
+  }
+}
