@@ -1,4 +1,4 @@
-import type { Batch, DeliveryResult, Sink } from '../sinks/sink.js'
+import type { DeliveryContext, DeliveryResult } from '../sinks/sink.js'
 import { setTimer } from '../timers.js'
 import { DeliveryTimeoutError } from './delivery-error.js'
 
@@ -6,11 +6,17 @@ import { DeliveryTimeoutError } from './delivery-error.js'
 export type AttemptOutcome = { readonly ok: true; readonly result: DeliveryResult | undefined } | { readonly ok: false; readonly error: unknown }
 
 /**
- * Runs one delivery attempt within `timeoutMs`. The attempt's signal fires at the time limit or when
- * the sender stops (`stopped`); a sink that ignores its signal is raced, so it cannot hold a worker
- * slot past the limit. Never rejects: a sink may throw anything, synchronously or not.
+ * Runs one delivery attempt (`deliver`, e.g. a sink's deliver for one batch) within `timeoutMs`. The
+ * attempt's signal fires at the time limit or when the sender stops (`stopped`); a sink that ignores
+ * its signal is raced, so it cannot hold a worker slot past the limit. Never rejects: a sink may throw
+ * anything, synchronously or not.
  */
-export async function attempt(sink: Sink, batch: Batch, attemptNo: number, timeoutMs: number, stopped: AbortSignal): Promise<AttemptOutcome> {
+export async function attempt(
+  deliver: (context: DeliveryContext) => Promise<void | DeliveryResult>,
+  attemptNo: number,
+  timeoutMs: number,
+  stopped: AbortSignal,
+): Promise<AttemptOutcome> {
   const attemptAbort = new AbortController()
   const timer = setTimer(() => attemptAbort.abort(new DeliveryTimeoutError(timeoutMs)), timeoutMs)
   const onStop = (): void => {
@@ -22,7 +28,7 @@ export async function attempt(sink: Sink, batch: Batch, attemptNo: number, timeo
   stopped.addEventListener('abort', onStop, { once: true })
   try {
     const result = await Promise.race([
-      sink.deliver(batch, { signal: attemptAbort.signal, attempt: attemptNo }),
+      deliver({ signal: attemptAbort.signal, attempt: attemptNo }),
       rejectOnAbort(attemptAbort.signal, stopped),
     ])
     return { ok: true, result: result ?? undefined }

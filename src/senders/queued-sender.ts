@@ -252,7 +252,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const { timeoutMs } = this.#config.delivery.pool
     for (let n = 1; !batch.settled; n++) {
       this.#ledger.attempted()
-      const outcome = await attempt(this.#sink, batch, n, timeoutMs, this.#stop.signal)
+      const outcome = await attempt((context) => this.#sink.deliver(batch, context), n, timeoutMs, this.#stop.signal)
       let error: unknown
       if (outcome.ok) {
         if (!isPartial(outcome.result)) return this.#settle(batch, 'delivered')
