@@ -8,15 +8,28 @@ export function median(values) {
   return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2
 }
 
+/** The floors other rows are paired with, and the column heading of the log-call ratio to each. */
+export const FLOORS = [
+  { name: 'pino-file', heading: '× pino/file' },
+  { name: 'pat-floor', heading: '× p-a-t floor' },
+  { name: 'raw-floor', heading: '× raw floor' },
+]
+
 /**
- * One row per (scenario, target): the median of each figure over the repetitions. `floorRatio` is the
- * median of per-repetition ratios to the worker floor's run of the same scenario and repetition:
- * runs close in time share the machine's mood, so pairing them cancels part of the drift that a
- * ratio of two medians would keep.
+ * One row per (scenario, target): the median of each figure over the repetitions. The comparisons
+ * with a floor are medians of per-repetition pairs with that floor's run of the same scenario and
+ * repetition: runs close in time share the machine's mood, so pairing them cancels part of the
+ * drift that a ratio of two medians would keep. `ratio[floor]` is log-call time over the floor's,
+ * `rssOver[floor]` is peak RSS minus the floor's (MB).
  */
 export function aggregate(runs) {
-  const floorOf = new Map()
-  for (const run of runs) if (run.target === 'pino-file') floorOf.set(`${run.scenario}\u0000${run.rep}`, run.syncMs)
+  const runOf = new Map()
+  const key = (scenario, rep, target) => `${scenario}\u0000${rep}\u0000${target}`
+  for (const run of runs) runOf.set(key(run.scenario, run.rep, run.target), run)
+  const paired = (run, floor, f) => {
+    const other = runOf.get(key(run.scenario, run.rep, floor))
+    return other ? f(run, other) : undefined
+  }
   const groups = new Map()
   for (const run of runs) {
     const key = `${run.scenario}\u0000${run.target}`
@@ -27,13 +40,16 @@ export function aggregate(runs) {
   for (const group of groups.values()) {
     const pick = (f) => median(group.map(f))
     const first = group[0]
+    const perFloor = (f) => Object.fromEntries(FLOORS.map(({ name }) => [name, pick((r) => paired(r, name, f))]))
     rows.push({
       scenario: first.scenario,
       target: first.target,
       reps: group.length,
       sent: first.sent,
+      expected: first.expected ?? first.sent,
       syncMs: pick((r) => r.syncMs),
-      floorRatio: pick((r) => r.syncMs / floorOf.get(`${r.scenario}\u0000${r.rep}`)),
+      ratio: perFloor((r, floor) => r.syncMs / floor.syncMs),
+      rssOver: perFloor((r, floor) => r.rssMb - floor.rssMb),
       eldP50: pick((r) => r.eld.p50),
       eldP99: pick((r) => r.eld.p99),
       eldMax: pick((r) => r.eld.max),
@@ -67,10 +83,12 @@ const pct = (part, whole) => (part === undefined || !whole ? '–' : `${num((100
 /** Markdown table of one scenario's rows. */
 export function scenarioTable(scenario, rows, targets) {
   const label = (name) => targets.find((t) => t.name === name)?.label ?? name
+  // A ratio column per floor run in this scenario (the floor's own row shows 1.00×).
+  const floors = FLOORS.filter((f) => rows.some((r) => r.target === f.name))
   const header = [
     'target',
     'log calls ms',
-    '× worker floor',
+    ...floors.map((f) => f.heading),
     'loop delay p50 / p99 / max ms',
     'received',
     'dup',
@@ -89,9 +107,9 @@ export function scenarioTable(scenario, rows, targets) {
     const cells = [
       label(row.target),
       num(row.syncMs),
-      row.floorRatio === undefined ? '–' : `${num(row.floorRatio, 2)}×`,
+      ...floors.map((f) => (row.ratio[f.name] === undefined ? '–' : `${num(row.ratio[f.name], 2)}×`)),
       `${num(row.eldP50, 1)} / ${num(row.eldP99, 1)} / ${num(row.eldMax, 1)}`,
-      row.received === undefined ? '–' : pct(row.receivedMin, row.sent),
+      row.received === undefined ? '–' : pct(row.receivedMin, row.expected),
       row.received === undefined ? '–' : num(row.duplicates),
       num(row.lastRecordMs),
       num(row.tailMs),
@@ -126,33 +144,60 @@ function ledgerText(ledger, courier) {
 const QUEUE_BOUND_MB = 32 * 1.048576
 
 /**
- * The issue's targets for the default pino-courier row, each with the measured figure.
+ * The issues' targets for the default pino-courier row, each with the measured figure. Issue 11's
+ * compare it with the floors that ship to the same sink (raw-floor, pat-floor), by per-repetition
+ * pairs; a floor that did not run leaves its checks out (or unknown, for (d)).
  * @returns {{ target: string, met: boolean | undefined, measured: string }[]}
  */
 export function checkTargets(rows) {
   const row = (scenario, target) => rows.find((r) => r.scenario === scenario && r.target === target)
   const checks = []
   const add = (target, met, measured) => checks.push({ target, met, measured })
+  /** Met if `value` is at most `bound`; unknown (undefined) without a value. */
+  const atMost = (value, bound) => (value === undefined ? undefined : value <= bound)
+  const paired = 'median of paired runs'
   const courier = (s) => row(s, 'courier')
-  const floorA = row('a', 'pino-file')
+
   const a = courier('a')
-  if (a && floorA) {
+  const fileA = row('a', 'pino-file')
+  if (a && fileA) {
     add(
       '(a) app-side cost ≤ 1.1× pino/file',
-      a.floorRatio <= 1.1,
-      `${num(a.floorRatio, 2)}× (median of paired runs; medians ${num(a.syncMs)} ms vs ${num(floorA.syncMs)} ms)`,
+      atMost(a.ratio['pino-file'], 1.1),
+      `${num(a.ratio['pino-file'], 2)}× (${paired}; medians ${num(a.syncMs)} ms vs ${num(fileA.syncMs)} ms)`,
     )
     add(
       '(a) event-loop p99 ≤ pino/file + 1 ms',
-      a.eldP99 <= floorA.eldP99 + 1,
-      `${num(a.eldP99, 1)} ms vs ${num(floorA.eldP99, 1)} ms`,
+      a.eldP99 <= fileA.eldP99 + 1,
+      `${num(a.eldP99, 1)} ms vs ${num(fileA.eldP99, 1)} ms`,
     )
-    add('(a) peak RSS ≤ pino/file + 30 MB', a.rssMb <= floorA.rssMb + 30, `${num(a.rssMb)} MB vs ${num(floorA.rssMb)} MB`)
+    add('(a) peak RSS ≤ pino/file + 30 MB', a.rssMb <= fileA.rssMb + 30, `${num(a.rssMb)} MB vs ${num(fileA.rssMb)} MB`)
   }
   if (a) {
     add('(a) 100% received', a.receivedMin === a.sent, pct(a.receivedMin, a.sent))
     add('(a) last record ≤ 100 ms after the last log call', a.tailMs <= 100, `${num(a.tailMs)} ms`)
     add('(a) closing blocks ≤ 100 ms', a.exitBlockMs <= 100, `${num(a.exitBlockMs)} ms`)
+  }
+  // Issue 11: against the floors that ship to the same sink, paired per repetition.
+  for (const id of ['a', 'b']) {
+    const c = courier(id)
+    if (!c) continue
+    const pat = row(id, 'pat-floor')
+    if (pat) {
+      add(
+        `(${id}) log-call cost ≤ 1.05× the pino-abstract-transport floor`,
+        atMost(c.ratio['pat-floor'], 1.05),
+        `${num(c.ratio['pat-floor'], 2)}× (${paired}; medians ${num(c.syncMs)} ms vs ${num(pat.syncMs)} ms)`,
+      )
+    }
+    const raw = row(id, 'raw-floor')
+    if (raw) {
+      add(
+        `(${id}) peak RSS ≤ raw floor + 30 MB`,
+        atMost(c.rssOver['raw-floor'], 30),
+        `${signed(c.rssOver['raw-floor'])} MB (${paired}; medians ${num(c.rssMb)} MB vs ${num(raw.rssMb)} MB)`,
+      )
+    }
   }
   const b = courier('b')
   if (b) {
@@ -174,11 +219,14 @@ export function checkTargets(rows) {
   }
   const d = courier('d')
   if (d) {
-    const bound = (floorA?.rssMb ?? 0) + QUEUE_BOUND_MB + 30
+    const raw = row('d', 'raw-floor')
+    const allowance = QUEUE_BOUND_MB + 30
     add(
-      '(d) peak RSS ≤ worker floor + queue bound (32 MiB) + 30 MB',
-      floorA ? d.rssMb <= bound : undefined,
-      `${num(d.rssMb)} MB (bound ${floorA ? num(bound) : '?'} MB)`,
+      `(d) peak RSS ≤ raw floor + queue bound (32 MiB) + 30 MB`,
+      raw ? atMost(d.rssOver['raw-floor'], allowance) : undefined,
+      raw
+        ? `${signed(d.rssOver['raw-floor'])} MB, allowed +${num(allowance)} MB (${paired}; ${num(d.rssMb)} MB vs ${num(raw.rssMb)} MB)`
+        : `${num(d.rssMb)} MB (no raw floor run in (d))`,
     )
     const counted = (d.received ?? 0) + (d.ledger?.undelivered ?? 0)
     add(
@@ -194,6 +242,8 @@ export function checkTargets(rows) {
   }
   return checks
 }
+
+const signed = (v) => (v === undefined ? '–' : `${v >= 0 ? '+' : '−'}${num(Math.abs(v))}`)
 
 export function targetsTable(checks) {
   const lines = ['| target | met | measured |', '|---|---|---|']

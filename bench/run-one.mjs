@@ -31,7 +31,8 @@ const MAX_STDERR = 64 * 1024
  * @param {{ profileDir?: string }} [options]
  */
 export async function runOne(scenario, target, options = {}) {
-  const sink = new BenchSink({ expected: scenario.count, latencyMs: scenario.latencyMs, fault: scenario.fault })
+  const copies = target.copies ?? 1
+  const sink = new BenchSink({ expected: scenario.count, copies, latencyMs: scenario.latencyMs, fault: scenario.fault })
   await sink.start()
   const config = {
     target: target.name,
@@ -96,6 +97,8 @@ export async function runOne(scenario, target, options = {}) {
     target: target.name,
     scenario: scenario.id,
     sent: logged.sent,
+    // Deliveries a complete run makes: every record once per sender (fan-out).
+    expected: logged.sent * copies,
     syncMs: logged.syncMs,
     eld: logged.eld,
     rssMb: reports.exit?.rssMb ?? logged.rssMb,
@@ -126,9 +129,11 @@ function courierLedger(stderr, cut, target) {
   const line = stderr.split('\n').find((l) => l.startsWith('pino-courier: closed;'))
   // Without the line, "nothing lost" holds only if the whole of stderr was seen.
   if (!line) return cut ? undefined : { undelivered: 0, failed: 0, overflow: 0, closed: 0, oversize: 0, spooled: 0, spoolFull: 0 }
-  const pick = (pattern) => Number(line.match(pattern)?.[1] ?? 0)
+  // With several senders the line has a part per sender: the counts are their sums.
+  const pick = (pattern) => [...line.matchAll(new RegExp(pattern, 'g'))].reduce((n, m) => n + Number(m[1]), 0)
   return {
-    undelivered: pick(/; (\d+) of \d+ records could not be delivered/),
+    // "N of M records could not be delivered" (one sender), "N of M record deliveries could not be made" (several).
+    undelivered: pick(/; (\d+) of \d+ record(?:s could not be delivered| deliveries could not be made)/),
     failed: pick(/failed (\d+)/),
     overflow: pick(/dropped overflow (\d+)/),
     closed: pick(/, closed (\d+)/),

@@ -1,9 +1,18 @@
 // npm run bench: every target through every scenario, each run a child process (bench/app.mjs)
 // shipping to a local sink (bench/sink.mjs) in this process. Prints markdown tables of medians and
-// the issue's targets, and writes bench/results/bench-<time>.json and bench/results/latest.md.
+// the issues' targets, and writes bench/results/bench-<time>.json and bench/results/latest.md.
 //
-//   npm run bench                          full run (about 9 minutes on 2 cores)
-//   npm run bench -- --quick               smaller counts, one repetition (a smoke run, ~2 minutes)
+// Scenarios (bench/scenarios.mjs): (a) 100,000-record burst, sink answers after 50 ms; (b) 200,000-record
+// burst, sink answers at once; (c) 503s / refused connections for a while; (d) a long outage; (e)
+// process.exit() right after logging; (f) fan-out: pino-courier with 1, 5 and 20 http senders (only
+// those rows and the raw floor). Floors (bench/targets.mjs): pino → /dev/null, pino/file → /dev/null
+// (a worker that ships nothing), and issue 11's shipping floors: the raw floor (a worker that POSTs
+// pino's bytes in ~1 MiB bodies, bench/raw-floor-transport.mjs) and the pino-abstract-transport floor
+// (the same on its line framing, bench/pat-floor-transport.mjs). Targets are checked against
+// per-repetition pairs with the floor run of the same scenario and repetition (bench/report.mjs).
+//
+//   npm run bench                          full run (about 13 minutes on 2 idle cores)
+//   npm run bench -- --quick               smaller counts, one repetition (a smoke run, ~2.5 minutes)
 //   npm run bench -- --scenarios a,b --targets courier,pino-file --reps 5
 //   npm run bench -- --profile             also write .cpuprofile files (main and worker threads)
 //   npm run bench -- --scenarios parse     only the record parser's cost per line (bench/parse-lines.mjs)
@@ -50,16 +59,19 @@ const machine = {
   node: process.version,
 }
 console.log(`pino-courier bench: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`)
-console.log(`${reps} repetition(s) of a, b, e; ${slowReps} of c, d${args.quick ? '; quick sizes' : ''}\n`)
+console.log(`${reps} repetition(s) of a, b, e, f; ${slowReps} of c, d${args.quick ? '; quick sizes' : ''}\n`)
 
-const applies = (scenario, target) => !scenario.sinkOnly || target.sink
+const applies = (scenario, target) =>
+  (!scenario.sinkOnly || target.sink) &&
+  (!scenario.targets || scenario.targets.includes(target.name)) &&
+  (!target.scenarios || target.scenarios.includes(scenario.id))
 const runs = []
 const started = Date.now()
 
 async function measure(scenario, target, rep) {
   const result = await runOne(scenario, target, { profileDir })
   runs.push({ ...result, rep })
-  const received = result.received === undefined ? '' : ` received ${result.received}/${result.sent}`
+  const received = result.received === undefined ? '' : ` received ${result.received}/${result.expected}`
   console.log(
     `  ${scenario.id.padEnd(8)} ${target.name.padEnd(18)} rep ${rep + 1}: log calls ${result.syncMs.toFixed(0)} ms,${received} exit ${result.killed ? 'killed' : `${(result.exitBlockMs ?? 0).toFixed(0)} ms`}`,
   )

@@ -1,5 +1,9 @@
 // The bench's scenarios (issue: "Benchmarks against pino's floor and peer transports"). Each runs
 // every target it applies to; `quick` shrinks them for a smoke run (CI), keeping their shape.
+// `sinkOnly`: only targets that ship to the sink; `targets`: only these (and a target with a
+// `scenarios` list of its own runs only in those); `slow`: fewer repetitions; `concurrent`: the
+// targets run side by side.
+import { FANOUT_SENDERS } from './targets.mjs'
 
 /**
  * @typedef {import('./run-one.mjs').Scenario & {
@@ -7,6 +11,7 @@
  *   sinkOnly?: boolean,
  *   slow?: boolean,
  *   concurrent?: boolean,
+ *   targets?: string[],
  * }} BenchScenario
  */
 
@@ -27,9 +32,9 @@ export function scenarios({ quick = false, outageSeconds = 60 } = {}) {
     },
     {
       id: 'b',
-      title: `(b) burst of ${fmt(100_000 / scale)} records, sink answers at once (CPU-bound)`,
+      title: `(b) burst of ${fmt(200_000 / scale)} records, sink answers at once (CPU-bound)`,
       mode: 'burst',
-      count: 100_000 / scale,
+      count: 200_000 / scale,
       latencyMs: 0,
     },
     {
@@ -79,6 +84,16 @@ export function scenarios({ quick = false, outageSeconds = 60 } = {}) {
       latencyMs: 50,
       exit: 'exit',
       sinkOnly: true,
+    },
+    {
+      id: 'f',
+      title:
+        `(f) fan-out: burst of ${fmt(100_000 / scale)} records to one pino-courier transport with ` +
+        `${FANOUT_SENDERS.join(', ')} http senders, sink answers after 50 ms (received counts every sender's copy)`,
+      mode: 'burst',
+      count: 100_000 / scale,
+      latencyMs: 50,
+      targets: ['raw-floor', ...FANOUT_SENDERS.map((n) => `courier-fanout-${n}`)],
     },
   ]
 }

@@ -19,6 +19,9 @@ const ID_KEY = 'benchId'
 /**
  * @typedef {object} SinkOptions
  * @property {number} expected   records the app will send (ids 0..expected-1)
+ * @property {number} [copies]   senders of one transport that each ship every record, each to a
+ *   path of its own (fan-out): the sink then counts each id once per path. 1 if unset: one count
+ *   per id whatever the path (peers post to paths of their own choosing).
  * @property {number} [latencyMs] delay before each successful answer
  * @property {'none'|'503'|'refuse'} [fault] how to fail while the fault lasts
  */
@@ -27,7 +30,10 @@ export class BenchSink {
   /** @type {import('node:http').Server} */
   #server
   #sockets = new Set()
-  #seen
+  /** @type {Map<string, Uint8Array>} one array of seen ids per sender path (one in all when copies is 1) */
+  #seen = new Map()
+  #expected
+  #copies
   #port = 0
   #latencyMs
   #fault
@@ -47,7 +53,8 @@ export class BenchSink {
 
   /** @param {SinkOptions} options */
   constructor(options) {
-    this.#seen = new Uint8Array(options.expected)
+    this.#expected = options.expected
+    this.#copies = options.copies ?? 1
     this.#latencyMs = options.latencyMs ?? 0
     this.#fault = options.fault ?? 'none'
     this.#server = createServer((req, res) => this.#handle(req, res))
@@ -138,7 +145,7 @@ export class BenchSink {
       const body = req.headers['content-encoding'] === 'gzip' ? gunzipAsync(raw) : Promise.resolve(raw)
       body.then(
         (buffer) => {
-          this.#count(buffer.toString('utf8'))
+          this.#count(buffer.toString('utf8'), this.#seenFor(req.url ?? ''))
           const answer = () => {
             if (!res.destroyed) res.writeHead(204).end()
           }
@@ -150,8 +157,18 @@ export class BenchSink {
     })
   }
 
-  #count(text) {
-    const seen = this.#seen
+  /** The seen-ids array of the sender posting to `path`. */
+  #seenFor(path) {
+    const key = this.#copies === 1 ? '' : path
+    let seen = this.#seen.get(key)
+    if (!seen) {
+      seen = new Uint8Array(this.#expected)
+      this.#seen.set(key, seen)
+    }
+    return seen
+  }
+
+  #count(text, seen) {
     let fresh = 0
     for (let at = text.indexOf(ID_KEY); at >= 0; at = text.indexOf(ID_KEY, at + ID_KEY.length)) {
       let i = at + ID_KEY.length

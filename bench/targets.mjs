@@ -16,12 +16,21 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url))
  * @property {string} label        row label in the tables
  * @property {boolean} sink        whether it ships to the bench's HTTP sink
  * @property {'floor'|'courier'|'peer'|'reference'} group
+ * @property {number} [copies]    senders each record goes to (the sink expects this many of each); 1 if unset
+ * @property {string[]} [scenarios] the only scenarios it runs in; all that apply if unset
  */
+
+/** Sender counts of the fan-out rows. */
+export const FANOUT_SENDERS = [1, 5, 20]
 
 /** @type {TargetInfo[]} */
 export const TARGETS = [
   { name: 'pino-devnull', label: 'floor: pino → /dev/null', sink: false, group: 'floor' },
   { name: 'pino-file', label: 'worker floor: pino/file → /dev/null', sink: false, group: 'floor' },
+  // Issue 11's floors: what shipping to the sink costs at the least, without and with
+  // pino-abstract-transport. Each record goes to the sink exactly once; no retries.
+  { name: 'raw-floor', label: 'raw shipping floor (worker → 1 MiB POSTs)', sink: true, group: 'floor' },
+  { name: 'pat-floor', label: 'pino-abstract-transport floor', sink: true, group: 'floor' },
   { name: 'courier', label: 'pino-courier http (defaults)', sink: true, group: 'courier' },
   { name: 'courier-big-batches', label: 'pino-courier http (bigger batches)', sink: true, group: 'courier' },
   { name: 'courier-inprocess', label: 'pino-courier in-process', sink: true, group: 'courier' },
@@ -30,6 +39,15 @@ export const TARGETS = [
   { name: 'pino-http-send', label: 'pino-http-send 0.4', sink: true, group: 'peer' },
   { name: 'pino-loki', label: 'pino-loki 3', sink: true, group: 'peer' },
   { name: 'axiom', label: '@axiomhq/pino 2', sink: true, group: 'peer' },
+  // Fan-out (scenario f): one transport whose senders hold N http senders to the same sink.
+  ...FANOUT_SENDERS.map((n) => ({
+    name: `courier-fanout-${n}`,
+    label: `pino-courier, ${n} http sender${n === 1 ? '' : 's'}`,
+    sink: true,
+    group: /** @type {const} */ ('courier'),
+    copies: n,
+    scenarios: ['f'],
+  })),
 ]
 
 /** Options of the bigger-batches pino-courier row: twice the default records, four times the bytes. */
@@ -47,7 +65,7 @@ function transport(target, options) {
 /**
  * Builds the logger of one target.
  * @param {string} name
- * @param {string} url the sink's URL (unused by the floors)
+ * @param {string} url the sink's URL (unused by pino-devnull and pino-file)
  * @returns {Promise<{ logger: import('pino').Logger, stream: any, ready: Promise<unknown>, close?: () => Promise<unknown> }>}
  */
 export async function createTarget(name, url) {
@@ -78,6 +96,10 @@ export async function createTarget(name, url) {
       const stream = createCourierStream({ senders: [{ type: 'http', url: `${url}/logs` }] })
       return { logger: pino(stream), stream, ready: Promise.resolve(), close: () => stream.close() }
     }
+    case 'raw-floor':
+      return withLogger(transport(here('./raw-floor-transport.mjs'), { url: `${url}/logs` }))
+    case 'pat-floor':
+      return withLogger(transport(here('./pat-floor-transport.mjs'), { url: `${url}/logs` }))
     case 'naive':
       return withLogger(transport(here('./naive-transport.mjs'), { url: `${url}/logs` }))
     case 'pino-http-send':
@@ -87,8 +109,21 @@ export async function createTarget(name, url) {
       return withLogger(transport(require.resolve('pino-loki'), { host: url }))
     case 'axiom':
       return withLogger(transport(require.resolve('@axiomhq/pino'), { dataset: 'bench', token: 'xaat-bench', url }))
-    default:
+    default: {
+      const fanout = /^courier-fanout-(\d+)$/.exec(name)
+      if (fanout) {
+        // Each sender posts to a path of its own, so that the sink counts every copy of a record
+        // once per sender (and a duplicate as a duplicate) rather than taking one sender's copy for
+        // another's.
+        const senders = Array.from({ length: Number(fanout[1]) }, (_, i) => ({
+          type: 'http',
+          url: `${url}/logs/http-${i}`,
+          name: `http-${i}`,
+        }))
+        return withLogger(transport(courierTransport, { senders }))
+      }
       throw new Error(`unknown target ${name}`)
+    }
   }
 }
 
