@@ -1,23 +1,14 @@
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import { ConfigError } from '../config/config-error.js'
-import { Courier, type CourierCloseReport, type CourierStats } from './courier.js'
-import { closeReportNeedsTelling, describeCloseReport } from '../stats/close-report.js'
 import { DEFAULT_LEVELS, LevelMap } from '../config/levels.js'
-import {
-  courierOptionsShape,
-  DEFAULT_WARN_INTERVAL_MS,
-  deliveryDefaults,
-  senderSpecSchema,
-  type SenderSpec,
-  type TransportOptions,
-} from '../config/transport-options.js'
-import { RecordParser } from './record.js'
-import { createBuiltinSender, prefixed } from '../sinks/registry.js'
-import { writeStderr } from '../stderr.js'
+import { courierOptionsShape, senderSpecSchema, type SenderSpec, type TransportOptions } from '../config/transport-options.js'
 import { QueuedSender } from '../senders/queued-sender.js'
-import type { Sender } from '../senders/sender.js'
+import type { Sender, SenderContext } from '../senders/sender.js'
+import { createBuiltinSender, prefixed } from '../sinks/registry.js'
 import type { CourierWarning } from '../stats/warner.js'
+import { assembleCourier, senderContext, tellClose, type CourierSettings } from './assemble.js'
+import type { Courier, CourierCloseReport, CourierStats } from './courier.js'
 
 /** Options of {@link createCourierStream}. */
 export interface CourierStreamOptions extends Omit<TransportOptions, 'senders' | 'statsIntervalMs'> {
@@ -45,6 +36,23 @@ const streamOptionsSchema = z.strictObject({
   onWarning: z.function().optional(),
 })
 
+/** A built-in sender from its spec (`module` senders are for the transport). */
+function builtinSender(entry: unknown, index: number, context: SenderContext): Sender {
+  const spec = senderSpecSchema.safeParse(entry)
+  if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`)
+  if (spec.data.type === 'module') {
+    throw new ConfigError(
+      `pino-courier: invalid options: senders[${index}].type: "module" senders are for the transport; pass a Sender instance here`,
+      { paths: [`senders[${index}].type`] },
+    )
+  }
+  try {
+    return createBuiltinSender(spec.data, context)
+  } catch (error) {
+    throw prefixed(error, `senders[${index}]`)
+  }
+}
+
 function isSender(value: unknown): value is Sender {
   const v = value as Partial<Sender> | null
   return typeof v === 'object' && v !== null && typeof v.send === 'function' && typeof v.close === 'function'
@@ -62,7 +70,7 @@ export interface CourierStreamEvents {
  */
 export class CourierStream extends EventEmitter<CourierStreamEvents> {
   readonly #courier: Courier
-  readonly #stderr: boolean
+  readonly #settings: CourierSettings
   #partial = ''
   #closing: Promise<CourierCloseReport> | undefined
 
@@ -70,36 +78,13 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
     super()
     const parsed = streamOptionsSchema.safeParse(options)
     if (!parsed.success) throw ConfigError.fromZod(parsed.error)
-    const levels = new LevelMap({ ...DEFAULT_LEVELS, ...options.customLevels })
-    const defaults = deliveryDefaults(options)
-    const senders: Sender[] = []
-    options.senders.forEach((entry, index) => {
-      if (isSender(entry)) {
-        senders.push(entry)
-        return
-      }
-      const spec = senderSpecSchema.safeParse(entry)
-      if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`)
-      if (spec.data.type === 'module') {
-        throw new ConfigError(
-          `pino-courier: invalid options: senders[${index}].type: "module" senders are for the transport; pass a Sender instance here`,
-          { paths: [`senders[${index}].type`] },
-        )
-      }
-      try {
-        senders.push(
-          createBuiltinSender(entry as Exclude<SenderSpec, { type: 'module' }>, {
-            levels,
-            defaults,
-            ...(options.messageKey ? { messageKey: options.messageKey } : {}),
-            ...(options.errorKey ? { errorKey: options.errorKey } : {}),
-            ...(options.levelKey ? { levelKey: options.levelKey } : {}),
-          }),
-        )
-      } catch (error) {
-        throw prefixed(error, `senders[${index}]`)
-      }
-    })
+    const logger = {
+      levels: new LevelMap({ ...DEFAULT_LEVELS, ...options.customLevels }),
+      messageKey: options.messageKey,
+      errorKey: options.errorKey,
+    }
+    const context = senderContext(options, logger)
+    const senders = options.senders.map((entry, index) => (isSender(entry) ? entry : builtinSender(entry, index, context)))
     senders.forEach((sender, index) => {
       if (sender instanceof QueuedSender && sender.options.queue.overflow === 'block') {
         throw new ConfigError(
@@ -108,19 +93,8 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
         )
       }
     })
-    this.#stderr = options.stderr ?? true
-    this.#courier = new Courier({
-      senders,
-      parser: new RecordParser({
-        levels,
-        ...(options.levelKey ? { levelKey: options.levelKey } : {}),
-        ...(options.messageKey ? { messageKey: options.messageKey } : {}),
-      }),
-      closeTimeoutMs: options.closeTimeoutMs,
-      warnIntervalMs: options.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS,
-    })
-    this.#courier.on('warning', (warning) => {
-      if (this.#stderr) writeStderr(warning.message)
+    this.#settings = options
+    this.#courier = assembleCourier(senders, options, logger, (warning) => {
       options.onWarning?.(warning)
       this.emit('warning', warning)
     })
@@ -192,7 +166,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
       this.#partial = ''
     }
     const report = await this.#courier.close()
-    if (this.#stderr && closeReportNeedsTelling(report)) writeStderr(describeCloseReport(report))
+    tellClose(report, this.#settings)
     this.emit('close', report)
     return report
   }

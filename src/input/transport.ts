@@ -1,12 +1,11 @@
 import type { Transform } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
 import build from 'pino-abstract-transport'
-import { Courier } from './courier.js'
-import { closeReportNeedsTelling, describeCloseReport } from '../stats/close-report.js'
+import type { Courier } from './courier.js'
+import { assembleCourier, senderContext, tellClose } from './assemble.js'
 import { LevelMap } from '../config/levels.js'
-import { deliveryDefaults, parseTransportOptions, type TransportOptions } from '../config/transport-options.js'
-import { RecordParser } from './record.js'
-import { errorMessage } from '../senders/queued-sender.js'
+import { parseTransportOptions, type TransportOptions } from '../config/transport-options.js'
+import { errorMessage } from '../error-message.js'
 import { createSenders } from '../sinks/registry.js'
 import { writeStderr } from '../stderr.js'
 import { setRepeat, setTimer } from '../timers.js'
@@ -115,7 +114,7 @@ export default async function courierTransport(input: TransportOptions): Promise
         const report = await courier.close()
         post(TRANSPORT_EVENTS.stats, report.stats)
         post(TRANSPORT_EVENTS.close, report)
-        if (options.stderr && closeReportNeedsTelling(report)) writeStderr(describeCloseReport(report))
+        tellClose(report, options)
       }
       // pino-abstract-transport hands close()'s outcome to the stream's destroy callback: rethrow,
       // or the error the stream was destroyed with (a failed start-up) would be swallowed.
@@ -165,31 +164,14 @@ export default async function courierTransport(input: TransportOptions): Promise
   return source
 
   async function setUp(source: Transform, config: PinoConfig): Promise<void> {
-    const levels = config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap()
-    const senders = await createSenders(options.senders, {
-      levels,
-      defaults: deliveryDefaults(options),
-      // The logger's keys, for senders that read messages and errors (the webhook alert sender).
-      ...(config.messageKey ? { messageKey: config.messageKey } : {}),
-      ...(config.errorKey ? { errorKey: config.errorKey } : {}),
-      ...(options.levelKey ? { levelKey: options.levelKey } : {}),
-    })
-    const parser = new RecordParser({
-      levels,
-      ...(options.levelKey ? { levelKey: options.levelKey } : {}),
-      ...(config.messageKey ? { messageKey: config.messageKey } : {}),
-    })
-    const active = new Courier({
-      senders,
-      parser,
-      closeTimeoutMs: options.closeTimeoutMs,
-      warnIntervalMs: options.warnIntervalMs,
-    })
+    const logger = {
+      levels: config.levels?.values ? new LevelMap(config.levels.values) : new LevelMap(),
+      messageKey: config.messageKey,
+      errorKey: config.errorKey,
+    }
+    const senders = await createSenders(options.senders, senderContext(options, logger))
+    const active = assembleCourier(senders, options, logger, (warning) => post(TRANSPORT_EVENTS.warning, warning))
     courier = active
-    active.on('warning', (warning) => {
-      if (options.stderr) writeStderr(warning.message)
-      post(TRANSPORT_EVENTS.warning, warning)
-    })
     if (options.statsIntervalMs > 0) {
       statsTimer = setRepeat(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)
       statsTimer.unref()

@@ -1,15 +1,14 @@
 import { EventEmitter } from 'node:events'
 import { Batcher } from '../batch/batcher.js'
 import { DeliveryBatch } from '../batch/delivery-batch.js'
-import { DEFAULT_CLOSE_TIMEOUT_MS } from '../config/defaults.js'
 import type { CommonSenderOptions, ResolvedDeliveryOptions } from '../config/delivery-options.js'
 import { resolveSenderConfig, SenderConfig, validate } from '../config/resolve.js'
 import { commonSenderSchema } from '../config/schema.js'
 import type { LogRecord } from '../input/record.js'
-import { attempt } from '../pool/attempt.js'
-import { DeliveryError } from '../pool/delivery-error.js'
+import type { DeliveryError } from '../pool/delivery-error.js'
 import { Dispatcher } from '../pool/dispatcher.js'
-import { isPartial, splitOutcome } from '../pool/partial-outcome.js'
+import { splitOutcome } from '../pool/partial-outcome.js'
+import { RetryLoop, type RetryHost } from '../pool/retry-loop.js'
 import { RetryPolicy } from '../pool/retry-policy.js'
 import { RetryWaits } from '../pool/retry-waits.js'
 import { Admission } from '../queue/admission.js'
@@ -20,23 +19,14 @@ import { senderCloseReport } from '../stats/close-report.js'
 import type { SenderStats } from '../stats/delivery-stats.js'
 import { FlushWaiters } from '../stats/flush-waiters.js'
 import { Ledger, type Failure } from '../stats/ledger.js'
-import { setTimer } from '../timers.js'
+import { CLOSE_SINK_GRACE_MS, closeDeadline, closeSink, pastDeadline } from './closing.js'
 import type { CloseReport, Sender, SenderContext, SenderEvents } from './sender.js'
 
-// Names that lived here before the engine was split into its pieces.
-export { DEFAULT_CLOSE_TIMEOUT_MS } from '../config/defaults.js'
-export type { CommonSenderOptions } from '../config/delivery-options.js'
-export { commonSenderShape } from '../config/schema.js'
-export { errorMessage } from '../error-message.js'
-export type { RecordObserver, RecordOutcome } from '../stats/ledger.js'
+export { closeDeadline } from './closing.js'
+// Until the webhook sender imports them from their homes (sender.ts, stats/ledger.ts).
+export type { RecordOutcome } from '../stats/ledger.js'
 export type { SenderContext } from './sender.js'
 
-/**
- * Time the sink always gets to close, even when draining used up the whole deadline: enough for a
- * sink to end a socket or a file handle it owns. close() can overrun its deadline by this much,
- * which the default deadline leaves well inside pino's 10 s exit limit.
- */
-const CLOSE_SINK_GRACE_MS = 100
 /** After a spool file could not be read (EMFILE, EIO), how long sending pauses before trying again. */
 const SPOOL_READ_RETRY_MS = 1000
 
@@ -63,8 +53,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly #queue: Admission
   readonly #batcher: Batcher
   readonly #pool: Dispatcher<DeliveryBatch>
-  readonly #retry: RetryPolicy
   readonly #waits: RetryWaits<DeliveryBatch>
+  readonly #retries: RetryLoop<DeliveryBatch>
   readonly #spill: Spill | undefined
   readonly #flushes = new FlushWaiters(() => this.#oldestUnsettled())
   /** Fires when the sender gives up on everything in flight: attempts and waits end at once. */
@@ -96,8 +86,27 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#queue = new Admission(queue, this.#ledger)
     this.#batcher = new Batcher(batch, config.flushLevel, this.#queue, () => this.#pump())
     this.#pool = new Dispatcher(pool, () => this.#pump(), this.#stop.signal)
-    this.#retry = new RetryPolicy(retry, context.random)
     this.#waits = new RetryWaits(this.#stop.signal)
+    const host: RetryHost<DeliveryBatch> = {
+      stopped: this.#stop.signal,
+      deliver: (batch, attemptContext) => sink.deliver(batch, attemptContext),
+      delivered: (batch) => this.#settle(batch, 'delivered'),
+      deliveredInPart: (batch, result, n) => this.#settlePart(batch, result, n),
+      failedTransiently: (batch) => this.#failedTransiently(batch),
+      failed: (batch, failure) => this.#settle(batch, 'failed', failure),
+      gaveUp: (batch) => {
+        // close() gave up on it during a Retry-After pause: on disk, it stays there for the next start.
+        if (this.#phase === 'closing' && batch.frame) this.#keepInSpool(batch)
+      },
+      onDisk: (batch) => batch.frame !== undefined,
+    }
+    this.#retries = new RetryLoop(host, {
+      ledger: this.#ledger,
+      policy: new RetryPolicy(retry, context.random),
+      pool: this.#pool,
+      waits: this.#waits,
+      timeoutMs: pool.timeoutMs,
+    })
     if (spool) {
       this.#spill = new Spill(spool, this.name, {
         ledger: this.#ledger,
@@ -238,87 +247,23 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   #launch(batch: DeliveryBatch): void {
     this.#pool.take(batch.count)
-    this.#pool.launch(batch, () => this.#run(batch))
+    this.#pool.launch(batch, () => this.#retries.run(batch))
   }
 
-  // ---- pool → sink, with retries ---------------------------------------------------------------
+  // ---- pool → sink, with retries (pool/retry-loop.ts) --------------------------------------------
 
-  async #run(batch: DeliveryBatch): Promise<void> {
-    // p-queue starts a job inside add(), that is inside the send() that completed the batch (in the
-    // in-process stream, the app's logger call): the sink must not build its request there.
-    await Promise.resolve()
-    if (batch.settled || this.#stopped()) return
-    const started = Date.now()
-    const { timeoutMs } = this.#config.delivery.pool
-    for (let n = 1; !batch.settled; n++) {
-      this.#ledger.attempted()
-      const outcome = await attempt((context) => this.#sink.deliver(batch, context), n, timeoutMs, this.#stop.signal)
-      let error: unknown
-      if (outcome.ok) {
-        if (!isPartial(outcome.result)) return this.#settle(batch, 'delivered')
-        error = this.#settlePart(batch, outcome.result, n)
-        if (error === undefined) return
-      } else error = outcome.error
-      if (batch.settled || this.#stopped()) return
-      if (!(await this.#afterFailure(batch, error, n, started))) return
+  /** A transient failure: with a spool the batch is stored, and the sink counts as failing. */
+  #failedTransiently(batch: DeliveryBatch): boolean {
+    // The sink is failing now: due records go to disk, and flush() counts them as settled there.
+    if (this.#spill?.failedTransiently(batch)) {
+      this.#pump()
+      this.#flushes.check()
     }
-  }
-
-  /**
-   * A failed attempt: true to try again (after the backoff), false when the batch is settled or left
-   * to the spool.
-   */
-  async #afterFailure(batch: DeliveryBatch, error: unknown, n: number, started: number): Promise<boolean> {
-    this.#ledger.attemptFailed(error)
-    const retryAfterMs = this.#retry.retryAfterMs(error)
-    // The sink asked the sender, not only this batch, to wait: other batches hold off too.
-    if (retryAfterMs !== undefined) this.#pool.pauseFor(retryAfterMs)
-    const spill = this.#spill
-    if (!(error instanceof DeliveryError && error.permanent)) {
-      if (spill && !batch.frame && spill.writable()) spill.persist(batch)
-      // The sink is failing: with a spool, due records now go to disk, and flush() counts them as settled.
-      if (spill?.markFailing()) {
-        this.#pump()
-        this.#flushes.check()
-      }
-      // Closing gives a batch one last try, no backoff: on disk, it waits for the next start.
-      if (this.#phase !== 'open' && batch.frame) {
-        this.#keepInSpool(batch)
-        return false
-      }
-    }
-    // A batch safe in the spool is not given up after retry.maxAttempts / maxRetryTimeMs: it waits
-    // for the sink (or for close, which leaves it in the spool for the next start).
-    const decision = this.#retry.decide(error, n, Date.now() - started, batch.frame !== undefined)
-    if (!decision.retry) {
-      this.#settle(batch, 'failed', { error, attempts: n, reason: decision.reason })
+    // Closing gives a batch one last try, no backoff: on disk, it waits for the next start.
+    if (this.#phase !== 'open' && batch.frame) {
+      this.#keepInSpool(batch)
       return false
     }
-    this.#ledger.retrying(batch.count, n, decision.delayMs, error, () => {
-      let records = batch.count
-      for (const other of this.#waits.jobs()) records += other.count
-      return { records, batches: this.#waits.size + 1 }
-    })
-    // A failure that says the sink could not be reached at all may be cut short by a delivery elsewhere.
-    const unreachable = !(error instanceof DeliveryError && error.status !== undefined)
-    if (!(await this.#waits.wait(decision.delayMs, unreachable, batch)) || !(await this.#rateGate(batch))) {
-      // close() gave up on it during a Retry-After pause: it stays in the spool for the next start.
-      if (this.#phase === 'closing' && batch.frame && !batch.settled) this.#keepInSpool(batch)
-      return false
-    }
-    return true
-  }
-
-  /**
-   * Waits until the rate limit lets a retry of `batch` start, and counts it there: every request the
-   * sender makes is within `pool.rateLimit`, retries included. False when close() gives up on the
-   * batch meanwhile.
-   */
-  async #rateGate(batch: DeliveryBatch): Promise<boolean> {
-    while (!this.#pool.admits(batch.count)) {
-      if (!(await this.#waits.wait(this.#pool.msToNextWindow(), false, batch)) || batch.settled) return false
-    }
-    this.#pool.take(batch.count)
     return true
   }
 
@@ -329,26 +274,19 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
    */
   #settlePart(batch: DeliveryBatch, result: DeliveryResult, n: number): DeliveryError | undefined {
     if (batch.settled) return undefined
-    const { accepted, rejected, unnamed, retry } = splitOutcome(batch, batch.count, result)
-    const ledger = this.#ledger
+    const split = splitOutcome(batch, batch.count, result)
+    const { retry } = split
     if (retry.error === undefined) {
       // Nothing to retry: the batch as a whole settles here.
       this.#finish(batch)
     } else {
+      // Its copy on disk holds the whole batch: the part to retry is stored anew if it fails again.
       if (batch.frame) this.#spill?.done(batch.frame)
       batch.frame = undefined
       batch.narrow(retry.indexes)
     }
-    if (accepted.count > 0) {
-      this.#recovered()
-      // Refused without names: counted out of the accepted ones (which ones is unknown), bytes in proportion.
-      const bytes = accepted.bytes - Math.round((accepted.bytes * unnamed.count) / accepted.count)
-      ledger.delivered({ count: accepted.count - unnamed.count, bytes, records: accepted.records })
-    }
-    if (unnamed.count > 0) ledger.failed({ count: unnamed.count, bytes: 0 }, { error: undefined, attempts: n, reason: 'permanent', message: unnamed.message })
-    if (rejected.count > 0) {
-      ledger.failed(rejected, { error: { status: rejected.status }, attempts: n, reason: 'permanent', message: rejected.message })
-    }
+    if (split.accepted.count > 0) this.#recovered()
+    this.#ledger.settledInPart(split, n)
     if (retry.error === undefined) this.#afterSettle()
     return retry.error
   }
@@ -423,13 +361,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     // Closing is the last chance: batches waiting out a backoff try again now, within the deadline.
     // With a spool that try is their only one: if it fails they wait on disk for the next start.
     this.#waits.wake('close', this.#pool.paused(), (b) => b.frame !== undefined)
-    const drained = this.flush()
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimer(resolve, timeoutMs, true))),
-    ])
-    clearTimeout(timer)
+    const timedOut = await pastDeadline(this.flush(), timeoutMs)
     this.#batcher.stop()
     this.#pool.stop()
 
@@ -470,28 +402,4 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#stop.abort(new Error(reason))
     this.#pool.clear()
   }
-}
-
-/** Closes a sink within `timeoutMs`; a sink that fails or hangs on close must not fail close(). */
-async function closeSink(sink: Sink, timeoutMs: number): Promise<void> {
-  if (!sink.close) return
-  let timer: NodeJS.Timeout | undefined
-  try {
-    await Promise.race([
-      Promise.resolve().then(() => sink.close?.()),
-      new Promise<void>((resolve) => (timer = setTimer(resolve, timeoutMs))),
-    ])
-  } catch {
-    // Closing a broken sink must not turn close() into a rejection: its records are accounted for.
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/**
- * The deadline a sender's close() uses: a courier passes its own (`given`); a sender configured with a
- * shorter one (`own`) keeps it.
- */
-export function closeDeadline(given: number | undefined, own: number | undefined): number {
-  return given === undefined ? (own ?? DEFAULT_CLOSE_TIMEOUT_MS) : Math.min(given, own ?? given)
 }

@@ -63,8 +63,12 @@ export class Spill {
     return this.#failing
   }
 
-  /** A batch failed transiently. True when this is news (the sender then moves due records to disk). */
-  markFailing(): boolean {
+  /**
+   * A batch failed transiently: it is stored (so that a crash during its retries loses nothing), and
+   * the sink counts as failing. True when that is news: the sender then moves due records to disk.
+   */
+  failedTransiently(batch: DeliveryBatch): boolean {
+    if (!batch.frame && this.writable()) this.persist(batch)
     if (this.#failing) return false
     this.#failing = true
     return true

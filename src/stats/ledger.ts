@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events'
+import type { SplitOutcome } from '../pool/partial-outcome.js'
 import { errorMessage } from '../error-message.js'
 import type { LogRecord } from '../input/record.js'
 import type { SenderEvents } from '../senders/sender.js'
@@ -204,6 +205,23 @@ export class Ledger {
     if (moved.records) this.#observe(moved.records, 'failed', record)
     if (this.#events.listenerCount('failure') > 0) this.#events.emit('failure', { ...record, sender: this.#name })
     this.#settled()
+  }
+
+  /**
+   * A sink took part of a batch: the accepted records are delivered, the refused ones failed (the
+   * named ones dead-lettered); the ones to retry stay in flight.
+   */
+  settledInPart(split: SplitOutcome, attempts: number): void {
+    const { accepted, unnamed, rejected } = split
+    if (accepted.count > 0) {
+      // Refused without names: counted out of the accepted ones (which ones is unknown), bytes in proportion.
+      const bytes = accepted.bytes - Math.round((accepted.bytes * unnamed.count) / accepted.count)
+      this.delivered({ count: accepted.count - unnamed.count, bytes, records: accepted.records })
+    }
+    if (unnamed.count > 0) this.failed({ count: unnamed.count, bytes: 0 }, { error: undefined, attempts, reason: 'permanent', message: unnamed.message })
+    if (rejected.count > 0) {
+      this.failed(rejected, { error: { status: rejected.status }, attempts, reason: 'permanent', message: rejected.message })
+    }
   }
 
   /** Records in flight went to the spool (at close, for the next start). */

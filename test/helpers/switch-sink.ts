@@ -5,7 +5,8 @@
 import { DeliveryError } from '../../src/pool/delivery-error.js'
 import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
 import { createRecord, type LogRecord } from '../../src/input/record.js'
-import { QueuedSender, type CommonSenderOptions } from '../../src/senders/queued-sender.js'
+import type { CommonSenderOptions } from '../../src/config/delivery-options.js'
+import { QueuedSender } from '../../src/senders/queued-sender.js'
 import type { Batch, DeliveryContext, Sink } from '../../src/senders/sender.js'
 import type { FrameContent } from '../../src/spool/spool-frame.js'
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { DeliveryError } from '../../src/pool/delivery-error.js'
 import type { FailureRecord } from '../../src/stats/delivery-stats.js'
 import { createRecord, type LogRecord } from '../../src/input/record.js'
-import { QueuedSender, type RecordObserver, type RecordOutcome } from '../../src/senders/queued-sender.js'
+import { QueuedSender } from '../../src/senders/queued-sender.js'
+import type { RecordObserver, RecordOutcome } from '../../src/stats/ledger.js'
 import type { Batch, Sink } from '../../src/senders/sender.js'
 
 function rec(i: number, level = 30, pad = 0): LogRecord {

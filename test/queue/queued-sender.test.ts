@@ -5,7 +5,9 @@ import { LevelMap, DEFAULT_LEVELS } from '../../src/config/levels.js'
 import { DeliveryError, DeliveryTimeoutError } from '../../src/pool/delivery-error.js'
 import { MAX_RECENT_FAILURES, type SenderStats } from '../../src/stats/delivery-stats.js'
 import { createRecord, type LogRecord } from '../../src/input/record.js'
-import { DEFAULT_CLOSE_TIMEOUT_MS, QueuedSender, type CommonSenderOptions } from '../../src/senders/queued-sender.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS } from '../../src/config/defaults.js'
+import type { CommonSenderOptions } from '../../src/config/delivery-options.js'
+import { QueuedSender } from '../../src/senders/queued-sender.js'
 import type { Batch, DeliveryContext, Sink } from '../../src/senders/sender.js'
 
 // ---- helpers ---------------------------------------------------------------------------------
