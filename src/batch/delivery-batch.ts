@@ -41,7 +41,10 @@ export class DeliveryBatch implements Batch {
     this.count = options.count ?? records.length
     this.firstSeq = firstSeq
     this.frame = options.frame
-    this.originId = options.originId ?? this.id
+    // A part of a batch keeps its origin in its id (`<origin>~<n>`), also after a spool replay.
+    const tilde = this.id.indexOf('~')
+    this.originId = options.originId ?? (tilde < 0 ? this.id : this.id.slice(0, tilde))
+    if (tilde >= 0) this.#parts = Number(this.id.slice(tilde + 1)) || 0
     this.positions = options.positions
   }
 

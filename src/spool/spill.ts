@@ -112,7 +112,7 @@ export class Spill {
 
   /** Stores a batch that is being sent, so that a crash during its retries loses nothing. */
   persist(batch: DeliveryBatch): void {
-    const result = this.spool.append(frameOf(batch.id, batch.records), batch.firstSeq, 'front')
+    const result = this.spool.append(frameOf(batch.id, batch.records, batch.positions), batch.firstSeq, 'front')
     // Not stored: it goes on as a batch in memory, with the usual retry limits.
     if ('error' in result) {
       this.#writeFailed(result)
@@ -137,10 +137,10 @@ export class Spill {
       this.#ledger.spoolLost(frame, 'spoolError')
       return 'damaged'
     }
-    const { lines, levels } = content
+    const { lines, levels, positions } = content
     const records = lines.map((line, i) => new LogRecord(line, levels[i] as number))
     this.#ledger.unspooled({ count: frame.count, bytes: frame.bytes, records })
-    return new DeliveryBatch(records, frame.bytes, frame.firstSeq, { id: frame.id, frame, count: frame.count })
+    return new DeliveryBatch(records, frame.bytes, frame.firstSeq, { id: frame.id, frame, count: frame.count, positions })
   }
 
   /** The batch settled: its copy on disk is not sent again. */
@@ -182,7 +182,7 @@ export class Spill {
   }
 }
 
-/** A spool frame's content: the batch's id, and each record's level and line. */
-function frameOf(id: string, records: readonly LogRecord[]): FrameContent {
-  return { id, levels: records.map((r) => r.level), lines: records.map((r) => r.line) }
+/** A spool frame's content: the batch's id, each record's level and line, and their positions (part of a batch). */
+function frameOf(id: string, records: readonly LogRecord[], positions?: readonly number[]): FrameContent {
+  return { id, levels: records.map((r) => r.level), lines: records.map((r) => r.line), positions }
 }

@@ -11,10 +11,15 @@ import * as zlib from 'node:zlib'
  * payload:
  *   idLength u8, id (ASCII)      the batch id, kept across retries, spool replays and restarts
  *   count    u32 LE              records
+ *   [positions count x u32 LE]   only when idLength has its high bit set (0x80 | length): the part
+ *                                of a batch a sink asked to retry; each record's position in the
+ *                                batch it was first sent in, which its identity hangs on
  *   levels   count x f64 LE      pino level of each record
  *   lengths  count x u32 LE      UTF-8 bytes of each line
  *   lines    the lines, back to back, without separators
  * ```
+ * A frame with positions is read by versions that know them; an older version finds its lengths do
+ * not add up and counts it as corrupt (it never writes one).
  */
 export const FRAME_MAGIC = Buffer.from('PCS1', 'latin1')
 /** Bytes before the payload: magic, length, crc32. */
@@ -27,14 +32,19 @@ export interface FrameContent {
   readonly id: string
   readonly levels: readonly number[]
   readonly lines: readonly string[]
+  /** Each record's position in the batch it was first sent in, when this is part of that batch. */
+  readonly positions?: readonly number[] | undefined
 }
+
+/** Flag in the id length byte: a positions table follows the count. */
+const POSITIONS_FLAG = 0x80
 
 /** Encodes one frame, header included. */
 export function encodeFrame(content: FrameContent): Buffer {
-  const { id, levels, lines } = content
+  const { id, levels, lines, positions } = content
   const count = lines.length
   const idBytes = Buffer.byteLength(id, 'latin1')
-  if (idBytes > 255) throw new RangeError('frame id longer than 255 bytes')
+  if (idBytes >= POSITIONS_FLAG) throw new RangeError('frame id longer than 127 bytes')
   let lineBytes = 0
   const lengths = new Array<number>(count)
   for (let i = 0; i < count; i++) {
@@ -42,15 +52,17 @@ export function encodeFrame(content: FrameContent): Buffer {
     lengths[i] = n
     lineBytes += n
   }
-  const payloadBytes = 1 + idBytes + 4 + count * 12 + lineBytes
+  const positionBytes = positions ? count * 4 : 0
+  const payloadBytes = 1 + idBytes + 4 + positionBytes + count * 12 + lineBytes
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payloadBytes)
   FRAME_MAGIC.copy(frame, 0)
   frame.writeUInt32LE(payloadBytes, 4)
   let o = FRAME_HEADER_BYTES
-  frame.writeUInt8(idBytes, o++)
+  frame.writeUInt8(positions ? idBytes | POSITIONS_FLAG : idBytes, o++)
   o += frame.write(id, o, 'latin1')
   frame.writeUInt32LE(count, o)
   o += 4
+  if (positions) for (let i = 0; i < count; i++) o = frame.writeUInt32LE(positions[i] as number, o)
   for (let i = 0; i < count; i++) o = frame.writeDoubleLE(levels[i] as number, o)
   for (let i = 0; i < count; i++) o = frame.writeUInt32LE(lengths[i] as number, o)
   for (let i = 0; i < count; i++) o += frame.write(lines[i] as string, o)
@@ -92,7 +104,12 @@ export function decodeFrame(frame: Buffer): FrameContent {
   const info = readFrameInfo(frame, 0)
   if (!info || info.size !== frame.length) throw new Error('corrupt spool frame')
   const payload = frame.subarray(FRAME_HEADER_BYTES)
-  const { id, count, linesAt } = parsePayloadHead(payload) as PayloadHead
+  const { id, count, linesAt, positionsAt } = parsePayloadHead(payload) as PayloadHead
+  let positions: number[] | undefined
+  if (positionsAt !== undefined) {
+    positions = new Array<number>(count)
+    for (let i = 0; i < count; i++) positions[i] = payload.readUInt32LE(positionsAt + 4 * i)
+  }
   const levels = new Array<number>(count)
   const lines = new Array<string>(count)
   let o = linesAt - count * 12
@@ -103,7 +120,7 @@ export function decodeFrame(frame: Buffer): FrameContent {
     lines[i] = payload.toString('utf8', at, at + n)
     at += n
   }
-  return { id, levels, lines }
+  return positions ? { id, levels, lines, positions } : { id, levels, lines }
 }
 
 interface PayloadHead {
@@ -112,14 +129,18 @@ interface PayloadHead {
   /** Offset of the first line in the payload. */
   linesAt: number
   lineBytes: number
+  /** Offset of the positions table, when the frame has one. */
+  positionsAt: number | undefined
 }
 
 function parsePayloadHead(payload: Buffer): PayloadHead | undefined {
-  const idBytes = payload.readUInt8(0)
+  const head = payload.readUInt8(0)
+  const idBytes = head & ~POSITIONS_FLAG
   if (payload.length < 1 + idBytes + 4) return undefined
   const id = payload.toString('latin1', 1, 1 + idBytes)
   const count = payload.readUInt32LE(1 + idBytes)
-  const linesAt = 1 + idBytes + 4 + count * 12
+  const positionsAt = head & POSITIONS_FLAG ? 1 + idBytes + 4 : undefined
+  const linesAt = 1 + idBytes + 4 + (positionsAt === undefined ? 0 : count * 4) + count * 12
   if (linesAt > payload.length) return undefined
   const lineBytes = payload.length - linesAt
   // The lengths must add up to the payload: a frame whose crc matches but whose parts do not (a bug,
@@ -127,7 +148,7 @@ function parsePayloadHead(payload: Buffer): PayloadHead | undefined {
   let sum = 0
   for (let o = linesAt - count * 4; o < linesAt; o += 4) sum += payload.readUInt32LE(o)
   if (sum !== lineBytes) return undefined
-  return { id, count, linesAt, lineBytes }
+  return { id, count, linesAt, lineBytes, positionsAt }
 }
 
 // ---- crc32 -----------------------------------------------------------------------------------

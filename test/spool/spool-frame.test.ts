@@ -27,6 +27,16 @@ describe('encodeFrame / decodeFrame', () => {
     expect(info).toEqual({ offset: 2, size: frame.length, id: content.id, count: 3, bytes })
   })
 
+  it('round-trips the positions of a part of a batch (its records keep their identities)', () => {
+    const part = { ...content, id: `${content.id}~2`, positions: [1, 7, 4000000000] }
+    const frame = encodeFrame(part)
+    expect(decodeFrame(frame)).toEqual(part)
+    const bytes = content.lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)
+    expect(readFrameInfo(frame, 0)).toEqual({ offset: 0, size: frame.length, id: part.id, count: 3, bytes })
+    // The flag lives in the id length byte: ids stay below 128 bytes.
+    expect(() => encodeFrame({ ...content, id: 'x'.repeat(128) })).toThrow(RangeError)
+  })
+
   it('keeps an empty line and an empty batch', () => {
     const odd = { id: '', levels: [30], lines: [''] }
     expect(decodeFrame(encodeFrame(odd))).toEqual(odd)
