@@ -13,7 +13,6 @@ import { RetryPolicy } from '../pool/retry-policy.js'
 import { RetryWaits } from '../pool/retry-waits.js'
 import { Admission } from '../queue/admission.js'
 import type { DeliveryResult, Sink } from '../sinks/sink.js'
-import { checkDeadLetterPath, DeadLetterFile } from '../spool/dead-letter-file.js'
 import { Spill } from '../spool/spill.js'
 import { senderCloseReport } from '../stats/close-report.js'
 import type { SenderStats } from '../stats/delivery-stats.js'
@@ -76,13 +75,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.level = config.level
     this.#sink = sink
     const { queue, batch, pool, retry, spool, deadLetter } = config.delivery
-    // Refused at start-up rather than at the first failure: a link at the path, a directory others can write.
-    if (deadLetter) checkDeadLetterPath(deadLetter)
-    this.#ledger = new Ledger(this.name, this, {
-      observer: context.observer,
-      deadLetter: deadLetter ? new DeadLetterFile(deadLetter) : undefined,
-      onSettled: () => this.#flushes.check(),
-    })
+    this.#ledger = new Ledger(this.name, this, { observer: context.observer, deadLetter, onSettled: () => this.#flushes.check() })
     this.#queue = new Admission(queue, this.#ledger)
     this.#batcher = new Batcher(batch, config.flushLevel, this.#queue, () => this.#pump())
     this.#pool = new Dispatcher(pool, () => this.#pump(), this.#stop.signal)
@@ -117,7 +110,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         stored: () => this.#flushes.check(),
       })
       // What an earlier run left goes out first, once the subclass (the sink) is set up.
-      if (this.#spill.spool.unreadRecords > 0) setImmediate(() => this.#stopped() || this.#pump())
+      if (this.#spill.spool.unreadRecords > 0) setImmediate(() => this.#stop.signal.aborted || this.#pump())
     }
   }
 
@@ -315,7 +308,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
 
   #afterSettle(): void {
     this.#flushes.check()
-    if (!this.#stopped()) this.#pump()
+    if (!this.#stop.signal.aborted) this.#pump()
   }
 
   /** A delivery: the sink is back, and batches that could not reach it try again now. */
@@ -327,10 +320,6 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   /** At close: a batch in flight stays in the spool for the next start. */
   #keepInSpool(batch: DeliveryBatch): void {
     this.#settle(batch, this.#spill?.keep(batch) ? 'spooled' : 'spoolError')
-  }
-
-  #stopped(): boolean {
-    return this.#stop.signal.aborted
   }
 
   // ---- flush and close -------------------------------------------------------------------------

@@ -3,7 +3,8 @@ import type { SplitOutcome } from '../pool/partial-outcome.js'
 import { errorMessage } from '../error-message.js'
 import type { LogRecord } from '../input/record.js'
 import type { SenderEvents } from '../senders/sender.js'
-import type { DeadLetterFile } from '../spool/dead-letter-file.js'
+import { checkDeadLetterPath, DeadLetterFile } from '../spool/dead-letter-file.js'
+import type { DeadLetterOptions } from '../spool/spool-options.js'
 import type { SpoolStats } from '../spool/disk-spool.js'
 import { StatsCounters, type DropReason, type FailureRecord, type SenderStats } from './delivery-stats.js'
 
@@ -53,15 +54,19 @@ export class Ledger {
   /** Called after records reach an end state: flush() waiters may be done. */
   readonly #settled: () => void
 
+  /** `deadLetter`: where failed records go; its path is checked now, not at the first failure. */
   constructor(
     name: string,
     events: EventEmitter<SenderEvents>,
-    options: { observer?: RecordObserver | undefined; deadLetter?: DeadLetterFile | undefined; onSettled?: () => void } = {},
+    options: { observer?: RecordObserver | undefined; deadLetter?: DeadLetterOptions | undefined; onSettled?: () => void } = {},
   ) {
     this.#name = name
     this.#events = events
     this.#observer = options.observer
-    this.#deadLetter = options.deadLetter
+    const { deadLetter } = options
+    // Refused at start-up rather than at the first failure: a link at the path, a directory others can write.
+    if (deadLetter) checkDeadLetterPath(deadLetter)
+    this.#deadLetter = deadLetter ? new DeadLetterFile(deadLetter) : undefined
     this.#settled = options.onSettled ?? (() => undefined)
   }
 
