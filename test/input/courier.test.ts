@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it, vi } from 'vitest'
-import { Courier } from '../src/input/courier.js'
-import { describeCloseReport } from '../src/stats/close-report.js'
-import { LevelMap } from '../src/config/levels.js'
-import { RecordParser, type LogRecord } from '../src/input/record.js'
-import { DeliveryError } from '../src/pool/delivery-error.js'
-import { createMemorySender } from '../src/sinks/memory/memory-sender.js'
-import { QueuedSender } from '../src/senders/queued-sender.js'
-import type { CloseReport, Sender } from '../src/senders/sender.js'
-import { StatsCounters } from '../src/stats/delivery-stats.js'
+import { Courier } from '../../src/input/courier.js'
+import { describeCloseReport } from '../../src/stats/close-report.js'
+import { LevelMap } from '../../src/config/levels.js'
+import { RecordParser, type LogRecord } from '../../src/input/record.js'
+import { DeliveryError } from '../../src/pool/delivery-error.js'
+import { createMemorySender } from '../../src/sinks/memory/memory-sender.js'
+import { QueuedSender } from '../../src/senders/queued-sender.js'
+import type { CloseReport, Sender } from '../../src/senders/sender.js'
+import { StatsCounters } from '../../src/stats/delivery-stats.js'
 
 const line = (level: number, i: number): string => `{"level":${level},"time":1,"msg":"m","i":${i}}`
 

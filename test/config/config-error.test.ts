@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { ConfigError, formatOptionPath } from '../src/config/config-error.js'
+import { ConfigError, formatOptionPath } from '../../src/config/config-error.js'
 
 const schema = z.strictObject({
   senders: z.array(z.strictObject({ url: z.url(), batch: z.strictObject({ maxRecords: z.number().int().positive() }).optional() })),

@@ -4,7 +4,7 @@
  * mutated, from a fixed seed; the parser is checked on the shapes that used to slip through.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { isJsonObjectText, jsonObjectBytes, RecordParser } from '../src/input/record.js'
+import { isJsonObjectText, jsonObjectBytes, RecordParser } from '../../src/input/record.js'
 
 /** What isJsonObjectText must agree with. */
 function parsesToPlainObject(text: string): boolean {

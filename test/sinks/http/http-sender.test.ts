@@ -3,12 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ConfigError } from '../../src/config/config-error.js'
-import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
-import { createRecord } from '../../src/input/record.js'
-import { createHttpSender, type HttpSender, type HttpSenderOptions } from '../../src/sinks/http/http-sender.js'
-import type { SenderEvents } from '../../src/senders/sender.js'
-import { startHttpSink, type HttpSink } from '../helpers/http-sink.js'
+import { ConfigError } from '../../../src/config/config-error.js'
+import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
+import { createRecord } from '../../../src/input/record.js'
+import { createHttpSender, type HttpSender, type HttpSenderOptions } from '../../../src/sinks/http/http-sender.js'
+import type { SenderEvents } from '../../../src/senders/sender.js'
+import { startHttpSink, type HttpSink } from '../../helpers/http-sink.js'
 
 type FailureEvent = SenderEvents['failure'][0]
 type RetryEvent = SenderEvents['retry'][0]

@@ -5,11 +5,11 @@
  * path, and every timer goes through one place that clamps what is computed at run time.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCourierStream } from '../src/input/stream.js'
-import { parseTransportOptions } from '../src/config/transport-options.js'
-import { createHttpSender } from '../src/sinks/http/http-sender.js'
-import { MAX_TIMER_MS, setRepeat, setTimer, timerDelay } from '../src/timers.js'
-import { configErrorOf } from './helpers/config-error.js'
+import { createCourierStream } from '../../src/input/stream.js'
+import { parseTransportOptions } from '../../src/config/transport-options.js'
+import { createHttpSender } from '../../src/sinks/http/http-sender.js'
+import { MAX_TIMER_MS, setRepeat, setTimer, timerDelay } from '../../src/timers.js'
+import { configErrorOf } from '../helpers/config-error.js'
 
 const URL = 'http://127.0.0.1:9/logs'
 const TOO_LONG = 3e9

@@ -7,15 +7,15 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createCourierStream } from '../src/input/stream.js'
-import { parseTransportOptions } from '../src/config/transport-options.js'
-import { createMemorySender } from '../src/sinks/memory/memory-sender.js'
-import { createCourierTransport, DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, handleSignals } from '../src/input/signals.js'
-import { writeStderr } from '../src/stderr.js'
-import { configErrorOf } from './helpers/config-error.js'
+import { createCourierStream } from '../../src/input/stream.js'
+import { parseTransportOptions } from '../../src/config/transport-options.js'
+import { createMemorySender } from '../../src/sinks/memory/memory-sender.js'
+import { createCourierTransport, DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, handleSignals } from '../../src/input/signals.js'
+import { writeStderr } from '../../src/stderr.js'
+import { configErrorOf } from '../helpers/config-error.js'
 
 // What the helper would write to stderr, kept here to be looked at.
-vi.mock('../src/stderr.js', () => ({ writeStderr: vi.fn() }))
+vi.mock('../../src/stderr.js', () => ({ writeStderr: vi.fn() }))
 
 /** A destination with flush and close that records its calls. */
 function fakeStream() {

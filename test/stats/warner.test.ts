@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Sender } from '../src/senders/sender.js'
-import { Warner, type CourierWarning } from '../src/stats/warner.js'
+import type { Sender } from '../../src/senders/sender.js'
+import { Warner, type CourierWarning } from '../../src/stats/warner.js'
 
 /** Only the event side of a Sender matters to the Warner. */
 function fakeSender(): EventEmitter & Sender {

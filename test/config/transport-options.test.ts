@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../src/config/config-error.js'
-import { deliveryDefaults, MAX_TRANSPORT_CLOSE_TIMEOUT_MS, parseTransportOptions } from '../src/config/transport-options.js'
+import { ConfigError } from '../../src/config/config-error.js'
+import { deliveryDefaults, MAX_TRANSPORT_CLOSE_TIMEOUT_MS, parseTransportOptions } from '../../src/config/transport-options.js'
 
 function errorOf(input: unknown): ConfigError {
   try {

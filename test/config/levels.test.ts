@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../src/config/config-error.js'
-import { DEFAULT_LEVELS, LevelMap } from '../src/config/levels.js'
+import { ConfigError } from '../../src/config/config-error.js'
+import { DEFAULT_LEVELS, LevelMap } from '../../src/config/levels.js'
 
 describe('DEFAULT_LEVELS', () => {
   it("are pino's levels, frozen", () => {

@@ -1,14 +1,14 @@
 import { mkdir, open, readdir, readFile, readlink, rename, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ConfigError } from '../../src/config/config-error.js'
-import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
-import { createRecord } from '../../src/input/record.js'
-import { createSenders } from '../../src/sinks/registry.js'
-import { createFileSender, type FileSender, type FileSenderOptions } from '../../src/sinks/file/file-sender.js'
-import type { SenderEvents } from '../../src/senders/sender.js'
-import { makeTempDir } from '../helpers/temp-dir.js'
-import { configErrorOf } from '../helpers/config-error.js'
+import { ConfigError } from '../../../src/config/config-error.js'
+import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
+import { createRecord } from '../../../src/input/record.js'
+import { createSenders } from '../../../src/sinks/registry.js'
+import { createFileSender, type FileSender, type FileSenderOptions } from '../../../src/sinks/file/file-sender.js'
+import type { SenderEvents } from '../../../src/senders/sender.js'
+import { makeTempDir } from '../../helpers/temp-dir.js'
+import { configErrorOf } from '../../helpers/config-error.js'
 
 type FailureEvent = SenderEvents['failure'][0]
 

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/config/config-error.js'
-import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
-import { createRecord, type LogRecord } from '../../src/input/record.js'
+import { ConfigError } from '../../../src/config/config-error.js'
+import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
+import { createRecord, type LogRecord } from '../../../src/input/record.js'
 import {
   createMemorySender,
   DEFAULT_MEMORY_CAPACITY,
   type MemorySender,
   type MemorySenderOptions,
-} from '../../src/sinks/memory/memory-sender.js'
+} from '../../../src/sinks/memory/memory-sender.js'
 
 /** Every record the sender received is delivered, failed, dropped, queued or in flight. */
 function expectLedger(stats: SenderStats): void {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { DEFAULT_LEVELS, LevelMap } from '../src/config/levels.js'
-import { createRecord, FALLBACK_LEVEL, LogRecord, RecordParser } from '../src/input/record.js'
+import { DEFAULT_LEVELS, LevelMap } from '../../src/config/levels.js'
+import { createRecord, FALLBACK_LEVEL, LogRecord, RecordParser } from '../../src/input/record.js'
 
 afterEach(() => {
   vi.restoreAllMocks()

@@ -6,14 +6,14 @@
  */
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../src/config/config-error.js'
-import { createCourierStream } from '../src/input/stream.js'
-import { DEFAULT_LEVELS, LevelMap } from '../src/config/levels.js'
-import { parseTransportOptions } from '../src/config/transport-options.js'
-import { RecordParser } from '../src/input/record.js'
-import { createMemorySender } from '../src/sinks/memory/memory-sender.js'
-import { createWebhookAlertSender } from '../src/sinks/webhook/webhook-alert-sender.js'
-import { useCleanups } from './helpers/cleanups.js'
+import { ConfigError } from '../../src/config/config-error.js'
+import { createCourierStream } from '../../src/input/stream.js'
+import { DEFAULT_LEVELS, LevelMap } from '../../src/config/levels.js'
+import { parseTransportOptions } from '../../src/config/transport-options.js'
+import { RecordParser } from '../../src/input/record.js'
+import { createMemorySender } from '../../src/sinks/memory/memory-sender.js'
+import { createWebhookAlertSender } from '../../src/sinks/webhook/webhook-alert-sender.js'
+import { useCleanups } from '../helpers/cleanups.js'
 
 const { defer } = useCleanups()
 

@@ -6,11 +6,11 @@
  */
 import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { createRecord } from '../../src/input/record.js'
-import { createHttpSender } from '../../src/sinks/http/http-sender.js'
-import { CREDENTIAL_HEADER, headerSecrets, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../src/sinks/http/redact.js'
-import { closeReportOf, describeApp, eventOf, useFaults } from '../faults/run-app.js'
-import { useCleanups } from '../helpers/cleanups.js'
+import { createRecord } from '../../../src/input/record.js'
+import { createHttpSender } from '../../../src/sinks/http/http-sender.js'
+import { CREDENTIAL_HEADER, headerSecrets, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../../src/sinks/http/redact.js'
+import { closeReportOf, describeApp, eventOf, useFaults } from '../../faults/run-app.js'
+import { useCleanups } from '../../helpers/cleanups.js'
 
 const { sink: faultSink, app } = useFaults()
 const { defer } = useCleanups()

@@ -12,11 +12,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { CourierCloseReport } from '../../src/input/courier.js'
-import { DROP_REASONS } from '../../src/stats/delivery-stats.js'
-import { fixture, perfectSequence, summarizeSequence } from '../fixtures/integration.js'
-import { runCommand } from '../helpers/child-process.js'
-import { useCleanups } from '../helpers/cleanups.js'
+import type { CourierCloseReport } from '../../../src/input/courier.js'
+import { DROP_REASONS } from '../../../src/stats/delivery-stats.js'
+import { fixture, perfectSequence, summarizeSequence } from '../../fixtures/integration.js'
+import { runCommand } from '../../helpers/child-process.js'
+import { useCleanups } from '../../helpers/cleanups.js'
 
 const APP = fixture('full-disk-app.mjs')
 const N = 3000
