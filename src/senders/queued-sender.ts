@@ -21,10 +21,6 @@ import { Ledger, type Failure } from '../stats/ledger.js'
 import { CLOSE_SINK_GRACE_MS, closeDeadline, closeSink, pastDeadline } from './closing.js'
 import type { CloseReport, Sender, SenderContext, SenderEvents } from './sender.js'
 
-export { closeDeadline } from './closing.js'
-// Until the webhook sender imports them from their homes (sender.ts, stats/ledger.ts).
-export type { RecordOutcome } from '../stats/ledger.js'
-export type { SenderContext } from './sender.js'
 
 /** After a spool file could not be read (EMFILE, EIO), how long sending pauses before trying again. */
 const SPOOL_READ_RETRY_MS = 1000

@@ -9,7 +9,7 @@ import { ALERT_FORMATS, webhookAlertSenderOptionsSchema, type WebhookAlertSender
 import { WebhookPoster } from './webhook-poster.js'
 import { CHECKED, validate } from '../../config/resolve.js'
 import type { LogRecord } from '../../input/record.js'
-import { closeDeadline } from '../../senders/queued-sender.js'
+import { closeDeadline } from '../../senders/closing.js'
 import type { CloseReport, Sender, SenderContext, SenderEvents } from '../../senders/sender.js'
 import { senderCloseReport } from '../../stats/close-report.js'
 import type { SenderStats } from '../../stats/delivery-stats.js'

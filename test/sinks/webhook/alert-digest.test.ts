@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { AlertDigest, type AlertDigestOptions } from '../../src/sinks/webhook/alert-digest.js'
-import { readExample, trimStack } from '../../src/sinks/webhook/alert-fields.js'
-import { LogRecord } from '../../src/input/record.js'
+import { AlertDigest, type AlertDigestOptions } from '../../../src/sinks/webhook/alert-digest.js'
+import { readExample, trimStack } from '../../../src/sinks/webhook/alert-fields.js'
+import { LogRecord } from '../../../src/input/record.js'
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5)
 const WINDOW = { start: T0, end: T0 + 60_000 }

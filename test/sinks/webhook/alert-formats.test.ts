@@ -3,9 +3,9 @@
  * limits kept whatever the digest holds (many groups, huge messages, deep stacks).
  */
 import { describe, expect, it } from 'vitest'
-import { AlertDigest, type DigestSnapshot, type PostReason } from '../../src/sinks/webhook/alert-digest.js'
-import { renderAlert, type AlertFormatName, type RenderedAlert } from '../../src/sinks/webhook/alert-format.js'
-import type { AlertRenderContext } from '../../src/sinks/webhook/alert-text.js'
+import { AlertDigest, type DigestSnapshot, type PostReason } from '../../../src/sinks/webhook/alert-digest.js'
+import { renderAlert, type AlertFormatName, type RenderedAlert } from '../../../src/sinks/webhook/alert-format.js'
+import type { AlertRenderContext } from '../../../src/sinks/webhook/alert-text.js'
 import {
   DISCORD_MAX_CONTENT_CHARS,
   DISCORD_MAX_DESCRIPTION_CHARS,
@@ -14,8 +14,8 @@ import {
   DISCORD_MAX_TITLE_CHARS,
   discordRetryAfter,
   type DiscordPayload,
-} from '../../src/sinks/webhook/formats/discord-format.js'
-import type { JsonAlertPayload } from '../../src/sinks/webhook/formats/json-format.js'
+} from '../../../src/sinks/webhook/formats/discord-format.js'
+import type { JsonAlertPayload } from '../../../src/sinks/webhook/formats/json-format.js'
 import {
   SLACK_MAX_BLOCKS,
   SLACK_MAX_BLOCKS_CHARS,
@@ -23,11 +23,11 @@ import {
   SLACK_MAX_SECTION_CHARS,
   SLACK_MAX_TEXT_CHARS,
   type SlackPayload,
-} from '../../src/sinks/webhook/formats/slack-format.js'
-import { TEAMS_DEFAULT_MAX_BODY_BYTES, type TeamsPayload } from '../../src/sinks/webhook/formats/teams-format.js'
-import { LevelMap } from '../../src/config/levels.js'
-import { LogRecord } from '../../src/input/record.js'
-import { ALERT_FORMATS } from '../../src/sinks/webhook/webhook-alert-sender.js'
+} from '../../../src/sinks/webhook/formats/slack-format.js'
+import { TEAMS_DEFAULT_MAX_BODY_BYTES, type TeamsPayload } from '../../../src/sinks/webhook/formats/teams-format.js'
+import { LevelMap } from '../../../src/config/levels.js'
+import { LogRecord } from '../../../src/input/record.js'
+import { ALERT_FORMATS } from '../../../src/sinks/webhook/webhook-alert-sender.js'
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5)
 const levels = new LevelMap()

@@ -5,16 +5,16 @@
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { TeamsPayload } from '../../src/sinks/webhook/formats/teams-format.js'
-import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
-import { createRecord, LogRecord } from '../../src/input/record.js'
-import type { SenderEvents } from '../../src/senders/sender.js'
+import type { TeamsPayload } from '../../../src/sinks/webhook/formats/teams-format.js'
+import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
+import { createRecord, LogRecord } from '../../../src/input/record.js'
+import type { SenderEvents } from '../../../src/senders/sender.js'
 import {
   createWebhookAlertSender,
   type WebhookAlertSender,
   type WebhookAlertSenderOptions,
-} from '../../src/sinks/webhook/webhook-alert-sender.js'
-import { useCleanups } from '../helpers/cleanups.js'
+} from '../../../src/sinks/webhook/webhook-alert-sender.js'
+import { useCleanups } from '../../helpers/cleanups.js'
 
 type FailureEvent = SenderEvents['failure'][0]
 

@@ -4,24 +4,24 @@
  */
 import { once } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { JsonAlertPayload } from '../../src/sinks/webhook/formats/json-format.js'
-import type { SlackPayload } from '../../src/sinks/webhook/formats/slack-format.js'
-import { ConfigError } from '../../src/config/config-error.js'
-import { createCourierStream, type CourierWarning } from '../../src/index.js'
-import { LevelMap } from '../../src/config/levels.js'
-import { parseTransportOptions } from '../../src/config/transport-options.js'
-import { totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
-import { createRecord, LogRecord } from '../../src/input/record.js'
-import { createSenders } from '../../src/sinks/registry.js'
-import type { SenderContext } from '../../src/senders/queued-sender.js'
-import type { SenderEvents } from '../../src/senders/sender.js'
+import type { JsonAlertPayload } from '../../../src/sinks/webhook/formats/json-format.js'
+import type { SlackPayload } from '../../../src/sinks/webhook/formats/slack-format.js'
+import { ConfigError } from '../../../src/config/config-error.js'
+import { createCourierStream, type CourierWarning } from '../../../src/index.js'
+import { LevelMap } from '../../../src/config/levels.js'
+import { parseTransportOptions } from '../../../src/config/transport-options.js'
+import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
+import { createRecord, LogRecord } from '../../../src/input/record.js'
+import { createSenders } from '../../../src/sinks/registry.js'
+import type { SenderContext } from '../../../src/senders/sender.js'
+import type { SenderEvents } from '../../../src/senders/sender.js'
 import {
   createWebhookAlertSender,
   type WebhookAlertSender,
   type WebhookAlertSenderOptions,
-} from '../../src/sinks/webhook/webhook-alert-sender.js'
-import { useCleanups } from '../helpers/cleanups.js'
-import type { HttpSink, Reply } from '../helpers/http-sink.js'
+} from '../../../src/sinks/webhook/webhook-alert-sender.js'
+import { useCleanups } from '../../helpers/cleanups.js'
+import type { HttpSink, Reply } from '../../helpers/http-sink.js'
 
 type FailureEvent = SenderEvents['failure'][0]
 type RetryEvent = SenderEvents['retry'][0]

@@ -5,15 +5,15 @@
  */
 import { once } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createRecord, type LogRecord } from '../../src/input/record.js'
-import type { SenderEvents } from '../../src/senders/sender.js'
-import { DROP_REASONS, totalDropped, type DropReason, type SenderStats } from '../../src/stats/delivery-stats.js'
+import { createRecord, type LogRecord } from '../../../src/input/record.js'
+import type { SenderEvents } from '../../../src/senders/sender.js'
+import { DROP_REASONS, totalDropped, type DropReason, type SenderStats } from '../../../src/stats/delivery-stats.js'
 import {
   createWebhookAlertSender,
   type WebhookAlertSender,
   type WebhookAlertSenderOptions,
-} from '../../src/sinks/webhook/webhook-alert-sender.js'
-import { useCleanups } from '../helpers/cleanups.js'
+} from '../../../src/sinks/webhook/webhook-alert-sender.js'
+import { useCleanups } from '../../helpers/cleanups.js'
 
 type DropEvent = SenderEvents['drop'][0]
 type FailureEvent = SenderEvents['failure'][0]
