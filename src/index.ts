@@ -57,7 +57,7 @@ export { DEFAULT_SPOOL, MIN_SPOOL_BYTES } from './spool/spool-options.js'
 export type { DeadLetterOptions, SpoolFsync, SpoolOptions } from './spool/spool-options.js'
 export type { SpoolStats } from './spool/disk-spool.js'
 
-export type { Batch, CloseReport, DeliveryContext, Sender, SenderEvents, Sink } from './senders/sender.js'
+export type { Batch, CloseReport, DeliveryContext, DeliveryResult, RecordRejection, Sender, SenderEvents, Sink } from './senders/sender.js'
 export { QueuedSender } from './senders/queued-sender.js'
 export type { SenderPhase } from './senders/queued-sender.js'
 export { DEFAULT_CLOSE_TIMEOUT_MS } from './config/defaults.js'

@@ -1,6 +1,6 @@
 import type { ResolvedDeliveryOptions } from '../config/delivery-options.js'
-import type { LogRecord } from '../input/record.js'
 import type { Admission } from '../queue/admission.js'
+import type { RecordLog } from '../queue/record-log.js'
 import { setTimer } from '../timers.js'
 
 /**
@@ -12,6 +12,7 @@ export class Batcher {
   readonly #options: ResolvedDeliveryOptions['batch']
   readonly #flushLevel: number
   readonly #queue: Admission
+  readonly #log: RecordLog
   readonly #onDue: () => void
   /** Records up to this seq leave at once, whatever the batch triggers say (flushLevel, flush, close). */
   #forceUpTo = 0
@@ -20,10 +21,11 @@ export class Batcher {
   #closed = false
 
   /** `onDue`: called when the age timer finds the head due. */
-  constructor(options: ResolvedDeliveryOptions['batch'], flushLevel: number, queue: Admission, onDue: () => void) {
+  constructor(options: ResolvedDeliveryOptions['batch'], flushLevel: number, queue: Admission, log: RecordLog, onDue: () => void) {
     this.#options = options
     this.#flushLevel = flushLevel
     this.#queue = queue
+    this.#log = log
     this.#onDue = onDue
   }
 
@@ -33,15 +35,15 @@ export class Batcher {
   }
 
   /** Notes a record that entered the queue; true when the queue should go out now. */
-  accepted(record: LogRecord): boolean {
+  accepted(seq: number, level: number): boolean {
     // Max, not last: a caller may send records out of creation order, and flush() must still wait
     // for the newest one accepted.
-    if (record.seq > this.#lastSeq) this.#lastSeq = record.seq
+    if (seq > this.#lastSeq) this.#lastSeq = seq
     // Max again: a flushLevel record created before an earlier flush() must not lower its target.
-    if (record.level >= this.#flushLevel && record.seq > this.#forceUpTo) this.#forceUpTo = record.seq
+    if (level >= this.#flushLevel && seq > this.#forceUpTo) this.#forceUpTo = seq
     const buffer = this.#queue.buffer
     return (
-      this.#forceUpTo >= record.seq ||
+      this.#forceUpTo >= seq ||
       buffer.size >= this.#options.maxRecords ||
       buffer.bytes >= this.#options.maxBytes ||
       this.#queue.atBounds()
@@ -68,40 +70,43 @@ export class Batcher {
   headDue(full: boolean): boolean {
     const buffer = this.#queue.buffer
     const head = buffer.peekOldest()
-    if (!head) return false
+    if (head < 0) return false
     const options = this.#options
     return (
       full ||
-      head.seq <= this.#forceUpTo ||
       buffer.size >= options.maxRecords ||
       buffer.bytes >= options.maxBytes ||
       this.#queue.atBounds() ||
-      Date.now() - head.time >= options.maxWaitMs
+      this.#log.seq(head) <= this.#forceUpTo ||
+      Date.now() - this.#log.time(head) >= options.maxWaitMs
     )
   }
 
   /** Takes the oldest records from the queue, at most `limit` and batch.maxBytes (one record at least). */
-  cut(limit: number): { records: LogRecord[]; bytes: number; count: number } {
+  cut(limit: number): { refs: number[]; bytes: number; count: number } {
     const buffer = this.#queue.buffer
+    const log = this.#log
     const maxBytes = this.#options.maxBytes
-    const records: LogRecord[] = []
+    const refs: number[] = []
     let bytes = 0
-    while (records.length < limit) {
+    while (refs.length < limit) {
       const next = buffer.peekOldest()
-      if (!next || (records.length > 0 && bytes + next.bytes > maxBytes)) break
+      if (next < 0) break
+      const size = log.bytes(next)
+      if (refs.length > 0 && bytes + size > maxBytes) break
       buffer.shiftOldest()
-      records.push(next)
-      bytes += next.bytes
+      refs.push(next)
+      bytes += size
     }
-    return { records, bytes, count: records.length }
+    return { refs, bytes, count: refs.length }
   }
 
   /** Wakes the sender when the head reaches batch.maxWaitMs. */
   armAgeTimer(): void {
     if (this.#ageTimer !== undefined || this.#closed) return
     const head = this.#queue.buffer.peekOldest()
-    if (!head) return
-    const delay = Math.max(0, head.time + this.#options.maxWaitMs - Date.now())
+    if (head < 0) return
+    const delay = Math.max(0, this.#log.time(head) + this.#options.maxWaitMs - Date.now())
     this.#ageTimer = setTimer(() => {
       this.#ageTimer = undefined
       this.#onDue()

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { LogRecord } from '../input/record.js'
+import type { RecordLog } from '../queue/record-log.js'
 import type { Batch } from '../sinks/sink.js'
 import type { SpoolFrame } from '../spool/disk-spool.js'
 
 /**
  * A batch on its way through the pool: what the sink sees ({@link Batch}) plus the engine's own
- * bookkeeping. Built when records leave the queue (or the spool) and settled exactly once.
+ * bookkeeping. It holds its records as refs into the record log: the body is made of slices of the
+ * log ({@link ndjson}), and `records` are made only when a sink asks for them. Settled exactly once;
+ * its refs are released then.
  */
 export class DeliveryBatch implements Batch {
   id: string
-  records: readonly LogRecord[]
+  /** The records, as refs into the log, held until the batch settles. */
+  refs: number[]
   bytes: number
   /**
    * Records in the batch, fixed when it is made or narrowed. The counters use this rather than
@@ -26,26 +30,42 @@ export class DeliveryBatch implements Batch {
   readonly originId: string
   /** Position of each record in the first batch, when this batch is part of it (a partial retry). */
   positions: readonly number[] | undefined
-  /** Partial retries so far: the next one's id is `<originId>~<n>`. */
-  #parts = 0
+  readonly #log: RecordLog
+  #records: LogRecord[] | undefined
 
   constructor(
-    records: readonly LogRecord[],
+    log: RecordLog,
+    refs: number[],
     bytes: number,
     firstSeq: number,
-    options: { id?: string; originId?: string; positions?: readonly number[]; frame?: SpoolFrame; count?: number } = {},
+    options: { id?: string; positions?: readonly number[] | undefined; frame?: SpoolFrame } = {},
   ) {
+    this.#log = log
     this.id = options.id ?? randomUUID()
-    this.records = records
+    this.refs = refs
     this.bytes = bytes
-    this.count = options.count ?? records.length
+    this.count = refs.length
     this.firstSeq = firstSeq
     this.frame = options.frame
     // A part of a batch keeps its origin in its id (`<origin>~<n>`), also after a spool replay.
     const tilde = this.id.indexOf('~')
-    this.originId = options.originId ?? (tilde < 0 ? this.id : this.id.slice(0, tilde))
-    if (tilde >= 0) this.#parts = Number(this.id.slice(tilde + 1)) || 0
+    this.originId = tilde < 0 ? this.id : this.id.slice(0, tilde)
     this.positions = options.positions
+  }
+
+  /** The records, made from the log the first time a sink asks (the http sink never does). */
+  get records(): readonly LogRecord[] {
+    return (this.#records ??= this.refs.map((ref) => this.#log.view(ref)))
+  }
+
+  /** The records as made so far, if a sink asked for them (for the dead-letter file, without making them again). */
+  get madeRecords(): readonly LogRecord[] | undefined {
+    return this.#records
+  }
+
+  /** The body as NDJSON: slices of the log, one per run of consecutive records. */
+  ndjson(): Buffer[] {
+    return this.#log.chunks(this.refs)
   }
 
   /** `<origin id>:<position>`: stable across retries, partial retries and spool replays. */
@@ -54,30 +74,44 @@ export class DeliveryBatch implements Batch {
   /**
    * Keeps only the records at `indexes` (ascending): the part of the batch a sink asked to try again.
    * The batch gets an id of its own (a sink that remembers batch ids must not take it for the whole
-   * one it has partly accepted); the records keep their identities. Returns what was left out.
+   * one it has partly accepted); the records keep their identities. The others are released.
    */
-  narrow(indexes: readonly number[]): { records: LogRecord[]; bytes: number } {
+  narrow(indexes: readonly number[]): void {
     const keep = new Set(indexes)
-    const kept: LogRecord[] = []
+    const refs: number[] = []
     const positions: number[] = []
-    const left: LogRecord[] = []
-    let keptBytes = 0
-    let leftBytes = 0
-    this.records.forEach((record, index) => {
-      if (keep.has(index)) {
-        kept.push(record)
-        positions.push(this.positions ? (this.positions[index] as number) : index)
-        keptBytes += record.bytes
-      } else {
-        left.push(record)
-        leftBytes += record.bytes
+    const records: LogRecord[] | undefined = this.#records ? [] : undefined
+    let bytes = 0
+    this.refs.forEach((ref, index) => {
+      if (!keep.has(index)) {
+        this.#log.release(ref)
+        return
       }
+      refs.push(ref)
+      positions.push(this.positions ? (this.positions[index] as number) : index)
+      bytes += this.#log.bytes(ref)
+      records?.push(this.#records?.[index] as LogRecord)
     })
-    this.records = kept
+    this.refs = refs
+    this.#records = records
     this.positions = positions
-    this.count = kept.length
-    this.bytes = keptBytes
-    this.id = `${this.originId}~${++this.#parts}`
-    return { records: left, bytes: leftBytes }
+    this.count = refs.length
+    this.bytes = bytes
+    // Unique, not counted: a whole batch and its part replayed after a crash must not share an id.
+    this.id = `${this.originId}~${randomUUID().slice(0, 8)}`
+  }
+
+  /** Some of the records, by index, for the ledger (their refs, still held). */
+  part(indexes: readonly number[]): { count: number; bytes: number; refs: number[] } {
+    const refs = indexes.map((i) => this.refs[i] as number)
+    let bytes = 0
+    for (const ref of refs) bytes += this.#log.bytes(ref)
+    return { count: refs.length, bytes, refs }
+  }
+
+  /** The batch settled: the log may free its records. Once. */
+  release(): void {
+    for (const ref of this.refs) this.#log.release(ref)
+    this.refs = []
   }
 }

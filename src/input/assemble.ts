@@ -12,6 +12,7 @@ import type { CourierWarning } from '../stats/warner.js'
 import { writeStderr } from '../stderr.js'
 import { Courier, type CourierCloseReport } from './courier.js'
 import { RecordParser } from './record.js'
+import { RecordLog } from '../queue/record-log.js'
 
 /** What the logger says about its lines (pino's config in a worker; the stream's own options in-process). */
 export interface LoggerConfig {
@@ -32,6 +33,8 @@ export interface CourierSettings extends DeliveryOptions {
 /** What every sender of the courier gets from its surroundings. */
 export function senderContext(settings: CourierSettings, logger: LoggerConfig): SenderContext {
   return {
+    // One log for the courier's queued senders: a line sent to several is kept once.
+    recordLog: new RecordLog(),
     levels: logger.levels,
     defaults: deliveryDefaults(settings),
     // The logger's keys, for senders that read messages and errors (the webhook alert sender).
@@ -46,10 +49,12 @@ export function assembleCourier(
   senders: readonly Sender[],
   settings: CourierSettings,
   logger: LoggerConfig,
+  context: SenderContext,
   onWarning: (warning: CourierWarning) => void,
 ): Courier {
   const courier = new Courier({
     senders,
+    ...(context.recordLog ? { recordLog: context.recordLog } : {}),
     parser: new RecordParser({
       levels: logger.levels,
       ...(settings.levelKey ? { levelKey: settings.levelKey } : {}),

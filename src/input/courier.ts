@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events'
 import type { SenderStats } from '../stats/delivery-stats.js'
 import { courierCloseReport, senderCloseReport } from '../stats/close-report.js'
-import { RecordParser } from './record.js'
+import { RecordParser, type LogRecord } from './record.js'
+import type { RecordLog } from '../queue/record-log.js'
+import { ACCEPT, QueuedSender, RECORD_LOG } from '../senders/queued-sender.js'
 import type { CloseReport, Sender } from '../senders/sender.js'
 import { DEFAULT_WARN_INTERVAL_MS, Warner, type CourierWarning } from '../stats/warner.js'
 import { DEFAULT_CLOSE_TIMEOUT_MS } from '../config/defaults.js'
@@ -38,6 +40,11 @@ export interface CourierOptions {
   closeTimeoutMs?: number
   /** Shortest time between two warnings of the same sender and kind. @default 10000 */
   warnIntervalMs?: number
+  /**
+   * The record log the senders were built with (SenderContext.recordLog): lines go into it once and
+   * those senders take refs. @default none: every sender gets a record
+   */
+  recordLog?: RecordLog
 }
 
 /** Events of a {@link Courier}. */
@@ -54,6 +61,11 @@ export class Courier extends EventEmitter<CourierEvents> {
   readonly #parser: RecordParser
   readonly #closeTimeoutMs: number
   readonly #warner: Warner
+  /** The log the senders built for this courier keep their records in (see {@link CourierOptions.recordLog}). */
+  readonly #log: RecordLog | undefined
+  /** The senders that take a ref into that log; the others get a record. */
+  readonly #byRef: readonly QueuedSender[]
+  readonly #byRecord: readonly Sender[]
   #lines = 0
   #malformed = 0
   #closing: Promise<CourierCloseReport> | undefined
@@ -65,6 +77,11 @@ export class Courier extends EventEmitter<CourierEvents> {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS
     this.#warner = new Warner(options.warnIntervalMs ?? DEFAULT_WARN_INTERVAL_MS, (w) => this.emit('warning', w))
     for (const sender of this.senders) this.#warner.watch(sender)
+    const log = options.recordLog
+    const byRef = (s: Sender): s is QueuedSender => log !== undefined && s instanceof QueuedSender && s[RECORD_LOG] === log
+    this.#byRef = this.senders.filter(byRef)
+    this.#byRecord = this.senders.filter((s) => !byRef(s))
+    this.#log = this.#byRef.length > 0 ? log : undefined
   }
 
   /**
@@ -74,16 +91,35 @@ export class Courier extends EventEmitter<CourierEvents> {
   write(line: string): boolean {
     if (line.length === 0) return true
     this.#lines++
-    const record = this.#parser.parse(line)
-    if (record.malformed) this.#malformed++
+    const log = this.#log
+    if (!log) return this.#send(this.#parser.parse(line))
+    // The line goes into the log once, checked as it is encoded; the queued senders take its ref and
+    // no record object is made, unless another sender wants one.
+    const ref = this.#parser.parseInto(line, log, Date.now())
+    if (log.malformed(ref)) this.#malformed++
+    // Held while it is handed out: a sender making room (reading its spool back) may append to the
+    // log meanwhile, and the line must not be freed before the senders that want it hold it.
+    log.hold(ref)
     let keepGoing = true
-    for (const sender of this.senders) {
-      try {
-        if (!sender.send(record)) keepGoing = false
-      } catch {
-        // Senders must not throw; a custom one that does must not take the others down with it.
+    for (const sender of this.#byRef) if (!sender[ACCEPT](ref)) keepGoing = false
+    if (this.#byRecord.length > 0) {
+      const level = log.level(ref)
+      let record: LogRecord | undefined
+      for (const sender of this.#byRecord) {
+        // Below its level a sender would ignore it: the record is made only for one that takes it.
+        if (!(level >= sender.level)) continue
+        record ??= log.view(ref)
+        if (!sendTo(sender, record)) keepGoing = false
       }
     }
+    log.release(ref)
+    return keepGoing
+  }
+
+  #send(record: LogRecord): boolean {
+    if (record.malformed) this.#malformed++
+    let keepGoing = true
+    for (const sender of this.senders) if (!sendTo(sender, record)) keepGoing = false
     return keepGoing
   }
 
@@ -125,6 +161,16 @@ export class Courier extends EventEmitter<CourierEvents> {
     )
     this.#warner.flush()
     return courierCloseReport(reports, this.stats())
+  }
+}
+
+/** Hands a record to a sender: false when it asks the reader to pause. Never throws. */
+function sendTo(sender: Sender, record: LogRecord): boolean {
+  try {
+    return sender.send(record)
+  } catch {
+    // Senders must not throw; a custom one that does must not take the others down with it.
+    return true
   }
 }
 

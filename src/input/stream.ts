@@ -94,7 +94,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
       }
     })
     this.#settings = options
-    this.#courier = assembleCourier(senders, options, logger, (warning) => {
+    this.#courier = assembleCourier(senders, options, logger, context, (warning) => {
       options.onWarning?.(warning)
       this.emit('warning', warning)
     })

@@ -6,7 +6,7 @@ import { assembleCourier, senderContext, tellClose } from './assemble.js'
 import { LevelMap } from '../config/levels.js'
 import { parseTransportOptions, type TransportOptions } from '../config/transport-options.js'
 import { errorMessage } from '../error-message.js'
-import { createSenders } from '../sinks/registry.js'
+import { buildSenders } from '../sinks/registry.js'
 import { writeStderr } from '../stderr.js'
 import { setRepeat, setTimer } from '../timers.js'
 
@@ -169,8 +169,9 @@ export default async function courierTransport(input: TransportOptions): Promise
       messageKey: config.messageKey,
       errorKey: config.errorKey,
     }
-    const senders = await createSenders(options.senders, senderContext(options, logger))
-    const active = assembleCourier(senders, options, logger, (warning) => post(TRANSPORT_EVENTS.warning, warning))
+    const context = senderContext(options, logger)
+    const senders = await buildSenders(options.senders, context)
+    const active = assembleCourier(senders, options, logger, context, (warning) => post(TRANSPORT_EVENTS.warning, warning))
     courier = active
     if (options.statsIntervalMs > 0) {
       statsTimer = setRepeat(() => post(TRANSPORT_EVENTS.stats, active.stats()), options.statsIntervalMs)

@@ -1,20 +1,12 @@
-import type { LogRecord } from '../input/record.js'
-import type { Batch, DeliveryResult, RecordRejection } from '../sinks/sink.js'
+import type { DeliveryResult, RecordRejection } from '../sinks/sink.js'
 import { DeliveryError } from './delivery-error.js'
 
-/** Records of a batch taken together: how many, their bytes, the records themselves. */
-export interface Part {
-  readonly count: number
-  readonly bytes: number
-  readonly records: LogRecord[]
-}
-
-/** A {@link DeliveryResult} read against its batch: which records went where. */
+/** A {@link DeliveryResult} read against its batch: which records (by index) went where. */
 export interface SplitOutcome {
-  /** Accepted by the sink (including, by count only, those it refused without naming them). */
-  readonly accepted: Part
+  /** Indexes of the records the sink accepted (including, by count only, those it refused unnamed). */
+  readonly accepted: number[]
   /** Named and refused for good. */
-  readonly rejected: Part & { readonly message: string; readonly status: number | undefined }
+  readonly rejected: { readonly indexes: number[]; readonly message: string; readonly status: number | undefined }
   /** Refused for good without names: counted out of `accepted`, which they are part of. */
   readonly unnamed: { readonly count: number; readonly message: string }
   /** Indexes (ascending) of the records to try again, and the error that stands for them in the retry. */
@@ -25,52 +17,41 @@ export interface SplitOutcome {
 const MAX_REASONS = 3
 
 /**
- * Reads what a sink said about part of a batch. Indexes outside the batch, not whole numbers or
- * named twice are ignored (a record named both rejected and to retry is rejected); a count of
- * unnamed rejections is clamped to the records not named. Whatever the sink says, every record of
- * the batch ends in exactly one of the parts.
+ * Reads what a sink said about part of a batch of `count` records. Indexes outside the batch, not
+ * whole numbers or named twice are ignored (a record named both rejected and to retry is rejected); a
+ * count of unnamed rejections is clamped to the records not named. Whatever the sink says, every
+ * record of the batch ends in exactly one of the parts: the split is made on the engine's own count,
+ * not on the records array a sink may have changed.
  */
-export function splitOutcome(batch: Batch, count: number, result: DeliveryResult): SplitOutcome {
-  const records = batch.records
-  const size = Math.min(count, records.length)
-  const fate = new Uint8Array(size) // 0 accepted, 1 rejected, 2 retry
+export function splitOutcome(count: number, result: DeliveryResult): SplitOutcome {
+  const fate = new Uint8Array(count) // 0 accepted, 1 rejected, 2 retry
   const rejected = pick(result.rejected, fate, 1)
   const retry = pick(result.retry, fate, 2)
-  const accepted: LogRecord[] = []
-  const refused: LogRecord[] = []
-  const retryIndexes: number[] = []
-  let acceptedBytes = 0
-  let refusedBytes = 0
-  for (let i = 0; i < size; i++) {
-    const record = records[i] as LogRecord
-    if (fate[i] === 1) {
-      refused.push(record)
-      refusedBytes += record.bytes
-    } else if (fate[i] === 2) retryIndexes.push(i)
-    else {
-      accepted.push(record)
-      acceptedBytes += record.bytes
-    }
+  const accepted: number[] = []
+  const refused: number[] = []
+  const again: number[] = []
+  for (let i = 0; i < count; i++) {
+    if (fate[i] === 1) refused.push(i)
+    else if (fate[i] === 2) again.push(i)
+    else accepted.push(i)
   }
-  const named = typeof result.rejectedCount === 'number' && Number.isFinite(result.rejectedCount) ? Math.floor(result.rejectedCount) : 0
-  const unnamed = Math.min(Math.max(named, 0), accepted.length)
+  const claimed = typeof result.rejectedCount === 'number' && result.rejectedCount > 0 ? Math.floor(result.rejectedCount) : 0
+  const unnamed = Math.min(claimed, accepted.length)
   const sinkSays = typeof result.error === 'string' && result.error !== '' ? `: ${result.error}` : ''
   return {
-    accepted: { count: accepted.length, bytes: acceptedBytes, records: accepted },
+    accepted,
     rejected: {
-      count: refused.length,
-      bytes: refusedBytes,
-      records: refused,
-      message: `${refused.length} of ${size} records refused by the sink: ${reasons(rejected)}`,
+      indexes: refused,
+      message: `${refused.length} of ${count} records refused by the sink: ${reasons(rejected)}`,
       status: rejected.find((r) => r.status !== undefined)?.status,
     },
-    unnamed: { count: unnamed, message: `${unnamed} of ${size} records refused by the sink (not named)${sinkSays}` },
+    unnamed: { count: unnamed, message: `${unnamed} of ${count} records refused by the sink (not named)${sinkSays}` },
     retry: {
-      indexes: retryIndexes,
+      indexes: again,
       error:
-        retryIndexes.length === 0
+        again.length === 0
           ? undefined
-          : new DeliveryError(`${retryIndexes.length} of ${size} records to try again: ${reasons(retry)}`, {
+          : new DeliveryError(`${again.length} of ${count} records to try again: ${reasons(retry)}`, {
               status: retry.find((r) => r.status !== undefined)?.status,
             }),
     },
@@ -81,7 +62,11 @@ export function splitOutcome(batch: Batch, count: number, result: DeliveryResult
 export function isPartial(result: unknown): result is DeliveryResult {
   if (typeof result !== 'object' || result === null) return false
   const r = result as DeliveryResult
-  return (Array.isArray(r.rejected) && r.rejected.length > 0) || (Array.isArray(r.retry) && r.retry.length > 0) || (typeof r.rejectedCount === 'number' && r.rejectedCount > 0)
+  return (
+    (Array.isArray(r.rejected) && r.rejected.length > 0) ||
+    (Array.isArray(r.retry) && r.retry.length > 0) ||
+    (typeof r.rejectedCount === 'number' && r.rejectedCount > 0)
+  )
 }
 
 /** The valid entries of `list` whose record has no fate yet, marked with `mark`. */

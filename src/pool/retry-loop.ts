@@ -22,8 +22,11 @@ export interface RetryHost<Job extends RetryJob> {
   delivered(job: Job): void
   /** The sink took part of it: the error standing for the records to retry, or undefined when the job settled. */
   deliveredInPart(job: Job, result: DeliveryResult, attempt: number): DeliveryError | undefined
-  /** A transient failure (the sink is failing): false when the job was left to the spool instead. */
-  failedTransiently(job: Job): boolean
+  /**
+   * A transient failure: false when the job was left to the spool instead. `partly`: the sink took
+   * part of the job and asked for the rest again (it is up, not failing).
+   */
+  failedTransiently(job: Job, partly: boolean): boolean
   failed(job: Job, failure: Failure): void
   /** A wait ended without going on (close gave up on it): a job on disk stays there. */
   gaveUp(job: Job): void
@@ -73,18 +76,18 @@ export class RetryLoop<Job extends RetryJob> {
         if (error === undefined) return
       } else error = outcome.error
       if (job.settled || host.stopped.aborted) return
-      if (!(await this.#afterFailure(job, error, n, started))) return
+      if (!(await this.#afterFailure(job, error, n, started, outcome.ok))) return
     }
   }
 
   /** A failed attempt: true to try again (after the backoff), false when the job is settled or left to the spool. */
-  async #afterFailure(job: Job, error: unknown, n: number, started: number): Promise<boolean> {
+  async #afterFailure(job: Job, error: unknown, n: number, started: number, partly: boolean): Promise<boolean> {
     const host = this.#host
     this.#ledger.attemptFailed(error)
     const retryAfterMs = this.#policy.retryAfterMs(error)
     // The sink asked the sender, not only this job, to wait: other jobs hold off too.
     if (retryAfterMs !== undefined) this.#pool.pauseFor(retryAfterMs)
-    if (!(error instanceof DeliveryError && error.permanent) && !host.failedTransiently(job)) return false
+    if (!(error instanceof DeliveryError && error.permanent) && !host.failedTransiently(job, partly)) return false
     // A job safe in the spool is not given up after retry.maxAttempts / maxRetryTimeMs: it waits for
     // the sink (or for close, which leaves it in the spool for the next start).
     const decision = this.#policy.decide(error, n, Date.now() - started, host.onDisk(job))

@@ -1,8 +1,8 @@
 import type { ResolvedDeliveryOptions } from '../config/delivery-options.js'
-import type { LogRecord } from '../input/record.js'
 import type { Ledger } from '../stats/ledger.js'
 import { setTimer } from '../timers.js'
 import { levelBucket, RecordBuffer } from './record-buffer.js'
+import type { RecordLog } from './record-log.js'
 
 /**
  * The queue's door: records waiting for a worker ({@link RecordBuffer}), the bounds they must stay
@@ -10,8 +10,9 @@ import { levelBucket, RecordBuffer } from './record-buffer.js'
  * lower level, refuse, or keep it and pause the reader for at most `queue.maxBlockMs`).
  */
 export class Admission {
-  readonly buffer = new RecordBuffer()
+  readonly buffer: RecordBuffer
   readonly #options: ResolvedDeliveryOptions['queue']
+  readonly #log: RecordLog
   readonly #ledger: Ledger
   #readyWaiters: (() => void)[] = []
   /** When the queue last went over its bounds (block policy); undefined while within them. */
@@ -20,9 +21,11 @@ export class Admission {
   #blockTimer: NodeJS.Timeout | undefined
   #closed = false
 
-  constructor(options: ResolvedDeliveryOptions['queue'], ledger: Ledger) {
+  constructor(options: ResolvedDeliveryOptions['queue'], log: RecordLog, ledger: Ledger) {
     this.#options = options
+    this.#log = log
     this.#ledger = ledger
+    this.buffer = new RecordBuffer(log)
   }
 
   get maxRecordBytes(): number {
@@ -35,12 +38,14 @@ export class Admission {
 
   /** Seq of the oldest waiting record (Infinity when empty). */
   oldestSeq(): number {
-    return this.buffer.peekOldest()?.seq ?? Number.POSITIVE_INFINITY
+    const head = this.buffer.peekOldest()
+    return head < 0 ? Number.POSITIVE_INFINITY : this.#log.seq(head)
   }
 
-  fits(record: LogRecord): boolean {
+  /** Whether one more record of `bytes` fits. */
+  fits(bytes: number): boolean {
     const { maxRecords, maxBytes } = this.#options
-    return this.buffer.size < maxRecords && this.buffer.bytes + record.bytes <= maxBytes
+    return this.buffer.size < maxRecords && this.buffer.bytes + bytes <= maxBytes
   }
 
   withinBounds(): boolean {
@@ -64,19 +69,21 @@ export class Admission {
     return this.#overSince !== undefined && Date.now() - this.#overSince >= this.#options.maxBlockMs
   }
 
-  push(record: LogRecord): void {
-    this.buffer.push(record)
-    this.#ledger.queued(record)
+  /** Queues the record: the sender holds it in the log until it leaves. */
+  push(ref: number, bytes: number): void {
+    this.#log.hold(ref)
+    this.buffer.push(ref)
+    this.#ledger.queued(bytes)
     this.boundsChanged()
   }
 
   /** Decides about a record that does not fit: true to enqueue it, false to drop it. */
-  admit(record: LogRecord): boolean {
+  admit(level: number, bytes: number): boolean {
     const { overflow } = this.#options
-    if (overflow !== 'block') return this.#makeRoom(record, overflow === 'drop-oldest')
+    if (overflow !== 'block') return this.#makeRoom(level, bytes, overflow === 'drop-oldest')
     // Block keeps the record and pauses the reader, but only for maxBlockMs: a paused reader never
     // sees pino's end of stream, so an exiting app with a dead sink would hang in pino's exit.
-    return this.blockExpired() ? this.#makeRoom(record, false) : true
+    return this.blockExpired() ? this.#makeRoom(level, bytes, false) : true
   }
 
   /** Tracks when the queue went over its bounds, and wakes paused readers once it is back within. */
@@ -116,27 +123,27 @@ export class Admission {
     this.wakeReady()
   }
 
-  /** Takes everything out (at the close deadline), oldest first. */
-  drain(): { records: LogRecord[]; bytes: number; count: number } {
-    const records = this.buffer.drain()
-    let bytes = 0
-    for (const record of records) bytes += record.bytes
-    return { records, bytes, count: records.length }
+  /** Takes everything out (at the close deadline), oldest first: the caller counts and releases them. */
+  drain(): { refs: number[]; bytes: number; count: number } {
+    const bytes = this.buffer.bytes
+    const refs = this.buffer.drain()
+    return { refs, bytes, count: refs.length }
   }
 
   /**
    * Evicts records of a lower level (or, with `dropOldest`, of the same level, oldest first) until
-   * `record` fits. Levels compare by lane bucket (their decade, see levelBucket): records sharing a
+   * a record of `level` and `bytes` fits. Levels compare by lane bucket (their decade, see levelBucket): records sharing a
    * lane count as one level.
    */
-  #makeRoom(record: LogRecord, dropOldest: boolean): boolean {
-    const incoming = levelBucket(record.level)
-    while (!this.fits(record)) {
+  #makeRoom(level: number, bytes: number, dropOldest: boolean): boolean {
+    const incoming = levelBucket(level)
+    while (!this.fits(bytes)) {
       const lowest = this.buffer.lowestBucket()
       if (lowest === undefined || lowest > incoming || (!dropOldest && lowest === incoming)) return false
       const victim = dropOldest ? this.buffer.shiftLowest() : this.buffer.popLowest()
-      if (!victim) return false
-      this.#ledger.droppedFromQueue({ count: 1, bytes: victim.bytes, records: [victim] }, 'overflow')
+      if (victim < 0) return false
+      this.#ledger.droppedFromQueue({ count: 1, bytes: this.#log.bytes(victim), refs: [victim] }, 'overflow')
+      this.#log.release(victim)
     }
     return true
   }

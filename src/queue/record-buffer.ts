@@ -1,45 +1,50 @@
-import type { LogRecord } from '../input/record.js'
+import type { RecordLog } from './record-log.js'
 
-/** A FIFO on an array with a moving head: O(1) push, shift and pop without re-indexing. */
+/** A FIFO of refs on a growable ring (8 bytes a record): O(1) push, shift and pop. */
 class Lane {
-  items: (LogRecord | undefined)[] = []
-  head = 0
+  #ring = new Float64Array(64)
+  #head = 0
+  length = 0
 
-  get length(): number {
-    return this.items.length - this.head
-  }
-
-  push(record: LogRecord): void {
-    this.items.push(record)
-  }
-
-  peek(): LogRecord | undefined {
-    return this.items[this.head]
-  }
-
-  shift(): LogRecord | undefined {
-    if (this.head >= this.items.length) return undefined
-    const record = this.items[this.head]
-    this.items[this.head++] = undefined
-    if (this.head === this.items.length) {
-      this.items = []
-      this.head = 0
-    } else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
-      // Compact now and then so a long-lived lane does not keep a growing hole at its front.
-      this.items = this.items.slice(this.head)
-      this.head = 0
+  push(ref: number): void {
+    if (this.length === this.#ring.length) {
+      const grown = new Float64Array(this.#ring.length * 2)
+      for (let i = 0; i < this.length; i++) grown[i] = this.#ring[(this.#head + i) % this.#ring.length] as number
+      this.#ring = grown
+      this.#head = 0
     }
-    return record
+    this.#ring[(this.#head + this.length) % this.#ring.length] = ref
+    this.length++
   }
 
-  pop(): LogRecord | undefined {
-    if (this.head >= this.items.length) return undefined
-    const record = this.items.pop()
-    if (this.head === this.items.length) {
-      this.items = []
-      this.head = 0
+  /** The oldest ref, or -1. */
+  peek(): number {
+    return this.length === 0 ? -1 : (this.#ring[this.#head] as number)
+  }
+
+  shift(): number {
+    if (this.length === 0) return -1
+    const ref = this.#ring[this.#head] as number
+    this.#head = (this.#head + 1) % this.#ring.length
+    this.length--
+    this.#shrink()
+    return ref
+  }
+
+  pop(): number {
+    if (this.length === 0) return -1
+    this.length--
+    const ref = this.#ring[(this.#head + this.length) % this.#ring.length] as number
+    this.#shrink()
+    return ref
+  }
+
+  /** A lane that held a burst gives its ring back once it is empty. */
+  #shrink(): void {
+    if (this.length === 0 && this.#ring.length > 1024) {
+      this.#ring = new Float64Array(64)
+      this.#head = 0
     }
-    return record
   }
 }
 
@@ -64,9 +69,9 @@ export function levelBucket(level: number): number {
 }
 
 /**
- * Records waiting for a worker, kept in one FIFO lane per level bucket so that a full queue can
- * evict the lowest level first in O(1), while batches still leave in arrival order (oldest head
- * across lanes).
+ * Records waiting for a worker, as refs into the courier's {@link RecordLog}, kept in one FIFO lane
+ * per level bucket so that a full queue can evict the lowest level first in O(1), while batches still
+ * leave in arrival order (oldest head across lanes).
  *
  * Lanes are keyed by {@link levelBucket}, not by the exact level, so that a producer writing
  * arbitrary numbers as levels cannot create a lane per record: there are at most {@link MAX_LANES}
@@ -75,11 +80,16 @@ export function levelBucket(level: number): number {
  * them as one level and drops them oldest- or newest-first together.
  */
 export class RecordBuffer {
+  readonly #log: RecordLog
   readonly #lanes = new Map<number, Lane>()
   /** The lanes by ascending bucket (at most MAX_LANES; a lane is kept once made). */
   #ordered: { readonly bucket: number; readonly lane: Lane }[] = []
   #size = 0
   #bytes = 0
+
+  constructor(log: RecordLog) {
+    this.#log = log
+  }
 
   /** Records waiting. */
   get size(): number {
@@ -96,27 +106,28 @@ export class RecordBuffer {
     return this.#lanes.size
   }
 
-  push(record: LogRecord): void {
-    const bucket = levelBucket(record.level)
+  push(ref: number): void {
+    const log = this.#log
+    const bucket = levelBucket(log.level(ref))
     let lane = this.#lanes.get(bucket)
     if (!lane) {
       lane = new Lane()
       this.#lanes.set(bucket, lane)
       this.#ordered = [...this.#ordered, { bucket, lane }].sort((a, b) => a.bucket - b.bucket)
     }
-    lane.push(record)
+    lane.push(ref)
     this.#size++
-    this.#bytes += record.bytes
+    this.#bytes += log.bytes(ref)
   }
 
-  /** The oldest waiting record (lowest seq), or undefined. */
-  peekOldest(): LogRecord | undefined {
-    return this.#oldestLane()?.peek()
+  /** The oldest waiting record (lowest seq), or -1. */
+  peekOldest(): number {
+    return this.#oldestLane()?.peek() ?? -1
   }
 
-  /** Removes and returns the oldest waiting record. */
-  shiftOldest(): LogRecord | undefined {
-    return this.#taken(this.#oldestLane()?.shift())
+  /** Removes and returns the oldest waiting record, or -1. */
+  shiftOldest(): number {
+    return this.#taken(this.#oldestLane()?.shift() ?? -1)
   }
 
   /** Lowest level bucket ({@link levelBucket}) that has a waiting record, or undefined when empty. */
@@ -125,20 +136,20 @@ export class RecordBuffer {
     return undefined
   }
 
-  /** Evicts the oldest record of the lowest level bucket present. */
-  shiftLowest(): LogRecord | undefined {
-    return this.#taken(this.#lowestLane()?.shift())
+  /** Evicts the oldest record of the lowest level bucket present (-1 when empty). */
+  shiftLowest(): number {
+    return this.#taken(this.#lowestLane()?.shift() ?? -1)
   }
 
-  /** Evicts the newest record of the lowest level bucket present. */
-  popLowest(): LogRecord | undefined {
-    return this.#taken(this.#lowestLane()?.pop())
+  /** Evicts the newest record of the lowest level bucket present (-1 when empty). */
+  popLowest(): number {
+    return this.#taken(this.#lowestLane()?.pop() ?? -1)
   }
 
   /** Removes everything, oldest first. */
-  drain(): LogRecord[] {
-    const out: LogRecord[] = []
-    for (let r = this.shiftOldest(); r; r = this.shiftOldest()) out.push(r)
+  drain(): number[] {
+    const out: number[] = []
+    for (let ref = this.shiftOldest(); ref >= 0; ref = this.shiftOldest()) out.push(ref)
     return out
   }
 
@@ -147,9 +158,11 @@ export class RecordBuffer {
     let oldestSeq = Number.POSITIVE_INFINITY
     for (const { lane } of this.#ordered) {
       const head = lane.peek()
-      if (head && head.seq < oldestSeq) {
+      if (head < 0) continue
+      const seq = this.#log.seq(head)
+      if (seq < oldestSeq) {
         oldest = lane
-        oldestSeq = head.seq
+        oldestSeq = seq
       }
     }
     return oldest
@@ -160,11 +173,11 @@ export class RecordBuffer {
     return undefined
   }
 
-  #taken(record: LogRecord | undefined): LogRecord | undefined {
-    if (record) {
+  #taken(ref: number): number {
+    if (ref >= 0) {
       this.#size--
-      this.#bytes -= record.bytes
+      this.#bytes -= this.#log.bytes(ref)
     }
-    return record
+    return ref
   }
 }

@@ -5,22 +5,26 @@ import type { CommonSenderOptions, ResolvedDeliveryOptions } from '../config/del
 import { resolveSenderConfig, SenderConfig, validate } from '../config/resolve.js'
 import { commonSenderSchema } from '../config/schema.js'
 import type { LogRecord } from '../input/record.js'
-import type { DeliveryError } from '../pool/delivery-error.js'
 import { Dispatcher } from '../pool/dispatcher.js'
-import { splitOutcome } from '../pool/partial-outcome.js'
-import { RetryLoop, type RetryHost } from '../pool/retry-loop.js'
+import { RetryLoop } from '../pool/retry-loop.js'
 import { RetryPolicy } from '../pool/retry-policy.js'
 import { RetryWaits } from '../pool/retry-waits.js'
 import { Admission } from '../queue/admission.js'
-import type { DeliveryResult, Sink } from '../sinks/sink.js'
+import { RecordLog } from '../queue/record-log.js'
+import type { Sink } from '../sinks/sink.js'
 import { Spill } from '../spool/spill.js'
 import { senderCloseReport } from '../stats/close-report.js'
 import type { SenderStats } from '../stats/delivery-stats.js'
 import { FlushWaiters } from '../stats/flush-waiters.js'
-import { Ledger, type Failure } from '../stats/ledger.js'
+import { Ledger } from '../stats/ledger.js'
 import { CLOSE_SINK_GRACE_MS, closeDeadline, closeSink, pastDeadline } from './closing.js'
 import type { CloseReport, Sender, SenderContext, SenderEvents } from './sender.js'
+import { Settlement } from './settlement.js'
 
+/** The courier's way in: a record already in the sender's log, by ref (see {@link QueuedSender}). */
+export const ACCEPT: unique symbol = Symbol('pino-courier: accept a ref')
+/** The record log a queued sender keeps its records in. */
+export const RECORD_LOG: unique symbol = Symbol('pino-courier: record log')
 
 /** After a spool file could not be read (EMFILE, EIO), how long sending pauses before trying again. */
 const SPOOL_READ_RETRY_MS = 1000
@@ -44,12 +48,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   readonly level: number
   readonly #config: SenderConfig
   readonly #sink: Sink
+  /** Where its queued and in-flight records are kept: the courier's, shared by its senders, or its own. */
+  readonly #log: RecordLog
   readonly #ledger: Ledger
   readonly #queue: Admission
   readonly #batcher: Batcher
   readonly #pool: Dispatcher<DeliveryBatch>
   readonly #waits: RetryWaits<DeliveryBatch>
   readonly #retries: RetryLoop<DeliveryBatch>
+  readonly #settlement: Settlement
   readonly #spill: Spill | undefined
   readonly #flushes = new FlushWaiters(() => this.#oldestUnsettled())
   /** Fires when the sender gives up on everything in flight: attempts and waits end at once. */
@@ -71,33 +78,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.level = config.level
     this.#sink = sink
     const { queue, batch, pool, retry, spool, deadLetter } = config.delivery
-    this.#ledger = new Ledger(this.name, this, { observer: context.observer, deadLetter, onSettled: () => this.#flushes.check() })
-    this.#queue = new Admission(queue, this.#ledger)
-    this.#batcher = new Batcher(batch, config.flushLevel, this.#queue, () => this.#pump())
+    const log = (this.#log = context.recordLog ?? new RecordLog())
+    this.#ledger = new Ledger(this.name, this, { log, observer: context.observer, deadLetter, onSettled: () => this.#flushes.check() })
+    this.#queue = new Admission(queue, log, this.#ledger)
+    this.#batcher = new Batcher(batch, config.flushLevel, this.#queue, log, () => this.#pump())
     this.#pool = new Dispatcher(pool, () => this.#pump(), this.#stop.signal)
     this.#waits = new RetryWaits(this.#stop.signal)
-    const host: RetryHost<DeliveryBatch> = {
-      stopped: this.#stop.signal,
-      deliver: (batch, attemptContext) => sink.deliver(batch, attemptContext),
-      delivered: (batch) => this.#settle(batch, 'delivered'),
-      deliveredInPart: (batch, result, n) => this.#settlePart(batch, result, n),
-      failedTransiently: (batch) => this.#failedTransiently(batch),
-      failed: (batch, failure) => this.#settle(batch, 'failed', failure),
-      gaveUp: (batch) => {
-        // close() gave up on it during a Retry-After pause: on disk, it stays there for the next start.
-        if (this.#phase === 'closing' && batch.frame) this.#keepInSpool(batch)
-      },
-      onDisk: (batch) => batch.frame !== undefined,
-    }
-    this.#retries = new RetryLoop(host, {
-      ledger: this.#ledger,
-      policy: new RetryPolicy(retry, context.random),
-      pool: this.#pool,
-      waits: this.#waits,
-      timeoutMs: pool.timeoutMs,
-    })
     if (spool) {
       this.#spill = new Spill(spool, this.name, {
+        log,
         ledger: this.#ledger,
         queue: this.#queue,
         batcher: this.#batcher,
@@ -108,6 +97,19 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       // What an earlier run left goes out first, once the subclass (the sink) is set up.
       if (this.#spill.spool.unreadRecords > 0) setImmediate(() => this.#stop.signal.aborted || this.#pump())
     }
+    this.#settlement = new Settlement({
+      stopped: this.#stop.signal,
+      sink,
+      ledger: this.#ledger,
+      pool: this.#pool,
+      waits: this.#waits,
+      spill: this.#spill,
+      flushes: this.#flushes,
+      phase: () => this.#phase,
+      pump: () => this.#pump(),
+    })
+    const policy = new RetryPolicy(retry, context.random)
+    this.#retries = new RetryLoop(this.#settlement, { ledger: this.#ledger, policy, pool: this.#pool, waits: this.#waits, timeoutMs: pool.timeoutMs })
   }
 
   /** The delivery options in force, defaults filled in. */
@@ -120,30 +122,53 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   send(record: LogRecord): boolean {
-    if (record.level < this.level) return true
+    return record.level < this.level || this.#take(-1, record, record.level, record.bytes)
+  }
+
+  /**
+   * The courier's path for a record already in this sender's log (the courier's): what send() does,
+   * without making a record. Never throws.
+   */
+  [ACCEPT](ref: number): boolean {
+    const level = this.#log.level(ref)
+    return level < this.level || this.#take(ref, undefined, level, this.#log.bytes(ref))
+  }
+
+  /** The log this sender keeps its records in (the courier hands records over through it). */
+  get [RECORD_LOG](): RecordLog {
+    return this.#log
+  }
+
+  /** Queues a record (by `ref` in the log, or a `record` handed over) or drops it, counted. */
+  #take(ref: number, record: LogRecord | undefined, level: number, bytes: number): boolean {
     const ledger = this.#ledger
-    const queue = this.#queue
     ledger.received()
-    if (this.#phase !== 'open') return ledger.refused(record, 'closed')
-    if (record.bytes > queue.maxRecordBytes) return ledger.refused(record, 'oversize')
-    if (!queue.fits(record)) {
-      // A full queue hands its oldest records to an idle worker before it drops or blocks anything:
-      // waiting for the batch to fill or age (batch.maxRecords may exceed queue.maxRecords) would
-      // drop records while a worker sits idle, so capacity N with W workers would not hold N + W
-      // batches. `full` covers a record that fits by count but not by bytes, which the queue's own
-      // at-the-bounds rule does not see.
-      this.#pump(true)
-      // With a spool the whole queue moves to disk, oldest first, behind what is spooled already:
-      // the order holds, and memory is freed for the next queue-full of records.
-      if (!queue.fits(record) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY)
-      if (!queue.fits(record) && !queue.admit(record)) return ledger.refused(record, 'overflow')
-    }
-    queue.push(record)
-    if (this.#batcher.accepted(record)) this.#pump()
+    const refused =
+      this.#phase !== 'open' ? 'closed' : bytes > this.#queue.maxRecordBytes ? 'oversize' : this.#makeRoom(level, bytes) ? undefined : 'overflow'
+    if (refused) return ledger.refused({ count: 1, bytes, ...(record ? { records: [record] } : { refs: [ref] }) }, refused)
+    const held = record ? this.#log.appendRecord(record) : ref
+    this.#queue.push(held, bytes)
+    if (this.#batcher.accepted(record ? record.seq : this.#log.seq(held), level)) this.#pump()
     else this.#batcher.armAgeTimer()
     // Within the block window this is false and the reader pauses; past it the queue kept within its
     // bounds by dropping, so the reader goes on.
-    return queue.acceptsMore()
+    return this.#queue.acceptsMore()
+  }
+
+  /** Whether a record of `level` and `bytes` can be queued, after making room if the policy allows. */
+  #makeRoom(level: number, bytes: number): boolean {
+    const queue = this.#queue
+    if (queue.fits(bytes)) return true
+    // A full queue hands its oldest records to an idle worker before it drops or blocks anything:
+    // waiting for the batch to fill or age (batch.maxRecords may exceed queue.maxRecords) would
+    // drop records while a worker sits idle, so capacity N with W workers would not hold N + W
+    // batches. `full` covers a record that fits by count but not by bytes, which the queue's own
+    // at-the-bounds rule does not see.
+    this.#pump(true)
+    // With a spool the whole queue moves to disk, oldest first, behind what is spooled already:
+    // the order holds, and memory is freed for the next queue-full of records.
+    if (!queue.fits(bytes) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY)
+    return queue.fits(bytes) || queue.admit(level, bytes)
   }
 
   ready(): Promise<void> {
@@ -223,7 +248,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         } else {
           const cut = this.#batcher.cut(Math.min(this.#config.delivery.batch.maxRecords, allowance))
           this.#ledger.dispatched(cut)
-          this.#launch(new DeliveryBatch(cut.records, cut.bytes, (cut.records[0] as LogRecord).seq))
+          this.#launch(new DeliveryBatch(this.#log, cut.refs, cut.bytes, this.#log.seq(cut.refs[0] as number)))
           this.#queue.boundsChanged()
         }
         full = false
@@ -237,85 +262,6 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   #launch(batch: DeliveryBatch): void {
     this.#pool.take(batch.count)
     this.#pool.launch(batch, () => this.#retries.run(batch))
-  }
-
-  // ---- pool → sink, with retries (pool/retry-loop.ts) --------------------------------------------
-
-  /** A transient failure: with a spool the batch is stored, and the sink counts as failing. */
-  #failedTransiently(batch: DeliveryBatch): boolean {
-    // The sink is failing now: due records go to disk, and flush() counts them as settled there.
-    if (this.#spill?.failedTransiently(batch)) {
-      this.#pump()
-      this.#flushes.check()
-    }
-    // Closing gives a batch one last try, no backoff: on disk, it waits for the next start.
-    if (this.#phase !== 'open' && batch.frame) {
-      this.#keepInSpool(batch)
-      return false
-    }
-    return true
-  }
-
-  /**
-   * The sink took part of the batch: the accepted and refused records settle now, the ones it wants
-   * again stay in the batch, which goes on to a retry as a batch of its own. Returns the error that
-   * stands for them in the retry, or undefined when nothing is left to retry.
-   */
-  #settlePart(batch: DeliveryBatch, result: DeliveryResult, n: number): DeliveryError | undefined {
-    if (batch.settled) return undefined
-    const split = splitOutcome(batch, batch.count, result)
-    const { retry } = split
-    if (retry.error === undefined) {
-      // Nothing to retry: the batch as a whole settles here.
-      this.#finish(batch)
-    } else {
-      // Its copy on disk holds the whole batch: the part to retry is stored anew if it fails again.
-      if (batch.frame) this.#spill?.done(batch.frame)
-      batch.frame = undefined
-      batch.narrow(retry.indexes)
-    }
-    if (split.accepted.count > 0) this.#recovered()
-    this.#ledger.settledInPart(split, n)
-    if (retry.error === undefined) this.#afterSettle()
-    return retry.error
-  }
-
-  /** The batch reached an end state (or, at close, the spool for the next start). */
-  #settle(batch: DeliveryBatch, outcome: 'delivered' | 'failed' | 'spooled' | 'closed' | 'spoolError', failure?: Failure): void {
-    if (!this.#finish(batch, outcome === 'spooled')) return
-    const ledger = this.#ledger
-    if (outcome === 'delivered') {
-      this.#recovered()
-      ledger.delivered(batch)
-    } else if (outcome === 'failed') ledger.failed(batch, failure ?? { error: new Error('failed'), attempts: 0, reason: 'permanent' })
-    else if (outcome === 'spooled') ledger.inFlightSpooled(batch)
-    else ledger.inFlightDropped(batch, outcome)
-    this.#afterSettle()
-  }
-
-  /** Marks a batch settled; false when it was already. Its copy on disk is done unless it stays there. */
-  #finish(batch: DeliveryBatch, keepFrame = false): boolean {
-    if (batch.settled) return false
-    batch.settled = true
-    this.#pool.finished(batch)
-    if (batch.frame && !keepFrame) this.#spill?.done(batch.frame)
-    return true
-  }
-
-  #afterSettle(): void {
-    this.#flushes.check()
-    if (!this.#stop.signal.aborted) this.#pump()
-  }
-
-  /** A delivery: the sink is back, and batches that could not reach it try again now. */
-  #recovered(): void {
-    this.#spill?.recovered()
-    this.#waits.wake('recovery', this.#pool.paused(), (b) => b.frame !== undefined)
-  }
-
-  /** At close: a batch in flight stays in the spool for the next start. */
-  #keepInSpool(batch: DeliveryBatch): void {
-    this.#settle(batch, this.#spill?.keep(batch) ? 'spooled' : 'spoolError')
   }
 
   // ---- flush and close -------------------------------------------------------------------------
@@ -358,7 +304,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       // left goes to the spool for the next start.
       this.#stopAll(`${this.name}: closing; undelivered batches stay in the spool`)
       const before = this.#ledger.dropped.spoolError
-      spill.keepAll([...pool.inflight], (batch) => this.#keepInSpool(batch))
+      spill.keepAll([...pool.inflight], (batch) => this.#settlement.keepInSpool(batch))
       this.#flushes.check()
       abandoned += this.#ledger.dropped.spoolError - before
     } else if (timedOut) {
@@ -367,10 +313,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       if (left.count > 0) {
         abandoned += left.count
         this.#ledger.droppedFromQueue(left, 'closed')
+        for (const ref of left.refs) this.#log.release(ref)
       }
       for (const batch of [...pool.inflight]) {
         abandoned += batch.count
-        this.#settle(batch, 'closed')
+        this.#settlement.settle(batch, 'closed')
       }
       this.#flushes.check()
     }

@@ -1,6 +1,7 @@
 import type { DeliveryOptions } from '../config/delivery-options.js'
 import type { LevelMap } from '../config/levels.js'
 import type { LogRecord } from '../input/record.js'
+import type { RecordLog } from '../queue/record-log.js'
 import type { RecordObserver } from '../stats/ledger.js'
 import type { DropReason, FailureRecord, SenderStats } from '../stats/delivery-stats.js'
 
@@ -99,4 +100,9 @@ export interface SenderContext {
   levelKey?: string
   /** The logger's `errorKey`, for senders that read errors. @default 'err' */
   errorKey?: string
+  /**
+   * The courier's record log, shared by its queued senders so that a record sent to several is kept
+   * once. Set by the transport and the in-process stream. @default a log of the sender's own
+   */
+  recordLog?: RecordLog
 }

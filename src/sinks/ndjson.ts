@@ -8,11 +8,26 @@ function ndjsonSize(batch: Batch): number {
 }
 
 /**
- * The batch as NDJSON: every line followed by a newline, forwarded as received. Built straight into
- * one Buffer of the exact size: a string body would be concatenated first and then copied into a
- * Buffer by the HTTP client or the file write, doubling the garbage a big batch leaves behind.
+ * The batch as NDJSON, in pieces: a batch the engine made gives slices of its record log (no line is
+ * copied), any other batch one Buffer from {@link toNdjson}.
+ */
+export function ndjsonPieces(batch: Batch): readonly Buffer[] {
+  return typeof batch.ndjson === 'function' ? batch.ndjson() : [buildNdjson(batch)]
+}
+
+/**
+ * The batch as NDJSON: every line followed by a newline, forwarded as received. A batch the engine
+ * made is already NDJSON in its record log (one slice, or its slices joined); any other is built
+ * straight into one Buffer of the exact size: a string body would be concatenated first and then
+ * copied into a Buffer by the HTTP client or the file write, doubling the garbage a big batch leaves.
  */
 export function toNdjson(batch: Batch): Buffer {
+  if (typeof batch.ndjson !== 'function') return buildNdjson(batch)
+  const pieces = batch.ndjson()
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)
+}
+
+function buildNdjson(batch: Batch): Buffer {
   const body = Buffer.allocUnsafe(ndjsonSize(batch))
   let offset = 0
   for (const record of batch.records) {
@@ -26,6 +41,20 @@ export function toNdjson(batch: Batch): Buffer {
 
 /** The batch as a JSON array of the records, built from the raw lines without re-serializing. */
 export function toJsonArray(batch: Batch): Buffer {
+  if (typeof batch.ndjson === 'function') {
+    // NDJSON with its newlines made commas: a newline byte stands only between lines in valid JSON.
+    const ndjson = batch.ndjson()
+    let size = 0
+    for (const piece of ndjson) size += piece.length
+    const body = Buffer.allocUnsafe(size + 1)
+    body[0] = 0x5b // [
+    let offset = 1
+    for (const piece of ndjson) offset += piece.copy(body, offset)
+    for (let i = 1; i < offset; i++) if (body[i] === 0x0a) body[i] = 0x2c
+    if (offset === 1) return Buffer.from('[]')
+    body[offset - 1] = 0x5d // ]
+    return body.subarray(0, offset)
+  }
   // Each record's newline becomes a comma (or the closing bracket), and the opening bracket is one more.
   const body = Buffer.allocUnsafe(Math.max(ndjsonSize(batch), 1) + 1)
   let offset = 0

@@ -74,11 +74,21 @@ export function sinkTypeOf(type: string): SinkType | undefined {
   return (SINK_TYPES as readonly SinkType[]).find((t) => t.type === type)
 }
 
-/** Builds the senders of validated specs, each at `senders[i]` for error messages. */
-export async function createSenders(
-  specs: readonly SenderSpec[],
-  context: SenderContext,
-): Promise<Sender[]> {
+/**
+ * Builds senders from specs, each checked by its type's schema first: a ConfigError names every bad
+ * option at `senders[i].x`. If one fails, those already built are closed.
+ */
+export async function createSenders(specs: readonly unknown[], context: SenderContext): Promise<Sender[]> {
+  const checked = specs.map((spec, index) => {
+    const parsed = senderSpecSchema.safeParse(spec)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error, `senders[${index}]`)
+    return spec as SenderSpec
+  })
+  return buildSenders(checked, context)
+}
+
+/** Builds senders from specs the transport's schema has accepted already (not checked again). */
+export async function buildSenders(specs: readonly SenderSpec[], context: SenderContext): Promise<Sender[]> {
   const senders: Sender[] = []
   for (const [index, spec] of specs.entries()) {
     try {

@@ -20,6 +20,12 @@ export interface Batch {
    * every batch the engine makes has it.
    */
   readonly recordId?: (index: number) => string
+  /**
+   * The records as NDJSON (each line and its newline), as slices of the record log the engine keeps
+   * them in: a sink that forwards NDJSON sends these without building a body, and never needs
+   * `records` (which are then made only if asked for). Absent on hand-made batches.
+   */
+  readonly ndjson?: () => Buffer[]
 }
 
 /** Passed to every delivery attempt. */

@@ -4,8 +4,8 @@ import type { Batcher } from '../batch/batcher.js'
 import { DeliveryBatch } from '../batch/delivery-batch.js'
 import { ConfigError } from '../config/config-error.js'
 import { errorMessage } from '../error-message.js'
-import { LogRecord } from '../input/record.js'
 import type { Admission } from '../queue/admission.js'
+import type { RecordLog } from '../queue/record-log.js'
 import type { Ledger } from '../stats/ledger.js'
 import { DiskSpool, SpoolReadError, type SpoolFrame } from './disk-spool.js'
 import type { FrameContent } from './spool-frame.js'
@@ -25,6 +25,7 @@ export type Unspooled = DeliveryBatch | 'unreadable-now' | 'damaged'
  */
 export class Spill {
   readonly spool: DiskSpool
+  readonly #log: RecordLog
   readonly #ledger: Ledger
   readonly #queue: Admission
   readonly #batcher: Batcher
@@ -39,8 +40,9 @@ export class Spill {
   constructor(
     options: ResolvedSpoolOptions,
     name: string,
-    parts: { ledger: Ledger; queue: Admission; batcher: Batcher; maxRecords: number; stored: () => void },
+    parts: { log: RecordLog; ledger: Ledger; queue: Admission; batcher: Batcher; maxRecords: number; stored: () => void },
   ) {
+    this.#log = parts.log
     this.#ledger = parts.ledger
     this.#queue = parts.queue
     this.#batcher = parts.batcher
@@ -65,11 +67,12 @@ export class Spill {
 
   /**
    * A batch failed transiently: it is stored (so that a crash during its retries loses nothing), and
-   * the sink counts as failing. True when that is news: the sender then moves due records to disk.
+   * the sink counts as failing (`sinkFailing`: not when it took part of the batch and asked for the
+   * rest again). True when that is news: the sender then moves due records to disk.
    */
-  failedTransiently(batch: DeliveryBatch): boolean {
+  failedTransiently(batch: DeliveryBatch, sinkFailing: boolean): boolean {
     if (!batch.frame && this.writable()) this.persist(batch)
-    if (this.#failing) return false
+    if (this.#failing || !sinkFailing) return false
     this.#failing = true
     return true
   }
@@ -98,13 +101,14 @@ export class Spill {
   spill(frames: number): void {
     for (let n = 0; n < frames && this.#queue.size > 0; n++) {
       const cut = this.#batcher.cut(this.#maxRecords)
-      const result = this.spool.append(frameOf(randomUUID(), cut.records), (cut.records[0] as LogRecord).seq, 'tail')
+      const log = this.#log
+      const result = this.spool.append(frameOf(log, randomUUID(), cut.refs), log.seq(cut.refs[0] as number), 'tail')
       if ('error' in result) {
         this.#writeFailed(result)
         this.#ledger.droppedFromQueue(cut, result.full ? 'spoolFull' : 'spoolError')
-        break
-      }
-      this.#ledger.spilled(cut)
+      } else this.#ledger.spilled(cut)
+      for (const ref of cut.refs) log.release(ref)
+      if ('error' in result) break
     }
     this.#queue.boundsChanged()
     if (this.#failing) this.#stored()
@@ -112,7 +116,7 @@ export class Spill {
 
   /** Stores a batch that is being sent, so that a crash during its retries loses nothing. */
   persist(batch: DeliveryBatch): void {
-    const result = this.spool.append(frameOf(batch.id, batch.records, batch.positions), batch.firstSeq, 'front')
+    const result = this.spool.append(frameOf(this.#log, batch.id, batch.refs, batch.positions), batch.firstSeq, 'front')
     // Not stored: it goes on as a batch in memory, with the usual retry limits.
     if ('error' in result) {
       this.#writeFailed(result)
@@ -123,6 +127,20 @@ export class Spill {
     // the disk may be the last one a waiter was waiting for (with several in flight, the first failure
     // finds the others not stored yet).
     if (this.#failing) this.#stored()
+  }
+
+  /**
+   * A batch read from the spool now holds only the part a sink asked for again: that part goes to disk
+   * before the whole batch's copy is given up. Not stored, the whole copy stays (a crash would then
+   * send its accepted records again, never lose the part).
+   */
+  narrowed(batch: DeliveryBatch): void {
+    const whole = batch.frame
+    if (!whole) return
+    batch.frame = undefined
+    if (this.writable()) this.persist(batch)
+    if (batch.frame) this.spool.done(whole)
+    else batch.frame = whole
   }
 
   /** Reads a spooled batch back to send it, with the id it was spooled with. */
@@ -138,9 +156,19 @@ export class Spill {
       return 'damaged'
     }
     const { lines, levels, positions } = content
-    const records = lines.map((line, i) => new LogRecord(line, levels[i] as number))
-    this.#ledger.unspooled({ count: frame.count, bytes: frame.bytes, records })
-    return new DeliveryBatch(records, frame.bytes, frame.firstSeq, { id: frame.id, frame, count: frame.count, positions })
+    // Back into the log, to be sent like any batch; held by this sender until the batch settles.
+    const log = this.#log
+    const now = Date.now()
+    const refs = lines.map((line, i) => {
+      const ref = log.append(line, levels[i] as number, now)
+      log.hold(ref)
+      return ref
+    })
+    this.#ledger.unspooled({ count: frame.count, bytes: frame.bytes, refs })
+    const batch = new DeliveryBatch(log, refs, frame.bytes, frame.firstSeq, { id: frame.id, frame, positions })
+    // The frame's own count and bytes are what the counters moved (the same, unless the file lied).
+    batch.count = frame.count
+    return batch
   }
 
   /** The batch settled: its copy on disk is not sent again. */
@@ -183,6 +211,6 @@ export class Spill {
 }
 
 /** A spool frame's content: the batch's id, each record's level and line, and their positions (part of a batch). */
-function frameOf(id: string, records: readonly LogRecord[], positions?: readonly number[]): FrameContent {
-  return { id, levels: records.map((r) => r.level), lines: records.map((r) => r.line), positions }
+function frameOf(log: RecordLog, id: string, refs: readonly number[], positions?: readonly number[]): FrameContent {
+  return { id, levels: refs.map((ref) => log.level(ref)), lines: refs.map((ref) => log.line(ref)), positions }
 }

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
-import type { SplitOutcome } from '../pool/partial-outcome.js'
 import { errorMessage } from '../error-message.js'
 import type { LogRecord } from '../input/record.js'
+import type { RecordLog } from '../queue/record-log.js'
 import type { SenderEvents } from '../senders/sender.js'
 import { checkDeadLetterPath, DeadLetterFile } from '../spool/dead-letter-file.js'
 import type { DeadLetterOptions } from '../spool/spool-options.js'
@@ -23,11 +23,16 @@ export interface RecordObserver {
   settled?(records: readonly LogRecord[], outcome: RecordOutcome, failure?: FailureRecord): void
 }
 
-/** Records moving together: their count (fixed when they moved), bytes and, when at hand, the records. */
+/**
+ * Records moving together: their count (fixed when they moved), bytes and, when at hand, the records:
+ * as refs into the record log, or as records (made only when an observer or the dead-letter file needs
+ * them). Refs must still be held when the ledger is told: it moves first, the sender releases after.
+ */
 export interface Moved {
   readonly count: number
   readonly bytes: number
-  readonly records?: readonly LogRecord[]
+  readonly refs?: readonly number[] | undefined
+  readonly records?: readonly LogRecord[] | undefined
 }
 
 /** How a batch failed for good. */
@@ -47,6 +52,8 @@ export interface Failure {
  */
 export class Ledger {
   readonly #name: string
+  /** Where refs are read, for the observer and the dead-letter file. */
+  readonly #log: RecordLog | undefined
   readonly #counters = new StatsCounters()
   readonly #events: EventEmitter<SenderEvents>
   readonly #observer: RecordObserver | undefined
@@ -58,9 +65,15 @@ export class Ledger {
   constructor(
     name: string,
     events: EventEmitter<SenderEvents>,
-    options: { observer?: RecordObserver | undefined; deadLetter?: DeadLetterOptions | undefined; onSettled?: () => void } = {},
+    options: {
+      log?: RecordLog | undefined
+      observer?: RecordObserver | undefined
+      deadLetter?: DeadLetterOptions | undefined
+      onSettled?: () => void
+    } = {},
   ) {
     this.#name = name
+    this.#log = options.log
     this.#events = events
     this.#observer = options.observer
     const { deadLetter } = options
@@ -84,14 +97,14 @@ export class Ledger {
   }
 
   /** A record that never entered the queue (closed, oversize, no room): dropped. Always true. */
-  refused(record: LogRecord, reason: DropReason): true {
-    this.#dropped({ count: 1, bytes: record.bytes, records: [record] }, reason)
+  refused(moved: Moved, reason: DropReason): true {
+    this.#dropped(moved, reason)
     return true
   }
 
-  queued(record: LogRecord): void {
+  queued(bytes: number): void {
     this.#counters.queued++
-    this.#counters.queuedBytes += record.bytes
+    this.#counters.queuedBytes += bytes
   }
 
   /** Records leave the queue without being sent: evicted (overflow), abandoned at close, or not taken by the spool. */
@@ -107,7 +120,7 @@ export class Ledger {
     c.queued -= moved.count
     c.queuedBytes -= moved.bytes
     c.inFlight += moved.count
-    if (moved.records) this.#observe(moved.records, 'dispatched')
+    if (this.#observer) this.#observe(moved, 'dispatched')
   }
 
   /** Records move from the queue to the disk spool. */
@@ -117,7 +130,7 @@ export class Ledger {
     c.queuedBytes -= moved.bytes
     c.spooled += moved.count
     c.spooledBytes += moved.bytes
-    if (moved.records) this.#observe(moved.records, 'spooled')
+    if (this.#observer) this.#observe(moved, 'spooled')
   }
 
   /** A batch read back from the spool goes to a worker. */
@@ -126,7 +139,7 @@ export class Ledger {
     c.spooled -= moved.count
     c.spooledBytes -= moved.bytes
     c.inFlight += moved.count
-    if (moved.records) this.#observe(moved.records, 'dispatched')
+    if (this.#observer) this.#observe(moved, 'dispatched')
   }
 
   /** Spooled records are gone: evicted from a full spool, unreadable, or their file was removed. */
@@ -176,7 +189,7 @@ export class Ledger {
     c.inFlight -= moved.count
     c.delivered += moved.count
     c.deliveredBytes += moved.bytes
-    if (moved.records) this.#observe(moved.records, 'delivered')
+    if (this.#observer) this.#observe(moved, 'delivered')
     this.#settled()
   }
 
@@ -190,9 +203,10 @@ export class Ledger {
     c.failed += moved.count
     const status = (failure.error as { status?: unknown } | null)?.status
     let error = failure.message ?? errorMessage(failure.error)
-    if (this.#deadLetter && moved.records) {
+    const records = this.#deadLetter || this.#observer ? this.#records(moved) : undefined
+    if (this.#deadLetter && records) {
       try {
-        this.#deadLetter.write(moved.records)
+        this.#deadLetter.write(records)
         c.deadLettered += moved.count
       } catch (dlqError) {
         error += `; not written to the dead-letter file either: ${errorMessage(dlqError)}`
@@ -207,7 +221,7 @@ export class Ledger {
       ...(typeof status === 'number' ? { status } : {}),
     }
     c.addFailure(record)
-    if (moved.records) this.#observe(moved.records, 'failed', record)
+    if (records) this.#observe({ ...moved, records }, 'failed', record)
     if (this.#events.listenerCount('failure') > 0) this.#events.emit('failure', { ...record, sender: this.#name })
     this.#settled()
   }
@@ -216,16 +230,20 @@ export class Ledger {
    * A sink took part of a batch: the accepted records are delivered, the refused ones failed (the
    * named ones dead-lettered); the ones to retry stay in flight.
    */
-  settledInPart(split: SplitOutcome, attempts: number): void {
-    const { accepted, unnamed, rejected } = split
+  settledInPart(
+    parts: { accepted: Moved; rejected: Moved; unnamed: number },
+    messages: { rejected: string; unnamed: string; status: number | undefined },
+    attempts: number,
+  ): void {
+    const { accepted, rejected, unnamed } = parts
     if (accepted.count > 0) {
       // Refused without names: counted out of the accepted ones (which ones is unknown), bytes in proportion.
-      const bytes = accepted.bytes - Math.round((accepted.bytes * unnamed.count) / accepted.count)
-      this.delivered({ count: accepted.count - unnamed.count, bytes, records: accepted.records })
+      const bytes = accepted.bytes - Math.round((accepted.bytes * unnamed) / accepted.count)
+      this.delivered({ ...accepted, count: accepted.count - unnamed, bytes })
     }
-    if (unnamed.count > 0) this.failed({ count: unnamed.count, bytes: 0 }, { error: undefined, attempts, reason: 'permanent', message: unnamed.message })
+    if (unnamed > 0) this.failed({ count: unnamed, bytes: 0 }, { error: undefined, attempts, reason: 'permanent', message: messages.unnamed })
     if (rejected.count > 0) {
-      this.failed(rejected, { error: { status: rejected.status }, attempts, reason: 'permanent', message: rejected.message })
+      this.failed(rejected, { error: { status: messages.status }, attempts, reason: 'permanent', message: messages.rejected })
     }
   }
 
@@ -235,7 +253,7 @@ export class Ledger {
     c.inFlight -= moved.count
     c.spooled += moved.count
     c.spooledBytes += moved.bytes
-    if (moved.records) this.#observe(moved.records, 'spooled')
+    if (this.#observer) this.#observe(moved, 'spooled')
     this.#settled()
   }
 
@@ -260,15 +278,24 @@ export class Ledger {
 
   #dropped(moved: Moved, reason: DropReason): void {
     this.#counters.dropped[reason] += moved.count
-    if (moved.records) this.#observe(moved.records, reason)
+    if (this.#observer) this.#observe(moved, reason)
     if (this.#events.listenerCount('drop') > 0) this.#events.emit('drop', { sender: this.#name, reason, records: moved.count })
     this.#settled()
   }
 
+  /** The moved records as records, when they are at hand. */
+  #records(moved: Moved): readonly LogRecord[] | undefined {
+    if (moved.records) return moved.records
+    const log = this.#log
+    return moved.refs && log ? moved.refs.map((ref) => log.view(ref)) : undefined
+  }
+
   /** Tells the observer; its mistakes must not break the sender's own bookkeeping. */
-  #observe(records: readonly LogRecord[], outcome: RecordOutcome | 'dispatched', failure?: FailureRecord): void {
+  #observe(moved: Moved, outcome: RecordOutcome | 'dispatched', failure?: FailureRecord): void {
     const observer = this.#observer
     if (!observer) return
+    const records = this.#records(moved)
+    if (!records) return
     try {
       if (outcome === 'dispatched') observer.dispatched?.(records)
       else observer.settled?.(records, outcome, failure)

@@ -1,6 +1,49 @@
 import { describe, expect, it } from 'vitest'
-import { levelBucket, MAX_LANES, RecordBuffer } from '../../src/queue/record-buffer.js'
+import { levelBucket, MAX_LANES, RecordBuffer as RefBuffer } from '../../src/queue/record-buffer.js'
+import { RecordLog } from '../../src/queue/record-log.js'
 import { createRecord, type LogRecord } from '../../src/input/record.js'
+
+/** The buffer holds refs into a record log; this keeps the tests in records. */
+class RecordBuffer {
+  readonly log = new RecordLog()
+  readonly #refs = new RefBuffer(this.log)
+  readonly #records = new Map<number, LogRecord>()
+  get size(): number {
+    return this.#refs.size
+  }
+  get bytes(): number {
+    return this.#refs.bytes
+  }
+  get laneCount(): number {
+    return this.#refs.laneCount
+  }
+  push(record: LogRecord): void {
+    const ref = this.log.appendRecord(record)
+    this.#records.set(ref, record)
+    this.#refs.push(ref)
+  }
+  #record(ref: number): LogRecord | undefined {
+    return ref < 0 ? undefined : this.#records.get(ref)
+  }
+  peekOldest(): LogRecord | undefined {
+    return this.#record(this.#refs.peekOldest())
+  }
+  shiftOldest(): LogRecord | undefined {
+    return this.#record(this.#refs.shiftOldest())
+  }
+  lowestBucket(): number | undefined {
+    return this.#refs.lowestBucket()
+  }
+  shiftLowest(): LogRecord | undefined {
+    return this.#record(this.#refs.shiftLowest())
+  }
+  popLowest(): LogRecord | undefined {
+    return this.#record(this.#refs.popLowest())
+  }
+  drain(): LogRecord[] {
+    return this.#refs.drain().map((ref) => this.#records.get(ref) as LogRecord)
+  }
+}
 
 function rec(i: number, level = 30): LogRecord {
   return createRecord(`{"level":${level},"msg":"x","i":${i}}`)

@@ -117,7 +117,7 @@ export class HttpPoster {
    * instead, and treat a body that stalls past the deadline or breaks off as an unknown outcome: the
    * batch is tried again (at least once, so duplicates are possible).
    */
-  async post(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+  async post(body: Buffer | readonly Buffer[], headers: Record<string, string>, signal: AbortSignal): Promise<void> {
     const all = this.#authorization ? { authorization: this.#authorization, ...headers } : headers
     const response = await this.#send(body, all, signal)
     const status = response.statusCode ?? 0
@@ -185,7 +185,7 @@ export class HttpPoster {
    * request then fails before the server has read it, so it goes again at once on another connection
    * (Node's documented pattern), without costing the batch an attempt and a backoff.
    */
-  async #send(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
+  async #send(body: Buffer | readonly Buffer[], headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
     for (let tries = 1; ; tries++) {
       try {
         return await this.#request(body, headers, signal)
@@ -197,7 +197,7 @@ export class HttpPoster {
   }
 
   /** Sends the body; resolves with the response once its head is in. Network errors are transient. */
-  #request(body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
+  #request(body: Buffer | readonly Buffer[], headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const client = this.#url.protocol === 'https:' ? https : http
       const request = client.request(this.#url, {
@@ -220,7 +220,12 @@ export class HttpPoster {
         const stale = request.reusedSocket && !signal.aborted && STALE_SOCKET_CODES.has(error.code ?? '')
         reject(stale ? new StaleConnectionError(failed) : failed)
       })
-      request.end(body)
+      // A body in pieces (slices of the record log) is written piece by piece: no copy into one buffer.
+      if (Buffer.isBuffer(body)) request.end(body)
+      else {
+        for (const piece of body) request.write(piece)
+        request.end()
+      }
     })
   }
 }

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import type { Batch, DeliveryContext, Sink } from '../sink.js'
-import { toJsonArray, toNdjson } from '../ndjson.js'
+import { ndjsonPieces, toJsonArray, toNdjson } from '../ndjson.js'
 import { HttpPoster } from './http-post.js'
 
 const gzip = promisify(gzipCallback)
@@ -51,14 +51,23 @@ export class HttpSink implements Sink {
   }
 
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void> {
-    const ndjson = this.#format === 'json' ? toJsonArray(batch) : toNdjson(batch)
-    const body = this.#gzip ? await gzip(ndjson) : ndjson
-    const headers: Record<string, string> = { ...this.#headers, 'content-length': String(body.length) }
+    // NDJSON goes as the record log's own slices; a JSON array or gzip needs a body of its own.
+    const body: Buffer | readonly Buffer[] =
+      this.#format === 'json' ? toJsonArray(batch) : this.#gzip ? toNdjson(batch) : ndjsonPieces(batch)
+    const sent = this.#gzip ? await gzip(body as Buffer) : body
+    const headers: Record<string, string> = { ...this.#headers, 'content-length': String(byteLength(sent)) }
     if (this.#idempotencyHeader) headers[this.#idempotencyHeader] = batch.id
-    await this.poster.post(body, headers, signal)
+    await this.poster.post(sent, headers, signal)
   }
 
   close(): Promise<void> {
     return this.poster.close()
   }
+}
+
+function byteLength(body: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(body)) return body.length
+  let size = 0
+  for (const piece of body) size += piece.length
+  return size
 }

@@ -113,9 +113,9 @@ export class WebhookAlertSender extends EventEmitter<SenderEvents> implements Se
     if (!(record.level >= this.level)) return true
     const ledger = this.#ledger
     ledger.received()
-    if (this.#closed) return ledger.refused(record, 'closed')
+    if (this.#closed) return ledger.refused({ count: 1, bytes: record.bytes, records: [record] }, 'closed')
     // Collected: the record counts as queued until the post that carries it goes to the worker.
-    ledger.queued(record)
+    ledger.queued(record.bytes)
     this.#windows.add(record, Date.now())
     return true
   }

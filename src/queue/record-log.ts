@@ -1,0 +1,382 @@
+import { encodeJsonObjectInto } from '../input/json-check.js'
+import { LogRecord, nextSeq } from '../input/log-record.js'
+
+/** Size of a slab: lines are appended into slabs of this size (a longer line gets a slab of its own). */
+export const SLAB_BYTES = 1024 * 1024
+/** Refs are `slab number * SLAB_SPAN + index`: a slab holds fewer records than this (lines of 2 bytes or more). */
+const SLAB_SPAN = 2 ** 20
+/** Records a slab's tables start with; they double as needed. */
+const FIRST_TABLE = 1024
+/** A sealed slab whose live bytes fall below this share of its bytes moves its live records to the tail. */
+const COMPACT_BELOW = 0.25
+
+/**
+ * One slab: lines back to back, each followed by its newline (a run of records is NDJSON as it
+ * stands), and per record its end offset, level, seq, arrival time, flags, and how many senders hold
+ * it. After compaction the data is gone and `forward` says where each live record went.
+ */
+class Slab {
+  readonly no: number
+  data: Buffer | undefined
+  used = 0
+  count = 0
+  ends = new Uint32Array(FIRST_TABLE)
+  levels = new Float64Array(FIRST_TABLE)
+  seqs = new Float64Array(FIRST_TABLE)
+  times = new Float64Array(FIRST_TABLE)
+  /** Bit 0: malformed (the line wraps raw text). */
+  flags = new Uint8Array(FIRST_TABLE)
+  holders = new Uint16Array(FIRST_TABLE)
+  /** After compaction: 1 + where the record (born here) went (0: not moved). */
+  forward: Float64Array | undefined
+  /** For a record moved in here: 1 + its ref where it was born (0: born here). Made on the first move in. */
+  origins: Float64Array | undefined
+  /** Holds taken through this slab's refs and not released. At 0 a sealed slab is freed. */
+  refs = 0
+  liveBytes = 0
+  sealed = false
+
+  constructor(no: number, size: number) {
+    this.no = no
+    this.data = Buffer.allocUnsafeSlow(size)
+  }
+
+  start(index: number): number {
+    return index === 0 ? 0 : (this.ends[index - 1] as number)
+  }
+
+  grow(): void {
+    const size = this.ends.length * 2
+    const grown = <T extends Uint32Array | Float64Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size)
+      b.set(a)
+      return b
+    }
+    this.ends = grown(this.ends, (n) => new Uint32Array(n))
+    this.levels = grown(this.levels, (n) => new Float64Array(n))
+    this.seqs = grown(this.seqs, (n) => new Float64Array(n))
+    this.times = grown(this.times, (n) => new Float64Array(n))
+    this.flags = grown(this.flags, (n) => new Uint8Array(n))
+    this.holders = grown(this.holders, (n) => new Uint16Array(n))
+    if (this.origins) this.origins = grown(this.origins, (n) => new Float64Array(n))
+  }
+}
+
+/**
+ * Where a courier keeps the lines its senders hold: UTF-8 in 1 MiB slabs shared by every sender, so a
+ * queued record costs its bytes plus about 30 bytes of tables, not a string and an object, and a
+ * record sent to five senders is stored once. A record is named by a ref (a number); a sender holds
+ * the refs it has queued or in flight and releases each when the record leaves it. A slab is freed
+ * when no sender holds anything in it; a sealed slab that is mostly released (a level-filtered
+ * sender keeping one error line in a megabyte of info lines) moves its live records to the tail and
+ * frees its data, so a few held records never pin whole slabs.
+ *
+ * A run of records appended one after the other is NDJSON as it stands: a batch body is made of
+ * slices of the slabs ({@link chunks}), without copying a line.
+ */
+export class RecordLog {
+  readonly #slabs = new Map<number, Slab>()
+  #tail: Slab
+  #nextNo = 0
+  /** Cache of the last slab looked up: most lookups are of the newest slabs. */
+  #last: Slab
+  /**
+   * Records handed over as objects (a direct send()), while held: views of them are those very
+   * objects, as the caller knows them. The courier's path makes none.
+   */
+  readonly #originals = new Map<number, LogRecord>()
+
+  constructor() {
+    this.#tail = this.#last = this.#newSlab(SLAB_BYTES)
+  }
+
+  /** Slabs alive (with data or forwarding). */
+  get slabs(): number {
+    return this.#slabs.size
+  }
+
+  /** Bytes of slab data held now (the tail's whole slab included). */
+  get dataBytes(): number {
+    let bytes = 0
+    for (const slab of this.#slabs.values()) bytes += slab.data?.length ?? 0
+    return bytes
+  }
+
+  /**
+   * Appends a line that should be exactly one JSON object, checking it while it is encoded into the
+   * slab (json-check.ts): its ref, or -1 when it is not one JSON object (nothing is appended).
+   */
+  appendChecked(text: string, level: number, time: number): number {
+    let slab = this.#tail
+    let written = encodeJsonObjectInto(text, slab.data as Buffer, slab.used)
+    if (written === -2) {
+      slab = this.#roll(text)
+      written = encodeJsonObjectInto(text, slab.data as Buffer, slab.used)
+    }
+    if (written < 0) return -1
+    return this.#commit(slab, written, level, time, 0)
+  }
+
+  /** Appends a line as it is (the caller knows it is valid JSON). */
+  append(text: string, level: number, time: number, malformed = false): number {
+    let slab = this.#tail
+    let written = encodeInto(text, slab)
+    if (written < 0) {
+      slab = this.#roll(text)
+      written = encodeInto(text, slab)
+    }
+    return this.#commit(slab, written, level, time, malformed ? 1 : 0)
+  }
+
+  /** Appends a record made elsewhere (a direct send(), a batch read back from the spool), with its seq and time. */
+  appendRecord(record: LogRecord): number {
+    const ref = this.append(record.line, record.level, record.time, record.malformed)
+    const slab = this.#slab(ref)
+    slab.seqs[ref % SLAB_SPAN] = record.seq
+    this.#originals.set(ref, record)
+    return ref
+  }
+
+  level(ref: number): number {
+    const [slab, i] = this.#at(ref)
+    return slab.levels[i] as number
+  }
+
+  seq(ref: number): number {
+    const [slab, i] = this.#at(ref)
+    return slab.seqs[i] as number
+  }
+
+  time(ref: number): number {
+    const [slab, i] = this.#at(ref)
+    return slab.times[i] as number
+  }
+
+  malformed(ref: number): boolean {
+    const [slab, i] = this.#at(ref)
+    return ((slab.flags[i] as number) & 1) === 1
+  }
+
+  /** UTF-8 size of the line plus its newline (what LogRecord.bytes counts). */
+  bytes(ref: number): number {
+    const [slab, i] = this.#at(ref)
+    return (slab.ends[i] as number) - slab.start(i)
+  }
+
+  /** The line, without its newline (decoded: for the slow paths). */
+  line(ref: number): string {
+    const [slab, i] = this.#at(ref)
+    return (slab.data as Buffer).toString('utf8', slab.start(i), (slab.ends[i] as number) - 1)
+  }
+
+  /** A LogRecord of the record, for code that works on records (custom senders and sinks, the spool). */
+  view(ref: number): LogRecord {
+    const original = this.#originals.get(ref)
+    if (original) return original
+    const [slab, i] = this.#at(ref)
+    const start = slab.start(i)
+    const end = slab.ends[i] as number
+    const line = (slab.data as Buffer).toString('utf8', start, end - 1)
+    return new LogRecord(line, slab.levels[i] as number, ((slab.flags[i] as number) & 1) === 1, undefined, end - start, slab.seqs[i], slab.times[i])
+  }
+
+  /** The records' lines as NDJSON, as slices of the slabs: consecutive records are one slice. */
+  chunks(refs: readonly number[]): Buffer[] {
+    const out: Buffer[] = []
+    let data: Buffer | undefined
+    let from = 0
+    let to = 0
+    for (const ref of refs) {
+      const [slab, i] = this.#at(ref)
+      const start = slab.start(i)
+      if (slab.data === data && start === to) {
+        to = slab.ends[i] as number
+        continue
+      }
+      if (data) out.push(data.subarray(from, to))
+      data = slab.data
+      from = start
+      to = slab.ends[i] as number
+    }
+    if (data) out.push(data.subarray(from, to))
+    return out
+  }
+
+  /** A sender holds the record (it is queued there): its slab stays until released. */
+  hold(ref: number): void {
+    const slab = this.#slab(ref)
+    const i = ref % SLAB_SPAN
+    slab.refs++
+    slab.holders[i] = (slab.holders[i] as number) + 1
+    const moved = slab.forward ? (slab.forward[i] as number) - 1 : -1
+    if (moved < 0) {
+      if (slab.holders[i] === 1) slab.liveBytes += (slab.ends[i] as number) - slab.start(i)
+      return
+    }
+    // A moved record is held where it now is too.
+    const now = this.#slab(moved)
+    const j = moved % SLAB_SPAN
+    now.refs++
+    now.holders[j] = (now.holders[j] as number) + 1
+    if (now.holders[j] === 1) now.liveBytes += (now.ends[j] as number) - now.start(j)
+  }
+
+  /** A sender is done with the record (delivered, failed, dropped or on disk). */
+  release(ref: number): void {
+    const slab = this.#slab(ref)
+    const i = ref % SLAB_SPAN
+    if (slab.holders[i] === 1) this.#originals.delete(ref)
+    slab.refs--
+    slab.holders[i] = (slab.holders[i] as number) - 1
+    const moved = slab.forward ? (slab.forward[i] as number) - 1 : -1
+    if (moved < 0) {
+      if (slab.holders[i] === 0) slab.liveBytes -= (slab.ends[i] as number) - slab.start(i)
+    } else {
+      const now = this.#slab(moved)
+      const j = moved % SLAB_SPAN
+      now.refs--
+      now.holders[j] = (now.holders[j] as number) - 1
+      if (now.holders[j] === 0) now.liveBytes -= (now.ends[j] as number) - now.start(j)
+      this.#settled(now)
+    }
+    this.#settled(slab)
+  }
+
+  /** Whether nothing is held any more (every slab but an empty tail freed): for tests. */
+  idle(): boolean {
+    return this.#slabs.size === 1 && this.#tail.refs === 0
+  }
+
+  #commit(slab: Slab, written: number, level: number, time: number, flags: number): number {
+    const data = slab.data as Buffer
+    data[slab.used + written] = 0x0a
+    slab.used += written + 1
+    const i = slab.count++
+    if (i === slab.ends.length) slab.grow()
+    slab.ends[i] = slab.used
+    slab.levels[i] = level
+    slab.seqs[i] = nextSeq()
+    slab.times[i] = time
+    slab.flags[i] = flags
+    slab.holders[i] = 0
+    if (slab.origins) slab.origins[i] = 0
+    return slab.no * SLAB_SPAN + i
+  }
+
+  /** Seals the tail and starts a new one with room for `text` (a slab of its own for a long line). */
+  #roll(text: string): Slab {
+    const old = this.#tail
+    old.sealed = true
+    // At most 3 bytes per UTF-16 unit, the newline and the check's sentinel.
+    const need = text.length * 3 + 2
+    this.#tail = this.#newSlab(need > SLAB_BYTES ? Buffer.byteLength(text) + 2 : SLAB_BYTES)
+    this.#settled(old)
+    return this.#tail
+  }
+
+  #newSlab(size: number): Slab {
+    const slab = new Slab(this.#nextNo++, size)
+    this.#slabs.set(slab.no, slab)
+    return slab
+  }
+
+  /** Frees a sealed slab nobody holds; compacts one that is mostly released. */
+  #settled(slab: Slab): void {
+    if (!slab.sealed) return
+    if (slab.refs === 0) {
+      this.#slabs.delete(slab.no)
+      if (this.#last === slab) this.#last = this.#tail
+      return
+    }
+    if (slab.data && slab.liveBytes < slab.used * COMPACT_BELOW && slab.used >= SLAB_BYTES / 4) this.#compact(slab)
+  }
+
+  /**
+   * Moves the slab's live records to the tail and frees its data. A record born here keeps its ref: the
+   * slab stays, with only its `forward` table, while it is held. A record moved in earlier moves on,
+   * and its birth slab's `forward` is pointed at its new place: a record is never more than one hop
+   * from its ref, and a slab is kept only for records born in it.
+   */
+  #compact(slab: Slab): void {
+    const data = slab.data as Buffer
+    const forward = (slab.forward ??= new Float64Array(slab.count))
+    for (let i = 0; i < slab.count; i++) {
+      const holders = slab.holders[i] as number
+      if (holders === 0 || (forward[i] as number) > 0) continue
+      const start = slab.start(i)
+      const end = slab.ends[i] as number
+      const tail = this.#roomFor(end - start)
+      ;(tail.data as Buffer).set(data.subarray(start, end), tail.used)
+      tail.used += end - start
+      const j = tail.count++
+      if (j === tail.ends.length) tail.grow()
+      tail.ends[j] = tail.used
+      tail.levels[j] = slab.levels[i] as number
+      tail.seqs[j] = slab.seqs[i] as number
+      tail.times[j] = slab.times[i] as number
+      tail.flags[j] = slab.flags[i] as number
+      tail.holders[j] = holders
+      tail.refs += holders
+      tail.liveBytes += end - start
+      const origins = (tail.origins ??= new Float64Array(tail.ends.length))
+      const born = slab.origins ? (slab.origins[i] as number) - 1 : -1
+      const now = tail.no * SLAB_SPAN + j
+      if (born < 0) {
+        forward[i] = now + 1
+        origins[j] = slab.no * SLAB_SPAN + i + 1
+      } else {
+        // Moved in earlier: it leaves this slab for good, and its birth slab points at its new place.
+        ;(this.#slab(born).forward as Float64Array)[born % SLAB_SPAN] = now + 1
+        origins[j] = born + 1
+        slab.holders[i] = 0
+        slab.refs -= holders
+      }
+    }
+    // Reads of its records go through `forward` now: the data and the tables can go.
+    slab.data = undefined
+    slab.liveBytes = 0
+    slab.ends = new Uint32Array(0)
+    slab.levels = slab.seqs = slab.times = new Float64Array(0)
+    slab.flags = new Uint8Array(0)
+    slab.origins = undefined
+    this.#settled(slab)
+  }
+
+  /** The tail, with room for `bytes` (a new one if it has not). */
+  #roomFor(bytes: number): Slab {
+    const tail = this.#tail
+    if ((tail.data as Buffer).length - tail.used >= bytes) return tail
+    tail.sealed = true
+    this.#tail = this.#newSlab(Math.max(SLAB_BYTES, bytes))
+    this.#settled(tail)
+    return this.#tail
+  }
+
+  #slab(ref: number): Slab {
+    const no = Math.floor(ref / SLAB_SPAN)
+    const last = this.#last
+    if (last.no === no) return last
+    const slab = this.#slabs.get(no)
+    if (!slab) throw new RangeError(`record log: no slab for ref ${ref}`)
+    this.#last = slab
+    return slab
+  }
+
+  /** The slab and index where the record's data is now (one hop at most, see #compact). */
+  #at(ref: number): [Slab, number] {
+    const slab = this.#slab(ref)
+    const i = ref % SLAB_SPAN
+    const moved = slab.forward ? (slab.forward[i] as number) - 1 : -1
+    return moved < 0 ? [slab, i] : [this.#slab(moved), moved % SLAB_SPAN]
+  }
+}
+
+const encoder = new TextEncoder()
+
+/** Encodes `text` at the slab's end, keeping a byte for the newline; -1 when it does not fit. */
+function encodeInto(text: string, slab: Slab): number {
+  const data = slab.data as Buffer
+  if (data.length - slab.used < text.length + 1) return -1
+  const { read, written } = encoder.encodeInto(text, data.subarray(slab.used, data.length - 1))
+  return read < text.length ? -1 : written
+}
