@@ -1,4 +1,4 @@
-import { encodeJsonObjectInto } from '../input/json-check.js'
+import { isJsonObject } from '../input/json-check.js'
 import { LogRecord, nextSeq } from '../input/log-record.js'
 
 /** Size of a slab: lines are appended into slabs of this size (a longer line gets a slab of its own). */
@@ -7,7 +7,11 @@ export const SLAB_BYTES = 1024 * 1024
 const SLAB_SPAN = 2 ** 20
 /** Records a slab's tables start with; they double as needed. */
 const FIRST_TABLE = 1024
-/** A sealed slab whose live bytes fall below this share of its bytes moves its live records to the tail. */
+/**
+ * When the slabs hold more than twice the live bytes plus this much, a sealed slab whose live bytes are
+ * below COMPACT_BELOW of its bytes moves its live records to the tail.
+ */
+const COMPACT_SLACK = 4 * SLAB_BYTES
 const COMPACT_BELOW = 0.25
 
 /**
@@ -85,8 +89,18 @@ export class RecordLog {
    * objects, as the caller knows them. The courier's path makes none.
    */
   readonly #originals = new Map<number, LogRecord>()
+  /** The index #at found. */
+  #atIndex = 0
+  /** Bytes of slab data, and of the records in them some sender holds. */
+  #dataTotal = 0
+  #liveTotal = 0
 
-  constructor() {
+  /** Slab data allowed beyond twice the live bytes before records are moved (see #startTail). */
+  readonly #compactSlack: number
+
+  /** `compactSlack`: for tests. @default 4 slabs */
+  constructor(options: { compactSlack?: number } = {}) {
+    this.#compactSlack = options.compactSlack ?? COMPACT_SLACK
     this.#tail = this.#last = this.#newSlab(SLAB_BYTES)
   }
 
@@ -97,34 +111,32 @@ export class RecordLog {
 
   /** Bytes of slab data held now (the tail's whole slab included). */
   get dataBytes(): number {
-    let bytes = 0
-    for (const slab of this.#slabs.values()) bytes += slab.data?.length ?? 0
-    return bytes
+    return this.#dataTotal
+  }
+
+  /** Bytes of the records some sender holds. */
+  get liveBytes(): number {
+    return this.#liveTotal
   }
 
   /**
-   * Appends a line that should be exactly one JSON object, checking it while it is encoded into the
+   * Appends a line that should be exactly one JSON object, checking it where it was encoded into the
    * slab (json-check.ts): its ref, or -1 when it is not one JSON object (nothing is appended).
    */
   appendChecked(text: string, level: number, time: number): number {
-    let slab = this.#tail
-    let written = encodeJsonObjectInto(text, slab.data as Buffer, slab.used)
-    if (written === -2) {
-      slab = this.#roll(text)
-      written = encodeJsonObjectInto(text, slab.data as Buffer, slab.used)
-    }
-    if (written < 0) return -1
+    const slab = this.#room(text)
+    const data = slab.data as Buffer
+    const written = data.write(text, slab.used, 'utf8')
+    // The check's sentinel, where the newline will go.
+    data[slab.used + written] = 0
+    if (!isJsonObject(data, slab.used, slab.used + written)) return -1
     return this.#commit(slab, written, level, time, 0)
   }
 
   /** Appends a line as it is (the caller knows it is valid JSON). */
   append(text: string, level: number, time: number, malformed = false): number {
-    let slab = this.#tail
-    let written = encodeInto(text, slab)
-    if (written < 0) {
-      slab = this.#roll(text)
-      written = encodeInto(text, slab)
-    }
+    const slab = this.#room(text)
+    const written = (slab.data as Buffer).write(text, slab.used, 'utf8')
     return this.#commit(slab, written, level, time, malformed ? 1 : 0)
   }
 
@@ -138,34 +150,40 @@ export class RecordLog {
   }
 
   level(ref: number): number {
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     return slab.levels[i] as number
   }
 
   seq(ref: number): number {
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     return slab.seqs[i] as number
   }
 
   time(ref: number): number {
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     return slab.times[i] as number
   }
 
   malformed(ref: number): boolean {
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     return ((slab.flags[i] as number) & 1) === 1
   }
 
   /** UTF-8 size of the line plus its newline (what LogRecord.bytes counts). */
   bytes(ref: number): number {
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     return (slab.ends[i] as number) - slab.start(i)
   }
 
   /** The line, without its newline (decoded: for the slow paths). */
   line(ref: number): string {
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     return (slab.data as Buffer).toString('utf8', slab.start(i), (slab.ends[i] as number) - 1)
   }
 
@@ -173,7 +191,8 @@ export class RecordLog {
   view(ref: number): LogRecord {
     const original = this.#originals.get(ref)
     if (original) return original
-    const [slab, i] = this.#at(ref)
+    const slab = this.#at(ref)
+    const i = this.#atIndex
     const start = slab.start(i)
     const end = slab.ends[i] as number
     const line = (slab.data as Buffer).toString('utf8', start, end - 1)
@@ -187,7 +206,8 @@ export class RecordLog {
     let from = 0
     let to = 0
     for (const ref of refs) {
-      const [slab, i] = this.#at(ref)
+      const slab = this.#at(ref)
+    const i = this.#atIndex
       const start = slab.start(i)
       if (slab.data === data && start === to) {
         to = slab.ends[i] as number
@@ -210,7 +230,7 @@ export class RecordLog {
     slab.holders[i] = (slab.holders[i] as number) + 1
     const moved = slab.forward ? (slab.forward[i] as number) - 1 : -1
     if (moved < 0) {
-      if (slab.holders[i] === 1) slab.liveBytes += (slab.ends[i] as number) - slab.start(i)
+      if (slab.holders[i] === 1) this.#addLive(slab, (slab.ends[i] as number) - slab.start(i))
       return
     }
     // A moved record is held where it now is too.
@@ -218,7 +238,7 @@ export class RecordLog {
     const j = moved % SLAB_SPAN
     now.refs++
     now.holders[j] = (now.holders[j] as number) + 1
-    if (now.holders[j] === 1) now.liveBytes += (now.ends[j] as number) - now.start(j)
+    if (now.holders[j] === 1) this.#addLive(now, (now.ends[j] as number) - now.start(j))
   }
 
   /** A sender is done with the record (delivered, failed, dropped or on disk). */
@@ -230,13 +250,13 @@ export class RecordLog {
     slab.holders[i] = (slab.holders[i] as number) - 1
     const moved = slab.forward ? (slab.forward[i] as number) - 1 : -1
     if (moved < 0) {
-      if (slab.holders[i] === 0) slab.liveBytes -= (slab.ends[i] as number) - slab.start(i)
+      if (slab.holders[i] === 0) this.#addLive(slab, slab.start(i) - (slab.ends[i] as number))
     } else {
       const now = this.#slab(moved)
       const j = moved % SLAB_SPAN
       now.refs--
       now.holders[j] = (now.holders[j] as number) - 1
-      if (now.holders[j] === 0) now.liveBytes -= (now.ends[j] as number) - now.start(j)
+      if (now.holders[j] === 0) this.#addLive(now, now.start(j) - (now.ends[j] as number))
       this.#settled(now)
     }
     this.#settled(slab)
@@ -263,19 +283,46 @@ export class RecordLog {
     return slab.no * SLAB_SPAN + i
   }
 
-  /** Seals the tail and starts a new one with room for `text` (a slab of its own for a long line). */
-  #roll(text: string): Slab {
+  /**
+   * The tail, with room for `text` in the worst case (3 bytes per UTF-16 unit, the newline and the
+   * check's sentinel), so that one Buffer#write always writes it whole; else a new tail (a slab of its
+   * own for a line longer than a slab). Buffer#write into the slab costs a third of
+   * TextEncoder#encodeInto into a view of it.
+   */
+  #room(text: string): Slab {
+    let need = text.length * 3 + 2
+    // A line that may not fit a slab is measured: it gets a slab of its exact size.
+    if (need > SLAB_BYTES) need = Buffer.byteLength(text) + 2
+    // Again after a new tail: moving records out of an old slab (see #startTail) may have filled it.
+    while ((this.#tail.data as Buffer).length - this.#tail.used < need) this.#startTail(Math.max(SLAB_BYTES, need))
+    return this.#tail
+  }
+
+  /** Seals the tail and starts a new one of `size` bytes. */
+  #startTail(size: number): Slab {
     const old = this.#tail
     old.sealed = true
-    // At most 3 bytes per UTF-16 unit, the newline and the check's sentinel.
-    const need = text.length * 3 + 2
-    this.#tail = this.#newSlab(need > SLAB_BYTES ? Buffer.byteLength(text) + 2 : SLAB_BYTES)
+    this.#tail = this.#newSlab(size)
     this.#settled(old)
+    // Slab data held far beyond what is live means a few records that do not leave (a level-filtered
+    // sender's, a stalled sink's) pin mostly released slabs: they move on, and those slabs' data goes.
+    // In a burst everything queued is live, and nothing is moved.
+    if (this.#dataTotal > 2 * this.#liveTotal + this.#compactSlack) {
+      for (const slab of [...this.#slabs.values()]) {
+        if (slab.sealed && slab.data && slab.liveBytes < slab.used * COMPACT_BELOW) this.#compact(slab)
+      }
+    }
     return this.#tail
+  }
+
+  #addLive(slab: Slab, bytes: number): void {
+    slab.liveBytes += bytes
+    this.#liveTotal += bytes
   }
 
   #newSlab(size: number): Slab {
     const slab = new Slab(this.#nextNo++, size)
+    this.#dataTotal += size
     this.#slabs.set(slab.no, slab)
     return slab
   }
@@ -285,10 +332,10 @@ export class RecordLog {
     if (!slab.sealed) return
     if (slab.refs === 0) {
       this.#slabs.delete(slab.no)
+      if (slab.data) this.#dataTotal -= slab.data.length
       if (this.#last === slab) this.#last = this.#tail
       return
     }
-    if (slab.data && slab.liveBytes < slab.used * COMPACT_BELOW && slab.used >= SLAB_BYTES / 4) this.#compact(slab)
   }
 
   /**
@@ -317,7 +364,7 @@ export class RecordLog {
       tail.flags[j] = slab.flags[i] as number
       tail.holders[j] = holders
       tail.refs += holders
-      tail.liveBytes += end - start
+      this.#addLive(tail, end - start)
       const origins = (tail.origins ??= new Float64Array(tail.ends.length))
       const born = slab.origins ? (slab.origins[i] as number) - 1 : -1
       const now = tail.no * SLAB_SPAN + j
@@ -333,8 +380,9 @@ export class RecordLog {
       }
     }
     // Reads of its records go through `forward` now: the data and the tables can go.
+    this.#dataTotal -= data.length
+    this.#addLive(slab, -slab.liveBytes)
     slab.data = undefined
-    slab.liveBytes = 0
     slab.ends = new Uint32Array(0)
     slab.levels = slab.seqs = slab.times = new Float64Array(0)
     slab.flags = new Uint8Array(0)
@@ -346,10 +394,7 @@ export class RecordLog {
   #roomFor(bytes: number): Slab {
     const tail = this.#tail
     if ((tail.data as Buffer).length - tail.used >= bytes) return tail
-    tail.sealed = true
-    this.#tail = this.#newSlab(Math.max(SLAB_BYTES, bytes))
-    this.#settled(tail)
-    return this.#tail
+    return this.#startTail(Math.max(SLAB_BYTES, bytes))
   }
 
   #slab(ref: number): Slab {
@@ -362,21 +407,19 @@ export class RecordLog {
     return slab
   }
 
-  /** The slab and index where the record's data is now (one hop at most, see #compact). */
-  #at(ref: number): [Slab, number] {
+  /**
+   * Where the record's data is now (one hop at most, see #compact): the slab, and the index in
+   * #atIndex. Two fields rather than a tuple: it runs several times per record.
+   */
+  #at(ref: number): Slab {
     const slab = this.#slab(ref)
     const i = ref % SLAB_SPAN
     const moved = slab.forward ? (slab.forward[i] as number) - 1 : -1
-    return moved < 0 ? [slab, i] : [this.#slab(moved), moved % SLAB_SPAN]
+    if (moved < 0) {
+      this.#atIndex = i
+      return slab
+    }
+    this.#atIndex = moved % SLAB_SPAN
+    return this.#slab(moved)
   }
-}
-
-const encoder = new TextEncoder()
-
-/** Encodes `text` at the slab's end, keeping a byte for the newline; -1 when it does not fit. */
-function encodeInto(text: string, slab: Slab): number {
-  const data = slab.data as Buffer
-  if (data.length - slab.used < text.length + 1) return -1
-  const { read, written } = encoder.encodeInto(text, data.subarray(slab.used, data.length - 1))
-  return read < text.length ? -1 : written
 }
