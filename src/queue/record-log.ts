@@ -11,6 +11,8 @@ const SLAB_SPAN = 2 ** 20
  * below COMPACT_BELOW of its bytes moves its live records to the tail.
  */
 const COMPACT_SLACK = 4 * SLAB_BYTES
+/** Freed slab buffers kept for reuse. */
+const FREE_SLABS = 8
 const COMPACT_BELOW = 0.25
 
 /**
@@ -38,6 +40,8 @@ export class RecordLog {
   readonly #originals = new Map<number, LogRecord>()
   /** The index #at found. */
   #atIndex = 0
+  /** Slab buffers freed and kept for reuse (at most FREE_SLABS). */
+  readonly #free: Buffer[] = []
   /** Bytes of slab data, and of the records in them some sender holds. */
   #dataTotal = 0
   #liveTotal = 0
@@ -268,7 +272,7 @@ export class RecordLog {
   }
 
   #newSlab(size: number): Slab {
-    const slab = new Slab(this.#nextNo++, size)
+    const slab = new Slab(this.#nextNo++, size, size === SLAB_BYTES ? this.#free.pop() : undefined)
     this.#dataTotal += size
     this.#slabs.set(slab.no, slab)
     return slab
@@ -279,7 +283,13 @@ export class RecordLog {
     if (!slab.sealed) return
     if (slab.refs === 0) {
       this.#slabs.delete(slab.no)
-      if (slab.data) this.#dataTotal -= slab.data.length
+      if (slab.data) {
+        this.#dataTotal -= slab.data.length
+        // Nobody holds a record in it any more, so no batch body in flight points into it (a batch
+        // holds its records until it settles): its buffer is reused rather than left to the GC, which
+        // collects external memory late (a burst left tens of megabytes of dead slabs behind).
+        if (slab.data.length === SLAB_BYTES && this.#free.length < FREE_SLABS) this.#free.push(slab.data)
+      }
       if (this.#last === slab) this.#last = this.#tail
       return
     }

@@ -27,9 +27,10 @@ export class Slab {
   liveBytes = 0
   sealed = false
 
-  constructor(no: number, size: number) {
+  /** `data`: a recycled buffer of `size` bytes, else a new one. */
+  constructor(no: number, size: number, data?: Buffer) {
     this.no = no
-    this.data = Buffer.allocUnsafeSlow(size)
+    this.data = data ?? Buffer.allocUnsafeSlow(size)
   }
 
   start(index: number): number {

@@ -9,22 +9,20 @@ function ndjsonSize(batch: Batch): number {
 
 /**
  * The batch as NDJSON, in pieces: a batch the engine made gives slices of its record log (no line is
- * copied), any other batch one Buffer from {@link toNdjson}.
+ * copied; valid until the delivery settles, see Batch.ndjson), any other batch one Buffer.
  */
 export function ndjsonPieces(batch: Batch): readonly Buffer[] {
   return typeof batch.ndjson === 'function' ? batch.ndjson() : [buildNdjson(batch)]
 }
 
 /**
- * The batch as NDJSON: every line followed by a newline, forwarded as received. A batch the engine
- * made is already NDJSON in its record log (one slice, or its slices joined); any other is built
- * straight into one Buffer of the exact size: a string body would be concatenated first and then
- * copied into a Buffer by the HTTP client or the file write, doubling the garbage a big batch leaves.
+ * The batch as NDJSON: every line followed by a newline, forwarded as received, in a Buffer of its
+ * own (the caller may keep it). A batch the engine made is already NDJSON in its record log: its
+ * slices are joined; any other is built straight into one Buffer of the exact size (a string body
+ * would be concatenated first and then copied again by the HTTP client or the file write).
  */
 export function toNdjson(batch: Batch): Buffer {
-  if (typeof batch.ndjson !== 'function') return buildNdjson(batch)
-  const pieces = batch.ndjson()
-  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)
+  return typeof batch.ndjson === 'function' ? Buffer.concat(batch.ndjson()) : buildNdjson(batch)
 }
 
 function buildNdjson(batch: Batch): Buffer {

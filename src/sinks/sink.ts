@@ -23,7 +23,9 @@ export interface Batch {
   /**
    * The records as NDJSON (each line and its newline), as slices of the record log the engine keeps
    * them in: a sink that forwards NDJSON sends these without building a body, and never needs
-   * `records` (which are then made only if asked for). Absent on hand-made batches.
+   * `records` (which are then made only if asked for). The slices are valid until this attempt's
+   * `deliver` settles: the log reuses its memory once the batch is done, so copy what you keep
+   * (`toNdjson(batch)` gives a copy). Absent on hand-made batches.
    */
   readonly ndjson?: () => Buffer[]
 }

@@ -140,6 +140,25 @@ describe('RecordLog', () => {
     expect(log.dataBytes).toBeLessThanOrEqual(2 * log.liveBytes + 6 * SLAB_BYTES)
   })
 
+  it('reuses the buffer of a slab nobody holds, never one a held record is in', () => {
+    const log = new RecordLog()
+    const keep = log.appendChecked(line(0, 980), 30, 0)
+    log.hold(keep)
+    const body = log.chunks([keep])
+    // Churn: slabs filled and released, their buffers reused for the next ones.
+    for (let i = 0; i < (SLAB_BYTES * 30) / 1000; i++) {
+      const ref = log.appendChecked(line(i + 1, 980), 30, 0)
+      log.hold(ref)
+      expect(log.line(ref)).toBe(line(i + 1, 980))
+      log.release(ref)
+    }
+    // The held record's slab was never handed out again: the body taken before is intact.
+    expect(Buffer.concat(body).toString()).toBe(`${line(0, 980)}\n`)
+    expect(log.line(keep)).toBe(line(0, 980))
+    expect(log.dataBytes).toBeLessThanOrEqual(3 * SLAB_BYTES)
+    log.release(keep)
+  })
+
   it('a record not held is freed with its slab: only held records can be read', () => {
     const log = new RecordLog()
     const ref = log.appendChecked(line(0), 30, 0)
