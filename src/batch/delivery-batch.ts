@@ -58,11 +58,6 @@ export class DeliveryBatch implements Batch {
     return (this.#records ??= this.refs.map((ref) => this.#log.view(ref)))
   }
 
-  /** The records as made so far, if a sink asked for them (for the dead-letter file, without making them again). */
-  get madeRecords(): readonly LogRecord[] | undefined {
-    return this.#records
-  }
-
   /** The body as NDJSON: slices of the log, one per run of consecutive records. */
   ndjson(): Buffer[] {
     return this.#log.chunks(this.refs)

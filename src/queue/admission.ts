@@ -70,9 +70,9 @@ export class Admission {
   }
 
   /** Queues the record: the sender holds it in the log until it leaves. */
-  push(ref: number, bytes: number): void {
+  push(ref: number, level: number, bytes: number): void {
     this.#log.hold(ref)
-    this.buffer.push(ref)
+    this.buffer.push(ref, level, bytes)
     this.#ledger.queued(bytes)
     this.boundsChanged()
   }

@@ -106,9 +106,9 @@ export class RecordBuffer {
     return this.#lanes.size
   }
 
-  push(ref: number): void {
-    const log = this.#log
-    const bucket = levelBucket(log.level(ref))
+  /** Queues `ref`; its `level` and `bytes` as the caller read them from the log already. */
+  push(ref: number, level: number, bytes: number): void {
+    const bucket = levelBucket(level)
     let lane = this.#lanes.get(bucket)
     if (!lane) {
       lane = new Lane()
@@ -117,7 +117,7 @@ export class RecordBuffer {
     }
     lane.push(ref)
     this.#size++
-    this.#bytes += log.bytes(ref)
+    this.#bytes += bytes
   }
 
   /** The oldest waiting record (lowest seq), or -1. */

@@ -147,7 +147,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       this.#phase !== 'open' ? 'closed' : bytes > this.#queue.maxRecordBytes ? 'oversize' : this.#makeRoom(level, bytes) ? undefined : 'overflow'
     if (refused) return ledger.refused({ count: 1, bytes, ...(record ? { records: [record] } : { refs: [ref] }) }, refused)
     const held = record ? this.#log.appendRecord(record) : ref
-    this.#queue.push(held, bytes)
+    this.#queue.push(held, level, bytes)
     if (this.#batcher.accepted(record ? record.seq : this.#log.seq(held), level)) this.#pump()
     else this.#batcher.armAgeTimer()
     // Within the block window this is false and the reader pauses; past it the queue kept within its

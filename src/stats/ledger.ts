@@ -42,6 +42,8 @@ export interface Failure {
   readonly reason: 'permanent' | 'exhausted'
   /** A message to show instead of the error's own (a sink's reason for part of a batch). */
   readonly message?: string
+  /** The status to keep, when it is not the error's own (a sink's per-record status). */
+  readonly status?: number | undefined
 }
 
 /**
@@ -201,7 +203,7 @@ export class Ledger {
     const c = this.#counters
     c.inFlight -= moved.count
     c.failed += moved.count
-    const status = (failure.error as { status?: unknown } | null)?.status
+    const status = failure.status ?? (failure.error as { status?: unknown } | null)?.status
     let error = failure.message ?? errorMessage(failure.error)
     const records = this.#deadLetter || this.#observer ? this.#records(moved) : undefined
     if (this.#deadLetter && records) {
@@ -243,7 +245,7 @@ export class Ledger {
     }
     if (unnamed > 0) this.failed({ count: unnamed, bytes: 0 }, { error: undefined, attempts, reason: 'permanent', message: messages.unnamed })
     if (rejected.count > 0) {
-      this.failed(rejected, { error: { status: messages.status }, attempts, reason: 'permanent', message: messages.rejected })
+      this.failed(rejected, { error: undefined, status: messages.status, attempts, reason: 'permanent', message: messages.rejected })
     }
   }
 

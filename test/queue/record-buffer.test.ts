@@ -20,7 +20,7 @@ class RecordBuffer {
   push(record: LogRecord): void {
     const ref = this.log.appendRecord(record)
     this.#records.set(ref, record)
-    this.#refs.push(ref)
+    this.#refs.push(ref, record.level, record.bytes)
   }
   #record(ref: number): LogRecord | undefined {
     return ref < 0 ? undefined : this.#records.get(ref)
