@@ -39,6 +39,9 @@ function decodable(part: string): boolean {
  */
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4000
 
+/** Largest 2xx answer {@link HttpPoster.postForAnswer} reads by default (a bulk answer names every item). */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
 /** Most characters of an error response body quoted in a failure message. */
 const MAX_ERROR_BODY = 512
 
@@ -118,16 +121,61 @@ export class HttpPoster {
    * batch is tried again (at least once, so duplicates are possible).
    */
   async post(body: Buffer | readonly Buffer[], headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+    const response = await this.#accepted(body, headers, signal)
+    // A short body has usually arrived with the status: reading it to its end (a tick) frees the
+    // connection for the next batch. One still on its way is not waited for.
+    if (response.complete) await consumed(response)
+    else discardBody(response)
+  }
+
+  /**
+   * Like {@link post}, for sinks whose outcome is in the 2xx body (Elasticsearch's bulk items, OTLP's
+   * partial success): resolves with the status and the body, read to its end under `signal` (the
+   * attempt's timeout). A body longer than `maxBytes` or one that breaks off leaves the outcome
+   * unknown: that rejects with a transient DeliveryError, so the batch is tried again (the sink may
+   * have taken it: with an idempotent id, as Elasticsearch has, that is harmless).
+   *
+   * `answers`: other statuses whose body the sink reads itself rather than have them rejected (Loki's
+   * 400 says which entries it refused and that it took the rest). Quote such a body through
+   * {@link quote}: it may echo credentials.
+   */
+  async postForAnswer(
+    body: Buffer | readonly Buffer[],
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    { maxBytes = MAX_ANSWER_BYTES, answers }: { maxBytes?: number; answers?: (status: number) => boolean } = {},
+  ): Promise<{ status: number; body: Buffer }> {
+    const response = await this.#accepted(body, headers, signal, answers)
+    const status = response.statusCode ?? 0
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of response) {
+        size += (chunk as Buffer).length
+        if (size > maxBytes) throw new DeliveryError(`the answer from ${this.origin} is over ${maxBytes} bytes: outcome unknown`, { status })
+        chunks.push(chunk as Buffer)
+      }
+      if (!response.complete) throw new Error('incomplete')
+    } catch (error) {
+      response.destroy()
+      if (error instanceof DeliveryError) throw error
+      const reason = signal.aborted && signal.reason instanceof Error ? signal.reason : error
+      throw new DeliveryError(`the answer from ${this.origin} broke off (HTTP ${status}): outcome unknown`, { status, cause: reason })
+    }
+    return { status, body: Buffer.concat(chunks, size) }
+  }
+
+  /** Sends the body; resolves with a 2xx response (its body unread), rejects with a DeliveryError otherwise. */
+  async #accepted(
+    body: Buffer | readonly Buffer[],
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    answers?: (status: number) => boolean,
+  ): Promise<http.IncomingMessage> {
     const all = this.#authorization ? { authorization: this.#authorization, ...headers } : headers
     const response = await this.#send(body, all, signal)
     const status = response.statusCode ?? 0
-    if (status >= 200 && status < 300) {
-      // A short body has usually arrived with the status: reading it to its end (a tick) frees the
-      // connection for the next batch. One still on its way is not waited for.
-      if (response.complete) await consumed(response)
-      else discardBody(response)
-      return
-    }
+    if ((status >= 200 && status < 300) || answers?.(status)) return response
     // Read more than is quoted: a secret that straddles the quote's end must be whole to be found.
     const { text, cutOff } = await readSome(response, MAX_ERROR_BODY + MAX_SECRET_READ)
     // Servers often echo the request path, query or headers in error pages ("Cannot POST
@@ -139,6 +187,19 @@ export class HttpPoster {
       permanent: !isTransientStatus(status),
       retryAfterMs: this.#retryAfter(response, text),
     })
+  }
+
+  /**
+   * Text from the sink (an answer's error reasons) made fit for a message: whitespace folded, the
+   * URL's secrets and those of `headers` cut out, at most `limit` characters.
+   */
+  quote(text: string, headers: Record<string, string> = {}, limit = MAX_ERROR_BODY): string {
+    const all = this.#authorization ? { authorization: this.#authorization, ...headers } : headers
+    try {
+      return quoteRedacted(text.replace(/\s+/g, ' ').trim(), limit, [...this.#secrets, ...secretNeedles(headerSecrets(all))])
+    } catch {
+      return '(not shown)'
+    }
   }
 
   close(): Promise<void> {
