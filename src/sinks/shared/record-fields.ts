@@ -54,9 +54,11 @@ export class RecordFields {
 
   /**
    * When the record was logged, in ms since the epoch (fractions kept), from its `time` in any form
-   * pino writes: epoch ms (the default), seconds (`unixTime`), an ISO date (`isoTime`), or none
-   * (`nullTime`: the record's arrival time). Numbers are told apart by size: seconds until the year
-   * 5138, then ms, µs and ns.
+   * pino writes: epoch ms (the default), seconds (`unixTime`), an ISO date (`isoTime`, `isoTimeNano`:
+   * the digits past the ms kept as a fraction), or none (`nullTime`: the record's arrival time).
+   * Numbers, and numbers in strings, are told apart by size: seconds until the year 5138, then ms, µs
+   * and ns. Anything else (a negative number, text that is neither a decimal number nor a date) is
+   * not a time: the arrival time stands for it.
    */
   timeMs(value: Record<string, unknown>, record: LogRecord): number {
     return timeOf(value.time, record.time)
@@ -67,13 +69,37 @@ export class RecordFields {
 export function timeOf(time: unknown, fallback: number): number {
   if (typeof time === 'number') return Number.isFinite(time) && time >= 0 ? scaled(time) : fallback
   if (typeof time === 'string' && time !== '') {
-    const number = Number(time)
-    if (Number.isFinite(number)) return number >= 0 ? scaled(number) : fallback
-    const parsed = Date.parse(time)
-    return Number.isNaN(parsed) ? fallback : parsed
+    // Decimal numbers only: Number() also reads '' and '  ' as 0 and '0x1f' as hex, which are not times.
+    if (DECIMAL.test(time)) {
+      const number = Number(time)
+      return Number.isFinite(number) && number >= 0 ? scaled(number) : fallback
+    }
+    return dateText(time) ?? fallback
   }
   return fallback
 }
+
+/**
+ * An ISO 8601 / RFC 3339 date (pino's `isoTime`, `isoTimeNano`) or an HTTP date (`toUTCString()`) in
+ * ms, digits past the ms kept as a fraction. Other text is not a time: `Date.parse` alone would read
+ * "garbage 2020" as a date in the local time zone.
+ */
+function dateText(text: string): number | undefined {
+  const iso = ISO_DATE.exec(text)
+  if (!iso && !HTTP_DATE.test(text)) return undefined
+  const parsed = Date.parse(text)
+  if (Number.isNaN(parsed)) return undefined
+  const digits = iso?.[1] ?? ''
+  return digits.length > 3 ? parsed + Number(`0.${digits.slice(3)}`) : parsed
+}
+
+/** RFC 3339 and the ISO 8601 forms Date.parse reads; group 1: the fraction's digits. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/
+/** An HTTP date, as `Date#toUTCString()` writes it. */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
+
+/** A number written in decimal, as JSON writes one (a leading `+` and a bare fraction allowed). */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
 function scaled(time: number): number {
   if (time < 1e11) return time * 1000 // seconds
@@ -84,9 +110,13 @@ function scaled(time: number): number {
 
 /** A time in ms as nanoseconds since the epoch, in decimal: exact where `ms * 1e6` as a number is not. */
 export function nanosText(ms: number): string {
-  const whole = Math.floor(ms)
-  const fraction = Math.round((ms - whole) * 1e6)
-  if (fraction === 0) return `${whole}000000`
-  if (fraction >= 1e6) return `${whole + 1}000000`
+  let whole = Math.floor(ms)
+  let fraction = Math.round((ms - whole) * 1e6)
+  if (fraction >= 1e6) {
+    whole += 1
+    fraction = 0
+  }
+  // Under 1 ms the whole part is 0: no leading zeros ("500000", not "0500000").
+  if (whole === 0) return String(fraction)
   return `${whole}${String(fraction).padStart(6, '0')}`
 }

@@ -25,6 +25,8 @@ export async function sendSplitting(count: number, send: SendPart): Promise<void
     return await send(all)
   } catch (error) {
     if (!tooLarge(error) || count === 0) throw error
+    // A lone record: halves would be an empty request and the same record again, refused again.
+    if (count === 1) return { rejected: [{ index: 0, error: `record too large for the server: ${message(error)}`, status: TOO_LARGE }] }
   }
   const rejected: RecordRejection[] = []
   const retry: RecordRejection[] = []
