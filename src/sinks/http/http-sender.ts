@@ -6,10 +6,12 @@ import { QueuedSender } from '../../senders/queued-sender.js'
 import type { SenderContext } from '../../senders/sender.js'
 import { durationSchema } from '../../timers.js'
 import { defineSinkType } from '../sink-type.js'
+import { ConfigError } from '../../config/config-error.js'
+import { RecordFields } from '../shared/record-fields.js'
 import { httpUrlSchema, redactUrl } from './http-post.js'
-import { HttpSink, type HttpBodyFormat } from './http-sink.js'
+import { HttpSink, type AddedFields, type HttpBodyFormat, type SplunkHecOptions } from './http-sink.js'
 
-export { DEFAULT_IDEMPOTENCY_HEADER, type HttpBodyFormat } from './http-sink.js'
+export { DEFAULT_IDEMPOTENCY_HEADER, SPLUNK_HEC_PATH, type AddedFields, type HttpBodyFormat, type SplunkHecOptions } from './http-sink.js'
 
 /** Options of {@link createHttpSender}. */
 export interface HttpSenderOptions extends CommonSenderOptions {
@@ -17,8 +19,32 @@ export interface HttpSenderOptions extends CommonSenderOptions {
   url: string
   /** HTTP method. @default 'POST' */
   method?: 'POST' | 'PUT'
-  /** `ndjson`: one record per line (`application/x-ndjson`); `json`: a JSON array (`application/json`). @default 'ndjson' */
+  /**
+   * `ndjson`: one record per line (`application/x-ndjson`); `json`: a JSON array (`application/json`);
+   * `splunk-hec`: Splunk HTTP Event Collector events, one `{"time":…,"event":<the record>}` per record
+   * (`time`: the record's time in epoch seconds with ms), with the metadata of {@link splunk}. A
+   * `splunk-hec` URL whose path is empty or `/` gets HEC's `/services/collector/event`; HEC's 400
+   * naming the event it stopped at counts the events before it delivered, that one failed and retries
+   * the rest. The token goes in `headers: { authorization: 'Splunk <token>' }`.
+   * @default 'ndjson'
+   */
   format?: HttpBodyFormat
+  /** HEC metadata of every event (`source`, `sourcetype`, `index`, `host`); only with `format: 'splunk-hec'`. @default none (the token's) */
+  splunk?: SplunkHecOptions
+  /**
+   * Fields written into every record (first, as names the backend reads): `time` holds the record's
+   * time as an RFC 3339 UTC date (Better Stack `dt`, Axiom `_time`, Datadog `timestamp`), `level` its
+   * level's name (Datadog `status`).
+   * @default none (records go as pino wrote them)
+   * @example { addFields: { time: 'dt' } }
+   */
+  addFields?: AddedFields
+  /**
+   * Field of a JSON 2xx answer counting the records the endpoint refused (Axiom: `failed`): that many
+   * count failed, not delivered, and are not sent again. The answer is then read to its end.
+   * @default none (a 2xx accepts the whole batch)
+   */
+  rejectedCountField?: string
   /**
    * The worker pool. The http sender keeps 8 requests in flight by default (batches may then arrive out
    * of order: `concurrency: 1` keeps them in order).
@@ -38,11 +64,24 @@ export interface HttpSenderOptions extends CommonSenderOptions {
   idempotencyHeader?: string | false
 }
 
+const metadataSchema = z.string().min(1).max(1024)
+const fieldNameSchema = z.string().min(1).max(200)
+
 export const httpSenderOptionsSchema = z.strictObject({
   ...commonSenderShape,
   url: httpUrlSchema,
   method: z.enum(['POST', 'PUT']).optional(),
-  format: z.enum(['ndjson', 'json']).optional(),
+  format: z.enum(['ndjson', 'json', 'splunk-hec']).optional(),
+  splunk: z
+    .strictObject({
+      source: metadataSchema.optional(),
+      sourcetype: metadataSchema.optional(),
+      index: metadataSchema.optional(),
+      host: metadataSchema.optional(),
+    })
+    .optional(),
+  addFields: z.strictObject({ time: fieldNameSchema.optional(), level: fieldNameSchema.optional() }).optional(),
+  rejectedCountField: fieldNameSchema.optional(),
   headers: z.record(z.string(), z.string()).optional(),
   gzip: z.boolean().optional(),
   keepAliveTimeoutMs: durationSchema(1).optional(),
@@ -63,7 +102,10 @@ export const HTTP_SENDER_DEFAULTS: DeliveryOptions = { pool: { concurrency: 8 } 
 // The connection handling and the URL redaction live in http-post.ts, shared with the webhook sender.
 export { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, redactUrl } from './http-post.js'
 
-/** Posts batches to an HTTP endpoint as NDJSON or a JSON array, with keep-alive connection reuse. */
+/**
+ * Posts batches to an HTTP endpoint as NDJSON, a JSON array or Splunk HEC events, with keep-alive
+ * connection reuse; a 413 splits the batch and sends the halves.
+ */
 export class HttpSender extends QueuedSender {
   /** Scheme and host of the endpoint (the full URL is a credential and is never shown). */
   readonly endpoint: string
@@ -71,8 +113,26 @@ export class HttpSender extends QueuedSender {
   /** `checked`: the registry's token for options the transport's schema accepted already. */
   constructor(options: HttpSenderOptions, context: SenderContext = {}, checked?: typeof CHECKED) {
     if (checked !== CHECKED) validate(httpSenderOptionsSchema, options)
-    const { url, method, format, headers, gzip: zip, keepAliveTimeoutMs, idempotencyHeader, ...common } = options
-    const sink = new HttpSink({ url, method, format, headers, gzip: zip, keepAliveTimeoutMs, idempotencyHeader })
+    const { url, method, format, headers, gzip, keepAliveTimeoutMs, idempotencyHeader, splunk, addFields, rejectedCountField, ...common } =
+      options
+    // A rule between two options, checked here: the schema stays a plain object the transport's union can extend.
+    if (splunk !== undefined && format !== 'splunk-hec') {
+      throw new ConfigError("pino-courier: invalid options: splunk: only with format 'splunk-hec'", { paths: ['splunk'] })
+    }
+    const fields = new RecordFields(context)
+    const sink = new HttpSink({
+      url,
+      method,
+      format,
+      headers,
+      gzip,
+      keepAliveTimeoutMs,
+      idempotencyHeader,
+      splunk,
+      addFields,
+      rejectedCountField,
+      fields,
+    })
     super(resolveSenderConfig(common, context, HTTP_SENDER_DEFAULTS, 'http'), sink, context)
     sink.poster.connections = this.options.pool.concurrency
     this.endpoint = redactUrl(url)
