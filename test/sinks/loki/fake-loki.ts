@@ -1,0 +1,368 @@
+/**
+ * A protocol-faithful fake of Grafana Loki's push API (`POST /loki/api/v1/push`, JSON), on a real
+ * HTTP server on 127.0.0.1. It enforces what Loki documents and answers with Loki's own strings
+ * (pkg/distributor, pkg/ingester, pkg/validation):
+ *
+ * - the body: `{"streams":[{"stream":{labels},"values":[["<ns>","<line>",{metadata}?],…]}]}`, gzip
+ *   accepted; anything else is a 400 "couldn't parse push request" and nothing is stored;
+ * - label names `[a-zA-Z_][a-zA-Z0-9_]*`, at least one label (stream-level refusals);
+ * - timestamps: nanoseconds as a decimal string;
+ * - the distributor's entry checks: `max_line_size` ("Max entry size … exceeded"), structured metadata
+ *   allowed or not; its errors grouped by message ("N errors like: …") in a 400;
+ * - the ingester's order per stream: `strict` (unordered_writes=false: older than the newest is
+ *   "entry out of order") or `window` (the default since 2.4: older than the newest minus
+ *   max_chunk_age/2, 1 h, is "entry too far behind"); an entry equal to the stream's last one (same
+ *   time, same line) is dropped as a duplicate; a 400 "… total ignored: N out of M for stream: …";
+ * - the tenant header (`X-Scope-OrgID`) and credentials when asked to, and a body limit (413).
+ *
+ * It stores what it accepted per stream, in arrival order; scripted replies (`before`) stand for an
+ * outage or a rate limit and store nothing.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { gunzipSync } from 'node:zlib'
+
+export const PUSH_PATH = '/loki/api/v1/push'
+
+/** Loki's 429 for the per-tenant ingestion rate (validation.RateLimitedErrorMsg). */
+export function rateLimitedBody(lines: number, bytes: number): string {
+  return `Ingestion rate limit exceeded for user fake (limit: 4194304 bytes/sec) while attempting to ingest '${lines}' lines totaling '${bytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`
+}
+
+export interface FakeLokiReply {
+  status: number
+  body?: string
+  headers?: Record<string, string>
+  /** Answer after this long. */
+  delayMs?: number
+}
+
+export interface FakeLokiOptions {
+  /** Listen on this port (to bring Loki up where a client has been refused so far). @default a free one */
+  port?: number
+  /** Per-stream order rule. @default 'window' */
+  order?: 'strict' | 'window'
+  /** The `window` rule's width: max_chunk_age / 2. @default 3600000 (1 h) */
+  windowMs?: number
+  /** `max_line_size` in bytes (0: none). @default 262144 */
+  maxLineBytes?: number
+  /** Largest body accepted, else 413. @default none */
+  maxBodyBytes?: number
+  /** Refuse structured metadata (`allow_structured_metadata: false`). @default false */
+  disallowStructuredMetadata?: boolean
+  /** Require this `X-Scope-OrgID` (else 401 "no org id"). @default none */
+  tenant?: string
+  /** Require this `authorization` header (else 401). @default none */
+  authorization?: string
+  /** Loki 2.x's ingester message ("total ignored: N out of M") rather than 3.x's. @default false */
+  v2Messages?: boolean
+  /** A reply to give instead of processing the request (an outage, a rate limit). */
+  before?: (request: PushRequest, index: number) => FakeLokiReply | undefined
+  /** Delay before a request is processed (stored and answered), to let requests overtake each other. */
+  delayMs?: (index: number) => number
+  /** Holds a request's answer until the promise it returns settles. */
+  gate?: (request: PushRequest, index: number) => Promise<void> | undefined
+}
+
+/** One push as received. */
+export interface PushRequest {
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+  readonly raw: Buffer
+  /** The body text (gunzipped). */
+  readonly text: string
+  /** Status answered. */
+  status?: number
+  answer?: string
+}
+
+export interface StoredEntry {
+  readonly ns: string
+  readonly line: string
+  readonly metadata: Record<string, string> | undefined
+}
+
+export interface FakeLoki {
+  /** Base URL (`http://127.0.0.1:PORT`): the sender adds the push path. */
+  readonly url: string
+  readonly port: number
+  readonly requests: PushRequest[]
+  /** `in N` when request N arrived, `out N` when its answer went: the order things happened in. */
+  readonly events: string[]
+  /** Accepted entries by stream (Loki's stream name, `{app="api", level="info"}`), in arrival order. */
+  readonly streams: Map<string, StoredEntry[]>
+  /** Every accepted entry's line parsed as JSON (lines that are not JSON are skipped). */
+  records(): Record<string, unknown>[]
+  /** Resolves when `predicate()` holds, re-checked on every request. */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+}
+
+interface Stream {
+  labels: Record<string, string>
+  values: [string, string, Record<string, string> | undefined][]
+}
+
+class ParseError extends Error {}
+
+/** Starts a fake Loki. */
+export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<FakeLoki> {
+  const requests: PushRequest[] = []
+  const events: string[] = []
+  const streams = new Map<string, StoredEntry[]>()
+  const state = new Map<string, { highest: bigint; last: { ns: bigint; line: string } | undefined }>()
+  const watchers = new Set<() => void>()
+  const sockets = new Set<Socket>()
+  const maxLine = options.maxLineBytes ?? 262_144
+  const windowNs = BigInt(options.windowMs ?? 3_600_000) * 1_000_000n
+
+  const answer = (res: ServerResponse, reply: FakeLokiReply, request: PushRequest, index: number, gate?: Promise<void>): void => {
+    request.status = reply.status
+    request.answer = reply.body
+    for (const watcher of watchers) watcher()
+    const send = (): void => {
+      events.push(`out ${index}`)
+      res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8', ...reply.headers })
+      res.end(reply.body ?? '')
+    }
+    const later = (): void => void (reply.delayMs ? setTimeout(send, reply.delayMs) : send())
+    if (gate) void gate.then(later)
+    else later()
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('error', () => undefined)
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks)
+      let text: string
+      try {
+        text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8')
+      } catch {
+        text = ''
+      }
+      const request: PushRequest = { url: req.url ?? '', headers: req.headers, raw, text }
+      const index = requests.length
+      requests.push(request)
+      events.push(`in ${index}`)
+      const gate = options.gate?.(request, index)
+      const scripted = options.before?.(request, index)
+      if (scripted) return answer(res, scripted, request, index, gate)
+      const delayMs = options.delayMs?.(index) ?? 0
+      if (req.method !== 'POST' || req.url !== PUSH_PATH) return answer(res, { status: 404, body: '404 page not found\n', delayMs }, request, index, gate)
+      if (options.authorization !== undefined && req.headers.authorization !== options.authorization) {
+        return answer(res, { status: 401, body: 'Unauthorized\n', delayMs }, request, index, gate)
+      }
+      if (options.tenant !== undefined && req.headers['x-scope-orgid'] !== options.tenant) {
+        return answer(res, { status: 401, body: 'no org id\n', delayMs }, request, index, gate)
+      }
+      if (options.maxBodyBytes !== undefined && raw.length > options.maxBodyBytes) {
+        return answer(res, { status: 413, body: `request body too large: ${raw.length} bytes, limit: ${options.maxBodyBytes} bytes\n`, delayMs }, request, index, gate)
+      }
+      let pushed: Stream[]
+      try {
+        if (!String(req.headers['content-type']).startsWith('application/json')) throw new ParseError('unsupported content type')
+        pushed = parsePush(text)
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error)
+        return answer(res, { status: 400, body: `couldn't parse push request: ${reason}\n`, delayMs }, request, index, gate)
+      }
+      // The delay comes before the entries are stored, as when Loki is slow to take a request: a
+      // request sent later can then be stored first (what the sender's sequencer must prevent).
+      const process = (): void => answer(res, push(pushed), request, index, gate)
+      if (delayMs > 0) setTimeout(process, delayMs)
+      else process()
+    })
+  })
+
+  /** The distributor's checks, then the ingester's per-stream order; stores what passes. */
+  const push = (pushed: Stream[]): FakeLokiReply => {
+    const validation: string[] = []
+    const accepted: { name: string; values: Stream['values'] }[] = []
+    for (const stream of pushed) {
+      if (stream.values.length === 0) continue
+      const name = streamName(stream.labels)
+      const names = Object.keys(stream.labels)
+      if (names.length === 0) {
+        validation.push('error at least one label pair is required per stream')
+        continue
+      }
+      const bad = names.find((n) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n))
+      if (bad !== undefined) {
+        validation.push(`Error parsing labels '${name}' with error: 1:2: parse error: unexpected character inside braces: '${bad[0]}'`)
+        continue
+      }
+      const valid: Stream['values'] = []
+      for (const value of stream.values) {
+        const length = Buffer.byteLength(value[1])
+        if (maxLine > 0 && length > maxLine) {
+          validation.push(`Max entry size '${maxLine}' bytes exceeded for stream '${name}' while adding an entry with length '${length}' bytes`)
+        } else if (value[2] !== undefined && options.disallowStructuredMetadata) {
+          validation.push(
+            `stream '${name}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it.`,
+          )
+        } else valid.push(value)
+      }
+      if (valid.length > 0) accepted.push({ name, values: valid })
+    }
+    let ingesterError: string | undefined
+    for (const { name, values } of accepted) {
+      const failed = ingest(name, values)
+      if (failed.length > 0) ingesterError = ignoredMessage(name, failed, values.length)
+    }
+    if (ingesterError !== undefined) return { status: 400, body: ingesterError }
+    if (validation.length > 0) return { status: 400, body: grouped(validation) }
+    return { status: 204 }
+  }
+
+  /** The ingester: per-stream order and duplicate rule; returns the refused entries with their reasons. */
+  const ingest = (name: string, values: Stream['values']): { ns: bigint; reason: string }[] => {
+    const failed: { ns: bigint; reason: string }[] = []
+    const s = state.get(name) ?? { highest: 0n, last: undefined }
+    state.set(name, s)
+    let stored = streams.get(name)
+    if (stored === undefined) streams.set(name, (stored = []))
+    for (const [nsText, line, metadata] of values) {
+      const ns = BigInt(nsText)
+      if (s.last && s.last.ns === ns && s.last.line === line) continue
+      if (options.order === 'strict') {
+        if (s.last && ns < s.highest) {
+          failed.push({ ns, reason: 'entry out of order' })
+          continue
+        }
+      } else if (s.highest > 0n && ns < s.highest - windowNs) {
+        failed.push({
+          ns,
+          reason: `entry too far behind, entry timestamp is: ${rfc3339(ns)}, oldest acceptable timestamp is: ${rfc3339(s.highest - windowNs)}`,
+        })
+        continue
+      }
+      if (ns > s.highest) s.highest = ns
+      s.last = { ns, line }
+      stored.push({ ns: nsText, line, metadata })
+    }
+    return failed
+  }
+
+  const ignoredMessage = (name: string, failed: { ns: bigint; reason: string }[], total: number): string => {
+    let out = ''
+    for (const f of failed.slice(0, 10)) {
+      out += options.v2Messages
+        ? `entry with timestamp ${goTime(f.ns)} ignored, reason: '${f.reason}' for stream: ${name},\n`
+        : `entry with timestamp ${goTime(f.ns)} ignored, reason: '${f.reason}',\n`
+    }
+    return (
+      out + (options.v2Messages ? `total ignored: ${failed.length} out of ${total}` : `user 'fake', total ignored: ${failed.length} out of ${total} for stream: ${name}`)
+    )
+  }
+
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', resolve)
+  })
+  const port = (server.address() as AddressInfo).port
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    events,
+    streams,
+    records() {
+      const out: Record<string, unknown>[] = []
+      for (const entries of streams.values()) {
+        for (const entry of entries) {
+          try {
+            out.push(JSON.parse(entry.line) as Record<string, unknown>)
+          } catch {
+            // A line that is not JSON (a malformed record's raw text).
+          }
+        }
+      }
+      return out
+    },
+    waitFor(predicate, timeoutMs = 30_000) {
+      if (predicate()) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(check)
+          reject(new Error(`waitFor timed out after ${timeoutMs} ms (${requests.length} requests so far)`))
+        }, timeoutMs)
+        const check = (): void => {
+          if (!predicate()) return
+          clearTimeout(timer)
+          watchers.delete(check)
+          resolve()
+        }
+        watchers.add(check)
+      })
+    },
+    close() {
+      for (const socket of sockets) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** Checks the push body's shape as Loki's JSON decoder does (strings where strings are due). */
+function parsePush(text: string): Stream[] {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (error) {
+    throw new ParseError(`invalid JSON: ${(error as Error).message}`)
+  }
+  const streams = (body as { streams?: unknown }).streams
+  if (!Array.isArray(streams)) throw new ParseError('streams: expected an array')
+  return streams.map((s: unknown, i) => {
+    const { stream, values } = s as { stream?: unknown; values?: unknown }
+    if (typeof stream !== 'object' || stream === null || Array.isArray(stream)) throw new ParseError(`streams[${i}].stream: expected an object`)
+    for (const [k, v] of Object.entries(stream)) if (typeof v !== 'string') throw new ParseError(`streams[${i}].stream.${k}: expected a string`)
+    if (!Array.isArray(values)) throw new ParseError(`streams[${i}].values: expected an array`)
+    return {
+      labels: stream as Record<string, string>,
+      values: values.map((v: unknown, j) => {
+        if (!Array.isArray(v) || v.length < 2 || v.length > 3) throw new ParseError(`streams[${i}].values[${j}]: expected [ts, line, metadata?]`)
+        const [ts, line, metadata] = v as unknown[]
+        if (typeof ts !== 'string' || !/^\d+$/.test(ts)) throw new ParseError(`streams[${i}].values[${j}][0]: expected a timestamp in ns as a string`)
+        if (typeof line !== 'string') throw new ParseError(`streams[${i}].values[${j}][1]: expected a string`)
+        if (metadata !== undefined) {
+          if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new ParseError(`streams[${i}].values[${j}][2]: expected an object`)
+          for (const m of Object.values(metadata)) if (typeof m !== 'string') throw new ParseError(`streams[${i}].values[${j}][2]: expected string values`)
+        }
+        return [ts, line, metadata as Record<string, string> | undefined]
+      }),
+    }
+  })
+}
+
+/** Loki's name of a stream (Prometheus `labels.String()`): `{a="1", b="2"}`, sorted by name. */
+export function streamName(labels: Record<string, string>): string {
+  const names = Object.keys(labels).sort()
+  return `{${names.map((n) => `${n}=${JSON.stringify(labels[n])}`).join(', ')}}`
+}
+
+/** util.GroupedErrors: "N errors like: …" per distinct message, unless there is only one error. */
+function grouped(errors: readonly string[]): string {
+  const counts = new Map<string, number>()
+  for (const e of errors) counts.set(e, (counts.get(e) ?? 0) + 1)
+  if (counts.size === 1 && errors.length === 1) return errors[0] as string
+  return [...counts].map(([e, n]) => `${n} errors like: ${e}`).join('; ')
+}
+
+/** Go's time.Time.String() in UTC ("2023-11-14 22:13:20.000000001 +0000 UTC"). */
+function goTime(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n)
+  const rest = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '')
+  const base = new Date(ms).toISOString().slice(0, 19).replace('T', ' ')
+  return `${base}${rest ? `.${rest}` : ''} +0000 UTC`
+}
+
+function rfc3339(ns: bigint): string {
+  return `${new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 19)}Z`
+}
