@@ -2,10 +2,13 @@ import { z } from 'zod'
 import { ConfigError } from '../config/config-error.js'
 import { commonSenderShape } from '../config/schema.js'
 import type { Sender, SenderContext } from '../senders/sender.js'
+import { elasticsearchSinkType } from './elasticsearch/elasticsearch-sender.js'
 import { fileSinkType } from './file/file-sender.js'
 import { httpSinkType } from './http/http-sender.js'
 import { memorySinkType } from './memory/memory-sender.js'
+import { lokiSinkType } from './loki/loki-sender.js'
 import { loadModuleSender } from './module-sender.js'
+import { otlpSinkType } from './otlp/otlp-sender.js'
 import type { SinkType } from './sink-type.js'
 import { webhookSinkType } from './webhook/webhook-alert-sender.js'
 
@@ -14,7 +17,15 @@ import { webhookSinkType } from './webhook/webhook-alert-sender.js'
  * defaults, its Sink and a {@link SinkType}, and one line here: the transport's schema, the in-process
  * stream and the factories read this list.
  */
-export const SINK_TYPES = [httpSinkType, fileSinkType, webhookSinkType, memorySinkType] as const
+export const SINK_TYPES = [
+  httpSinkType,
+  fileSinkType,
+  webhookSinkType,
+  memorySinkType,
+  otlpSinkType,
+  lokiSinkType,
+  elasticsearchSinkType,
+] as const
 
 /** The spec of a built-in sender: `{ type, ...its options }`. */
 export type BuiltinSenderSpec = (typeof SINK_TYPES)[number] extends infer T
