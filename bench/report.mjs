@@ -240,6 +240,15 @@ export function checkTargets(rows) {
     add('(e) process.exit(): 100% received', e.receivedMin === e.sent, pct(e.receivedMin, e.sent))
     add('(e) process gone ≤ 300 ms after the last log call', e.goneMs <= 300, `${num(e.goneMs)} ms`)
   }
+  // Issue 12: each backend sink delivers whole, and OTLP's protobuf encoding keeps up at a 0 ms sink.
+  for (const id of ['a', 'b']) {
+    for (const target of ['courier-otlp', 'courier-otlp-json', 'courier-loki', 'courier-es']) {
+      const r = row(id, target)
+      if (r) add(`(${id}) ${target}: 100% received, no duplicates`, r.receivedMin === r.sent && r.duplicates === 0, `${pct(r.receivedMin, r.sent)}, ${r.duplicates} duplicates`)
+    }
+  }
+  const otlp = row('b', 'courier-otlp')
+  if (otlp) add('(b) otlp protobuf ≥ 100,000 records/s', atMost(100_000, otlp.recordsPerSec ?? 0), `${num(otlp.recordsPerSec)}/s`)
   return checks
 }
 

@@ -16,6 +16,8 @@ const gunzipAsync = promisify(gunzip)
  * to be cheaper than any target.
  */
 const ID_KEY = 'benchId'
+/** What follows `"benchId` in OTLP JSON before the value's digits. */
+const OTLP_JSON_VALUE = '","value":{"intValue":'
 /**
  * @typedef {object} SinkOptions
  * @property {number} expected   records the app will send (ids 0..expected-1)
@@ -145,9 +147,28 @@ export class BenchSink {
       const body = req.headers['content-encoding'] === 'gzip' ? gunzipAsync(raw) : Promise.resolve(raw)
       body.then(
         (buffer) => {
-          this.#count(buffer.toString('utf8'), this.#seenFor(req.url ?? ''))
+          const path = req.url ?? ''
+          const protobuf = /protobuf/.test(req.headers['content-type'] ?? '')
+          if (protobuf) this.#countProtobuf(buffer, this.#seenFor(path))
+          else this.#count(buffer.toString('utf8'), this.#seenFor(path))
           const answer = () => {
-            if (!res.destroyed) res.writeHead(204).end()
+            if (res.destroyed) return
+            // Each backend's success answer, as its clients check it: Elasticsearch's bulk items
+            // (one per action line; the official client also wants its product header), OTLP's
+            // (empty) ExportLogsServiceResponse, and 204 for the rest (Loki, plain HTTP).
+            if (/\/_bulk(\?|$)/.test(path)) {
+              const text = buffer.toString('utf8')
+              const op = text.startsWith('{"create"') ? 'create' : 'index'
+              let actions = 0
+              for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) actions++
+              const item = `{"${op}":{"status":201}}`
+              const items = new Array(actions >> 1).fill(item).join(',')
+              res.writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' })
+              res.end(`{"took":1,"errors":false,"items":[${items}]}`)
+            } else if (/\/v1\/logs(\?|$)/.test(path)) {
+              res.writeHead(200, { 'content-type': protobuf ? 'application/x-protobuf' : 'application/json' })
+              res.end(protobuf ? '' : '{}')
+            } else res.writeHead(204).end()
           }
           if (this.#latencyMs > 0) setTimeout(answer, this.#latencyMs)
           else answer()
@@ -168,17 +189,59 @@ export class BenchSink {
     return seen
   }
 
+  /**
+   * OTLP protobuf: an attribute `benchId` is a KeyValue whose key bytes are followed by its value,
+   * an AnyValue holding an int (field 2, length-delimited, then tag 0x18 and a varint). Found by
+   * scanning the bytes, like the text case, without decoding the message.
+   */
+  #countProtobuf(buffer, seen) {
+    const key = Buffer.from(ID_KEY)
+    const ids = []
+    for (let at = buffer.indexOf(key); at >= 0; at = buffer.indexOf(key, at + key.length)) {
+      let i = at + key.length
+      if (buffer[i] !== 0x12) continue
+      i += 2 // tag of KeyValue.value and its (one-byte) length
+      if (buffer[i] !== 0x18) continue
+      i++
+      let id = 0
+      let shift = 1
+      for (;;) {
+        const byte = buffer[i++]
+        if (byte === undefined) break
+        id += (byte & 0x7f) * shift
+        shift *= 128
+        if (byte < 0x80) break
+      }
+      ids.push(id)
+    }
+    this.#record(ids, seen)
+  }
+
   #count(text, seen) {
-    let fresh = 0
+    const ids = []
     for (let at = text.indexOf(ID_KEY); at >= 0; at = text.indexOf(ID_KEY, at + ID_KEY.length)) {
       let i = at + ID_KEY.length
       if (text.charCodeAt(i) === 92 /* backslash */) i++
-      if (text.charCodeAt(i) !== 34 /* " */ || text.charCodeAt(i + 1) !== 58 /* : */) continue
-      i += 2
+      if (text.startsWith(OTLP_JSON_VALUE, i)) {
+        // OTLP JSON: {"key":"benchId","value":{"intValue":"12"}} (an int64 may be a string or a number).
+        i += OTLP_JSON_VALUE.length
+        if (text.charCodeAt(i) === 34) i++
+      } else if (text.charCodeAt(i) !== 34 /* " */ || text.charCodeAt(i + 1) !== 58 /* : */) continue
+      else i += 2
       let id = 0
       let digits = 0
       for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i), digits++) id = id * 10 + (c - 48)
-      if (digits === 0 || id >= seen.length) continue
+      if (digits === 0) continue
+      ids.push(id)
+    }
+    this.#record(ids, seen)
+  }
+
+  /** Counts ids as received (new) or duplicates. */
+  #record(ids, seen) {
+    let fresh = 0
+    for (const id of ids) {
+      if (id >= seen.length) continue
       if (seen[id] === 0) {
         seen[id] = 1
         fresh++

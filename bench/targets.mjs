@@ -20,6 +20,9 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url))
  * @property {string[]} [scenarios] the only scenarios it runs in; all that apply if unset
  */
 
+/** Scenarios the backend rows (issue 12) run in: a 50 ms sink and a 0 ms one. */
+const BACKEND_SCENARIOS = ['a', 'b']
+
 /** Sender counts of the fan-out rows. */
 export const FANOUT_SENDERS = [1, 5, 20]
 
@@ -39,6 +42,14 @@ export const TARGETS = [
   { name: 'pino-http-send', label: 'pino-http-send 0.4', sink: true, group: 'peer' },
   { name: 'pino-loki', label: 'pino-loki 3', sink: true, group: 'peer' },
   { name: 'axiom', label: '@axiomhq/pino 2', sink: true, group: 'peer' },
+  // Issue 12's backends, each next to the peer transport for the same backend, at a 50 ms sink (a)
+  // and a 0 ms one (b). (pino-loki runs in every scenario above.)
+  { name: 'courier-otlp', label: 'pino-courier otlp (protobuf)', sink: true, group: 'courier', scenarios: BACKEND_SCENARIOS },
+  { name: 'courier-otlp-json', label: 'pino-courier otlp (json)', sink: true, group: 'courier', scenarios: BACKEND_SCENARIOS },
+  { name: 'pino-otel', label: 'pino-opentelemetry-transport 4', sink: true, group: 'peer', scenarios: BACKEND_SCENARIOS },
+  { name: 'courier-loki', label: 'pino-courier loki', sink: true, group: 'courier', scenarios: BACKEND_SCENARIOS },
+  { name: 'courier-es', label: 'pino-courier elasticsearch', sink: true, group: 'courier', scenarios: BACKEND_SCENARIOS },
+  { name: 'pino-elasticsearch', label: 'pino-elasticsearch 9', sink: true, group: 'peer', scenarios: BACKEND_SCENARIOS },
   // Fan-out (scenario f): one transport whose senders hold N http senders to the same sink.
   ...FANOUT_SENDERS.map((n) => ({
     name: `courier-fanout-${n}`,
@@ -57,7 +68,7 @@ export const BIG_BATCH_HTTP_OPTIONS = {
 
 const courierTransport = here('../dist/index.js')
 
-function transport(target, options) {
+function transport(target, options = {}) {
   const stream = pino.transport({ target, options })
   return { stream, ready: new Promise((resolve) => stream.once('ready', resolve)) }
 }
@@ -107,6 +118,20 @@ export async function createTarget(name, url) {
       return withLogger(transport(here('./pino-http-send-transport.cjs'), { url: `${url}/logs` }))
     case 'pino-loki':
       return withLogger(transport(require.resolve('pino-loki'), { host: url }))
+    case 'courier-otlp':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'otlp', url }] }))
+    case 'courier-otlp-json':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'otlp', url, protocol: 'http/json' }] }))
+    case 'courier-loki':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'loki', url, labels: { app: 'bench' } }] }))
+    case 'courier-es':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'elasticsearch', url }] }))
+    case 'pino-otel':
+      // Its documented way to name the collector; the worker thread inherits the app's environment.
+      process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT = `${url}/v1/logs`
+      return withLogger(transport(require.resolve('pino-opentelemetry-transport')))
+    case 'pino-elasticsearch':
+      return withLogger(transport(require.resolve('pino-elasticsearch'), { node: url, esVersion: 8 }))
     case 'axiom':
       return withLogger(transport(require.resolve('@axiomhq/pino'), { dataset: 'bench', token: 'xaat-bench', url }))
     default: {
