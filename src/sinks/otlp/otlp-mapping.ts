@@ -99,7 +99,10 @@ export class RecordMapper {
   /** Fills `into` with `record`'s mapped fields and returns it. */
   map(record: LogRecord, into: MappedRecord): MappedRecord {
     const fields = this.fields
-    const value = record.value()
+    // Parsed here rather than through record.value(), which caches the object on the record: a batch
+    // keeps its records until it settles, and thousands of cached objects per batch in flight outlive
+    // the young generation (measured: ~10% of the worker's time in GC). Unkept, they die young.
+    const value = JSON.parse(record.line) as Record<string, unknown>
     into.value = value
     into.timeMs = fields.timeMs(value, record)
     into.observedMs = record.time
