@@ -147,14 +147,15 @@ export function inTimeOrder(entries: LokiEntry[]): LokiEntry[] {
 }
 
 /**
- * The JSON push body of `entries[i]` for each i of `part` (ascending, so in time order):
+ * The JSON push body of `entries[i]` for each i of `part` (ascending, so in time order; all when undefined):
  * `{"streams":[{"stream":{…labels},"values":[["<ns>","<line>",{…metadata}?],…]},…]}`, streams in the
  * order of their first entry.
  */
-export function pushBody(entries: readonly LokiEntry[], part: readonly number[]): string {
+export function pushBody(entries: readonly LokiEntry[], part: readonly number[] | undefined): string {
   const streams = new Map<string, string[]>()
-  for (const i of part) {
-    const entry = entries[i] as LokiEntry
+  const count = part === undefined ? entries.length : part.length
+  for (let k = 0; k < count; k++) {
+    const entry = entries[part === undefined ? k : (part[k] as number)] as LokiEntry
     let values = streams.get(entry.stream)
     if (values === undefined) streams.set(entry.stream, (values = []))
     values.push(`["${entry.ns}",${JSON.stringify(entry.line)}${entry.metadata === undefined ? '' : `,${entry.metadata}`}]`)

@@ -92,13 +92,19 @@ export class LokiSink implements Sink {
     }
     if (entries.length === 0) return capped.length > 0 ? { rejected: capped } : undefined
     const sorted = inTimeOrder(entries)
+    // The whole request's body is made before waiting for its turn: while an earlier request of the
+    // same stream is on its way, this one is built (one stream, the usual case, allows one request
+    // at a time; this keeps the worker busy meanwhile).
+    const whole = Buffer.from(pushBody(sorted, undefined))
     // The place is taken synchronously, as the delivery starts: requests are ordered as they start.
     const release = await this.#sequencer.acquire(
       sorted.map((e) => e.stream),
       signal,
     )
     try {
-      const result = await sendSplitting(sorted.length, (part) => this.#push(sorted, part, signal))
+      const result = await sendSplitting(sorted.length, (part) =>
+        this.#push(sorted, part, signal, part.length === sorted.length ? whole : undefined),
+      )
       return onBatch(result, sorted, capped)
     } finally {
       release()
@@ -123,8 +129,8 @@ export class LokiSink implements Sink {
   }
 
   /** One request: the entries at `part` (indexes into `entries`). */
-  async #push(entries: readonly LokiEntry[], part: readonly number[], signal: AbortSignal): Promise<void | DeliveryResult> {
-    const text = Buffer.from(pushBody(entries, part))
+  async #push(entries: readonly LokiEntry[], part: readonly number[], signal: AbortSignal, made?: Buffer): Promise<void | DeliveryResult> {
+    const text = made ?? Buffer.from(pushBody(entries, part))
     const body = this.#gzip ? await gzip(text) : text
     const headers = { ...this.#headers, 'content-length': String(body.length) }
     const answer = await this.poster.postForAnswer(body, headers, signal, {
