@@ -54,7 +54,7 @@ export class ElasticsearchSink implements Sink {
   constructor(options: ElasticsearchSinkOptions) {
     const url = new URL(endpointUrl(options.url, BULK_PATH))
     url.searchParams.set('filter_path', BULK_FILTER_PATH)
-    this.poster = new HttpPoster({ url: url.toString(), keepAliveTimeoutMs: options.keepAliveTimeoutMs })
+    this.poster = new HttpPoster({ url: url.toString(), keepAliveTimeoutMs: options.keepAliveTimeoutMs, publicPath: BULK_PATH })
     const headers: Record<string, string> = {
       'content-type': 'application/x-ndjson',
       accept: 'application/json',

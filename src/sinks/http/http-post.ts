@@ -59,6 +59,11 @@ export interface HttpPosterOptions {
    * characters of the body. @default none
    */
   retryAfterFromBody?: (body: string) => number | undefined
+  /**
+   * The backend's standard path (`/v1/logs`, `/loki/api/v1/push`), whose segments are not secrets:
+   * answers name them ("logs dropped"), and cutting them out garbles the quote. @default none
+   */
+  publicPath?: string
 }
 
 /** The scheme and host of a URL: what messages may show of an endpoint that could carry secrets. */
@@ -94,7 +99,7 @@ export class HttpPoster {
 
   constructor(options: HttpPosterOptions) {
     const url = new URL(options.url)
-    this.#secrets = secretNeedles(urlSecrets(url))
+    this.#secrets = secretNeedles(urlSecrets(url, options.publicPath))
     if (url.username || url.password) {
       const user = safeDecode(url.username)
       const pass = safeDecode(url.password)
@@ -144,9 +149,10 @@ export class HttpPoster {
     headers: Record<string, string>,
     signal: AbortSignal,
     { maxBytes = MAX_ANSWER_BYTES, answers }: { maxBytes?: number; answers?: (status: number) => boolean } = {},
-  ): Promise<{ status: number; body: Buffer }> {
+  ): Promise<{ status: number; body: Buffer; retryAfterMs: number | undefined }> {
     const response = await this.#accepted(body, headers, signal, answers)
     const status = response.statusCode ?? 0
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'])
     const chunks: Buffer[] = []
     let size = 0
     try {
@@ -162,7 +168,7 @@ export class HttpPoster {
       const reason = signal.aborted && signal.reason instanceof Error ? signal.reason : error
       throw new DeliveryError(`the answer from ${this.origin} broke off (HTTP ${status}): outcome unknown`, { status, cause: reason })
     }
-    return { status, body: Buffer.concat(chunks, size) }
+    return { status, body: Buffer.concat(chunks, size), retryAfterMs }
   }
 
   /** Sends the body; resolves with a 2xx response (its body unread), rejects with a DeliveryError otherwise. */

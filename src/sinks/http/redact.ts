@@ -30,8 +30,12 @@ export function safeDecode(value: string): string {
   }
 }
 
-/** Path, path segments, query, query values and userinfo of a URL, raw and decoded. */
-export function urlSecrets(url: URL): string[] {
+/**
+ * Path, path segments, query, query values and userinfo of a URL, raw and decoded. `publicPath`: a
+ * backend's standard path (`/v1/logs`, `/_bulk`): its segments are words every answer may use
+ * ("logs"), not secrets; the user's own segments (a token in a path) still are.
+ */
+export function urlSecrets(url: URL, publicPath?: string): string[] {
   const parts = new Set<string>()
   const add = (value: string): void => {
     for (const candidate of [value, safeDecode(value)]) if (candidate.length >= MIN_SECRET_LENGTH) parts.add(candidate)
@@ -52,7 +56,8 @@ export function urlSecrets(url: URL): string[] {
   }
   add(url.username)
   add(url.password)
-  return [...parts].filter((p) => p !== '/')
+  const known = new Set(publicPath === undefined ? [] : [publicPath, ...publicPath.split('/')])
+  return [...parts].filter((p) => p !== '/' && !known.has(p))
 }
 
 /** Shortest piece of a credential header's value (a cookie's value, `token="…"`) treated as a secret of its own. */

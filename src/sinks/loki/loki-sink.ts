@@ -65,7 +65,11 @@ export class LokiSink implements Sink {
     this.#headers = headers
     this.#gzip = options.gzip ?? false
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
-    this.poster = new HttpPoster({ url: endpointUrl(options.url, LOKI_PUSH_PATH), keepAliveTimeoutMs: options.keepAliveTimeoutMs })
+    this.poster = new HttpPoster({
+      url: endpointUrl(options.url, LOKI_PUSH_PATH),
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      publicPath: LOKI_PUSH_PATH,
+    })
     const keys = options.labelKeys === undefined ? [] : Array.isArray(options.labelKeys) ? options.labelKeys : Object.values(options.labelKeys)
     const cap = this.#maxStreams
     this.#capReason = (stream) =>
