@@ -63,20 +63,54 @@ export class RecordFields {
   timeMs(value: Record<string, unknown>, record: LogRecord): number {
     return timeOf(value.time, record.time)
   }
+
+  /**
+   * When the record was logged: as {@link timeMs}, read first where pino writes its own time (right
+   * after the level, see {@link leadingTimeMs}) without parsing the line, else from the parsed record
+   * (`value`, or parsed now). Where pino wrote it wins over a field of the same name the app logged:
+   * pino writes both, and JSON.parse keeps the last.
+   */
+  recordTimeMs(record: LogRecord, value?: Record<string, unknown>): number {
+    return leadingTimeMs(record.line, record.time) ?? timeOf((value ?? record.value()).time, record.time)
+  }
+}
+
+/**
+ * pino writes the level first and its time right after it (`{"level":30,"time":1700000000000,…`), or
+ * the time first when the level is formatted away. Group 1: the time's JSON value (a number, or a
+ * string without escapes). Any other line is read from its parsed value.
+ */
+const PINO_HEAD = /^\{(?:"[^"\\]*":(?:-?\d+(?:\.\d+)?|"[^"\\]*"),)?"time":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"[^"\\]*")[,}]/
+
+/** The time pino wrote at the head of `line` (see PINO_HEAD) in ms, or undefined when it is not there. */
+export function leadingTimeMs(line: string, fallback: number): number | undefined {
+  const head = PINO_HEAD.exec(line)
+  if (head === null) return undefined
+  const raw = head[1] as string
+  return timeOf(raw.charCodeAt(0) === 34 ? raw.slice(1, -1) : Number(raw), fallback)
 }
 
 /** See {@link RecordFields.timeMs}: a `time` value in ms, or `fallback` when it is none. */
 export function timeOf(time: unknown, fallback: number): number {
-  if (typeof time === 'number') return Number.isFinite(time) && time >= 0 ? scaled(time) : fallback
+  const ms = msOf(time)
+  // Past what the backends hold (OTLP's uint64 of ns ends in 2554): not a time either.
+  return ms !== undefined && ms <= MAX_TIME_MS ? ms : fallback
+}
+
+/** Latest time taken (ms): 2^64 - 1 ns, the end of OTLP's and Loki's nanosecond timestamps. */
+export const MAX_TIME_MS = 18_446_744_073_709
+
+function msOf(time: unknown): number | undefined {
+  if (typeof time === 'number') return Number.isFinite(time) && time >= 0 ? scaled(time) : undefined
   if (typeof time === 'string' && time !== '') {
     // Decimal numbers only: Number() also reads '' and '  ' as 0 and '0x1f' as hex, which are not times.
     if (DECIMAL.test(time)) {
       const number = Number(time)
-      return Number.isFinite(number) && number >= 0 ? scaled(number) : fallback
+      return Number.isFinite(number) && number >= 0 ? scaled(number) : undefined
     }
-    return dateText(time) ?? fallback
+    return dateText(time)
   }
-  return fallback
+  return undefined
 }
 
 /**
@@ -87,14 +121,15 @@ export function timeOf(time: unknown, fallback: number): number {
 function dateText(text: string): number | undefined {
   const iso = ISO_DATE.exec(text)
   if (!iso && !HTTP_DATE.test(text)) return undefined
-  const parsed = Date.parse(text)
+  // A date and time without a zone: UTC, as everywhere in pino-courier (Date.parse would take local time).
+  const parsed = Date.parse(iso && iso[2] === undefined && /[Tt ]/.test(text) ? `${text}Z` : text)
   if (Number.isNaN(parsed)) return undefined
   const digits = iso?.[1] ?? ''
   return digits.length > 3 ? parsed + Number(`0.${digits.slice(3)}`) : parsed
 }
 
-/** RFC 3339 and the ISO 8601 forms Date.parse reads; group 1: the fraction's digits. */
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/
+/** RFC 3339 and the ISO 8601 forms Date.parse reads; group 1: the fraction's digits, group 2: the zone. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/
 /** An HTTP date, as `Date#toUTCString()` writes it. */
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/
 
