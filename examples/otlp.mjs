@@ -42,7 +42,13 @@ const server = createServer((req, res) => {
   })
 })
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
-const url = `http://127.0.0.1:${server.address().port}` // the base URL: /v1/logs is added
+// The base URL: /v1/logs is added to an empty path. Any other path is used as given, so an endpoint
+// under a prefix needs its full logs path (a 404 from one that does not end in /v1/logs says so):
+//   OpenTelemetry Collector  http://collector:4318            (-> /v1/logs)
+//   Loki 3                   http://loki:3100/otlp/v1/logs
+//   Grafana Cloud            https://otlp-gateway-<zone>.grafana.net/otlp/v1/logs
+//                            (with headers: { authorization: 'Basic <base64 of instanceId:token>' })
+const url = `http://127.0.0.1:${server.address().port}`
 
 // ---- the logger ------------------------------------------------------------------------------------
 const transport = pino.transport({

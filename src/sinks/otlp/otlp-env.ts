@@ -115,7 +115,12 @@ function protocolFromEnv(env: OtlpEnv): OtlpProtocol {
     if (value === undefined) continue
     if (value === 'http/protobuf' || value === 'http/json') return value
     const why = value === 'grpc' ? 'gRPC is not supported' : 'not a known protocol'
-    throw invalid('protocol', `${variable}=${value} in the environment: ${why}; only http/protobuf and http/json (set the option to override the variable)`)
+    // The variable is often set for the app's own OpenTelemetry SDK (gRPC to port 4317): say how to
+    // keep it and still start. An explicit `protocol` never gets here (options win, silently).
+    throw invalid(
+      'protocol',
+      `${variable}=${value} in the environment: ${why}; only http/protobuf and http/json. Set protocol: 'http/protobuf' (or 'http/json') in this sender's options to override the variable`,
+    )
   }
   return DEFAULT_OTLP_PROTOCOL
 }

@@ -6,7 +6,7 @@
  * `err` as `exception.*`, pid and hostname) made explicit.
  */
 import type { LogRecord } from '../../input/record.js'
-import type { RecordError, RecordFields } from '../shared/record-fields.js'
+import { leadingTimeMs, timeOf, type RecordError, type RecordFields } from '../shared/record-fields.js'
 
 /** pino's level numbers and the OpenTelemetry severity each maps to (the first of its range). */
 export const PINO_SEVERITIES: readonly (readonly [level: number, severity: number])[] = [
@@ -62,8 +62,19 @@ export function validFlags(value: unknown): number | undefined {
  */
 export interface MappedRecord {
   value: Record<string, unknown>
-  /** When it was logged, ms since the epoch (fractions kept). */
+  /**
+   * When it was logged, ms since the epoch (fractions kept): RecordFields.recordTimeMs's reading. A
+   * double holds today's times to about 0.25 µs, so the last digits of pino's `isoTimeNano` are
+   * rounded off; left so, since exact nanoseconds would take a second field per record for a
+   * precision no reader of logs uses.
+   */
   timeMs: number
+  /**
+   * Whether the parsed record's `time` goes into the attributes: when it is not what `timeMs` was
+   * read from (not a time at all, or a second `time` the app logged after pino's, which JSON.parse
+   * keeps), so that it does not vanish.
+   */
+  timeIsAttribute: boolean
   /** When it reached the transport, ms since the epoch. */
   observedMs: number
   severityNumber: number
@@ -104,7 +115,7 @@ export class RecordMapper {
     // the young generation (measured: ~10% of the worker's time in GC). Unkept, they die young.
     const value = JSON.parse(record.line) as Record<string, unknown>
     into.value = value
-    into.timeMs = fields.timeMs(value, record)
+    readTime(record, value, into)
     into.observedMs = record.time
     let severity = this.#severities.get(record.level)
     if (severity === undefined) this.#severities.set(record.level, (severity = severityOf(record.level)))
@@ -134,7 +145,7 @@ export class RecordMapper {
   isAttribute(name: string, mapped: MappedRecord): boolean {
     const fields = this.fields
     if (name === fields.levelKey) return false
-    if (name === 'time') return !isTime(mapped.value.time)
+    if (name === 'time') return mapped.timeIsAttribute
     if (name === fields.messageKey) return mapped.body === undefined
     if (name === fields.errorKey) return mapped.exception === undefined
     if (name === TRACE_ID_KEY) return mapped.traceId === undefined
@@ -151,6 +162,7 @@ export function mappedRecord(): MappedRecord {
   return {
     value: {},
     timeMs: 0,
+    timeIsAttribute: false,
     observedMs: 0,
     severityNumber: 0,
     severityText: '',
@@ -165,19 +177,56 @@ export function mappedRecord(): MappedRecord {
   }
 }
 
-/** `time` as pino writes it (a number or a string) is the record's time; any other value stays an attribute. */
-function isTime(time: unknown): boolean {
-  return typeof time === 'number' || typeof time === 'string'
+/**
+ * Sets `timeMs` as RecordFields.recordTimeMs reads it (pino's own time at the head of the line,
+ * else the parsed `time`, else the arrival), and `timeIsAttribute`. recordTimeMs itself cannot say
+ * whether it fell back to the arrival time, so its two shared pieces are called here with NaN as
+ * the fallback; the tests check that both readings agree.
+ */
+function readTime(record: LogRecord, value: Record<string, unknown>, into: MappedRecord): void {
+  const time = value.time
+  const head = leadingTimeMs(record.line, Number.NaN)
+  if (head === undefined) {
+    const ms = timeOf(time, Number.NaN)
+    const read = !Number.isNaN(ms)
+    into.timeMs = read ? ms : record.time
+    into.timeIsAttribute = time !== undefined && !read
+    return
+  }
+  if (Number.isNaN(head)) {
+    // pino's own time is not a time (a custom timestamp function): the arrival stands for it, and
+    // the value (pino's, or the app's written after it) is kept.
+    into.timeMs = record.time
+    into.timeIsAttribute = true
+    return
+  }
+  into.timeMs = head
+  // JSON.parse keeps the last `time`: the parsed one is pino's unless the app logged its own after
+  // it. A number is compared at once; a string (isoTime) only when the line has a second "time" key
+  // (found with indexOf, cheaper than reading a date again for every record).
+  into.timeIsAttribute =
+    typeof time === 'number' ? timeOf(time, Number.NaN) !== head : hasSecondTimeKey(record.line) && timeOf(time, Number.NaN) !== head
 }
 
-/** The error's fields other than those `exception.*` carries; undefined when there are none. */
+const TIME_KEY = '"time":'
+
+function hasSecondTimeKey(line: string): boolean {
+  const first = line.indexOf(TIME_KEY)
+  return first >= 0 && line.indexOf(TIME_KEY, first + TIME_KEY.length) >= 0
+}
+
+/**
+ * The error's fields other than those `exception.*` carries; undefined when there are none. A
+ * prototype-less object: an error with a `__proto__` field (JSON.parse makes it an own field) must
+ * stay a field, not become the object's prototype, whose fields the encoders' for-in would then send.
+ */
 function restOfError(error: Record<string, unknown>, exception: RecordError): Record<string, unknown> | undefined {
   let rest: Record<string, unknown> | undefined
   for (const name in error) {
     if (name === 'type' && exception.type !== undefined) continue
     if (name === 'message' && exception.message !== undefined) continue
     if (name === 'stack' && exception.stack !== undefined) continue
-    ;(rest ??= {})[name] = error[name]
+    ;(rest ??= Object.create(null) as Record<string, unknown>)[name] = error[name]
   }
   return rest
 }

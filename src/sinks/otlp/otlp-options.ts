@@ -17,22 +17,27 @@ export type ResourceAttributeValue = string | number | boolean | readonly (strin
 export interface OtlpSenderOptions extends CommonSenderOptions {
   /**
    * The collector's base URL (`http://collector:4318`): with an empty path or `/` the logs go to
-   * `/v1/logs`; any other path is used as given (a proxy, a vendor's own path). Credentials in it
-   * become a Basic auth header. Without it, `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (used as is) or
+   * `/v1/logs`; any other path is used as given (a proxy, a vendor's own path), so give the full
+   * logs path of an endpoint under a prefix: Loki 3 `http://loki:3100/otlp/v1/logs`, Grafana Cloud
+   * `https://otlp-gateway-<zone>.grafana.net/otlp/v1/logs` (a 404 from a path not ending in
+   * `/v1/logs` says so in its message). Credentials in it become a Basic auth header. Without it, `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (used as is) or
    * `OTEL_EXPORTER_OTLP_ENDPOINT` (with `v1/logs` appended to its path, as the SDKs do) is the
    * endpoint; with none of the three, start-up fails with a ConfigError naming `url`.
    */
   url?: string
   /**
    * The encoding of the requests. Without it, `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL` or else
-   * `OTEL_EXPORTER_OTLP_PROTOCOL` decides (`grpc` there is a ConfigError: set `protocol` to override).
+   * `OTEL_EXPORTER_OTLP_PROTOCOL` decides; `grpc` there (often set for the app's own SDK) is a
+   * ConfigError unless this option is given, which always wins over the variables.
    * @default 'http/protobuf'
    */
   protocol?: OtlpProtocol
   /**
    * Request headers (an API key: `{ 'x-api-key': '…' }`, `authorization`). They are merged over those of
    * `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_LOGS_HEADERS` (`k=v,k2=v2`, percent-decoded),
-   * name by name, these winning. Their values never appear in messages or stats.
+   * name by name, these winning, and those variables' headers are sent even when `url` is given (as
+   * the OpenTelemetry JS SDK does): unset them, or override a header by name here, when they are
+   * meant for another endpoint. Their values never appear in messages or stats.
    * @default {}
    */
   headers?: Record<string, string>

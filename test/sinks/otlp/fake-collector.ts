@@ -1,14 +1,17 @@
 /**
  * A protocol-faithful stand-in for an OpenTelemetry Collector's OTLP/HTTP receiver: a real HTTP
  * server on 127.0.0.1 that decodes every request with the official .proto files (protobuf or JSON,
- * gzipped or not, as the content headers say), answers 400 to one it cannot decode, as the
- * collector does, and otherwise as the test scripts: a status, a `Retry-After`, a partial success in
- * the request's own encoding, a reset, a hang.
+ * gzipped or not, as the content headers say) and answers as the collector does: 404 "404 page not
+ * found" (text, Go's ServeMux) off its logs path; 400 with a google.rpc.Status "http: request body
+ * too large" for a body over `maxRequestBodySize` (confighttp's MaxBytesReader: never 413); 400 with
+ * a Status for a request it cannot decode; every error as a Status in the request's own encoding.
+ * Otherwise as the test scripts: a status, a `Retry-After`, a Status message, a partial success in
+ * the request's encoding, a body of its own, a reset, a hang, an answer that breaks off.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { gunzipSync } from 'node:zlib'
-import { decodeJsonRequest, decodeRequest, encodeResponse, type DecodedRecord, type DecodedRequest } from './otlp-proto.js'
+import { decodeJsonRequest, decodeRequest, encodeResponse, encodeStatus, grpcCodeOf, type DecodedRecord, type DecodedRequest } from './otlp-proto.js'
 
 export interface CollectorRequest {
   readonly method: string
@@ -36,7 +39,22 @@ export interface CollectorReply {
   destroy?: boolean
   /** Never answer. */
   hang?: boolean
+  /** Answer `status` (400 unless given) with a google.rpc.Status of this message, in the request's encoding. */
+  error?: string
+  /** Send the head and part of the body (`body`, or 64 bytes), then reset the connection. */
+  breakOff?: boolean
 }
+
+export interface CollectorOptions {
+  port?: number
+  /** The receiver's `max_request_body_size` (bytes as sent); unlimited unless given. */
+  maxRequestBodySize?: number
+  /** The logs path it serves; any other gets Go's 404. @default '/v1/logs' */
+  logsPath?: string
+}
+
+/** The collector's message for a body over its limit (Go's http.MaxBytesReader). */
+export const BODY_TOO_LARGE = 'http: request body too large'
 
 export type CollectorResponder = (request: CollectorRequest, index: number) => CollectorReply | undefined
 
@@ -54,7 +72,8 @@ export interface FakeCollector {
   close(): Promise<void>
 }
 
-export async function startCollector(responder: CollectorResponder = () => undefined, options: { port?: number } = {}): Promise<FakeCollector> {
+export async function startCollector(responder: CollectorResponder = () => undefined, options: CollectorOptions = {}): Promise<FakeCollector> {
+  const logsPath = options.logsPath ?? '/v1/logs'
   let respond = responder
   const requests: CollectorRequest[] = []
   const accepted: DecodedRecord[] = []
@@ -70,6 +89,20 @@ export async function startCollector(responder: CollectorResponder = () => undef
     req.on('end', () => {
       const raw = Buffer.concat(chunks)
       const json = (req.headers['content-type'] ?? '').startsWith('application/json')
+      const contentType = json ? 'application/json' : 'application/x-protobuf'
+      /** An error as the receiver writes it: a google.rpc.Status in the request's encoding. */
+      const statusBody = (status: number, message: string): string | Buffer =>
+        json ? JSON.stringify({ code: grpcCodeOf(status), message }) : encodeStatus(grpcCodeOf(status), message)
+      if (new URL(req.url ?? '/', 'http://x').pathname !== logsPath) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        res.end('404 page not found\n')
+        return
+      }
+      if (options.maxRequestBodySize !== undefined && raw.length > options.maxRequestBodySize) {
+        res.writeHead(400, { 'content-type': contentType })
+        res.end(statusBody(400, BODY_TOO_LARGE))
+        return
+      }
       let decoded: DecodedRequest | undefined
       let decodeError: string | undefined
       try {
@@ -90,8 +123,8 @@ export async function startCollector(responder: CollectorResponder = () => undef
       }
       const index = requests.length
       requests.push(request)
-      const reply: CollectorReply = decodeError !== undefined ? { status: 400, body: `cannot decode: ${decodeError}` } : (respond(request, index) ?? {})
-      const status = reply.status ?? 200
+      const reply: CollectorReply = decodeError !== undefined ? { status: 400, error: decodeError } : (respond(request, index) ?? {})
+      const status = reply.status ?? (reply.error !== undefined ? 400 : 200)
       if (!reply.hang && !reply.destroy && status >= 200 && status < 300) {
         accepted.push(...request.records)
         rejected += reply.partial?.rejected ?? 0
@@ -105,8 +138,19 @@ export async function startCollector(responder: CollectorResponder = () => undef
         hanging.add(res)
         return
       }
-      const contentType = json ? 'application/json' : 'application/x-protobuf'
-      const body = reply.body ?? (json ? JSON.stringify(reply.partial ? jsonPartial(reply.partial) : {}) : encodeResponse(reply.partial))
+      const body =
+        reply.body ??
+        (reply.error !== undefined
+          ? statusBody(status, reply.error)
+          : json
+            ? JSON.stringify(reply.partial ? jsonPartial(reply.partial) : {})
+            : encodeResponse(reply.partial))
+      if (reply.breakOff) {
+        const part = reply.body ?? Buffer.alloc(64, 0x20)
+        res.writeHead(status, { 'content-type': contentType, 'content-length': String(part.length + 1000), ...reply.headers })
+        res.write(part, () => setTimeout(() => req.socket.destroy(), 20))
+        return
+      }
       res.writeHead(status, { 'content-type': contentType, ...reply.headers })
       res.end(body)
     })

@@ -10,7 +10,7 @@ import { DEFAULT_LEVELS, LevelMap, RecordParser, type LogRecord, type SenderCont
 import { defaultResource, type OtlpSettings } from '../../../src/sinks/otlp/otlp-env.js'
 import { severityOf } from '../../../src/sinks/otlp/otlp-mapping.js'
 import { OtlpSink } from '../../../src/sinks/otlp/otlp-sink.js'
-import { RecordFields } from '../../../src/sinks/shared/record-fields.js'
+import { MAX_TIME_MS, nanosText, RecordFields } from '../../../src/sinks/shared/record-fields.js'
 import { decodeJsonRequest, decodeRequest, type DecodedRecord, type DecodedRequest } from './otlp-proto.js'
 
 const T = 1_700_000_000_123 // ms
@@ -161,6 +161,55 @@ describe('message, level and time', () => {
     for (const record of proto.records) expect(record.attributes).toEqual({})
   })
 
+  it('takes no time past 2^64 ns (OTLP’s end, 2554): the arrival stands for it and the value stays an attribute', async () => {
+    const { proto, records } = await encode([
+      { level: 30, time: MAX_TIME_MS + 1, msg: 'ms past the end' },
+      { level: 30, time: '99999999999999999999999', msg: 'ns text past the end' },
+      { level: 30, time: MAX_TIME_MS, msg: 'the last ms' },
+    ])
+    const [ms, text, last] = proto.records as DecodedRecord[]
+    expect(ms?.time).toBe(nanos((records[0] as LogRecord).time))
+    expect(ms?.attributes).toEqual({ time: BigInt(MAX_TIME_MS + 1) })
+    expect(text?.time).toBe(nanos((records[1] as LogRecord).time))
+    expect(text?.attributes).toEqual({ time: '99999999999999999999999' })
+    expect(last?.time).toBe(nanos(MAX_TIME_MS))
+    expect(last?.attributes).toEqual({})
+  })
+
+  it('keeps a time that is not a time (text, negative) as an attribute, the arrival as the time', async () => {
+    const lines = [
+      '{"level":30,"time":"lunch","msg":"pino wrote it"}',
+      '{"level":30,"time":-5,"msg":"negative"}',
+      '{"msg":"x","level":30,"pid":1,"time":"lunch"}', // not where pino writes it: read from the parsed record
+      '{"msg":"x","level":30,"pid":1,"time":1700000000123}',
+    ]
+    const { proto, records } = await encode(lines)
+    const [lunch, negative, parsedLunch, parsedTime] = proto.records as DecodedRecord[]
+    expect(lunch).toMatchObject({ time: nanos((records[0] as LogRecord).time), attributes: { time: 'lunch' } })
+    expect(negative).toMatchObject({ time: nanos((records[1] as LogRecord).time), attributes: { time: -5n } })
+    expect(parsedLunch).toMatchObject({ time: nanos((records[2] as LogRecord).time), attributes: { pid: 1n, time: 'lunch' } })
+    expect(parsedTime).toMatchObject({ time: nanos(T), attributes: { pid: 1n } })
+  })
+
+  it('takes pino’s own time over a `time` the app logged after it, which stays an attribute', async () => {
+    const lines = [
+      `{"level":30,"time":${T},"msg":"x","time":"app's own"}`,
+      `{"level":30,"time":${T},"msg":"x","time":5}`,
+      '{"level":30,"time":"2023-11-14T22:13:20.123Z","msg":"x","time":"lunch"}',
+      '{"level":30,"time":"2023-11-14T22:13:20.123Z","msg":"x","req":{"time":5}}', // a nested time is the app's field, the top one pino's
+      `{"level":30,"time":${T},"msg":"x","time":${T}}`, // the same time twice: sent once, as the time
+      '{"level":30,"time":"lunch","msg":"x","time":1700000000123}', // pino's is not a time: arrival, the app's kept
+    ]
+    const { proto, records } = await encode(lines)
+    const times = proto.records.map((r) => r.time)
+    expect(times.slice(0, 5)).toEqual([nanos(T), nanos(T), nanos(T), nanos(T), nanos(T)])
+    expect(times[5]).toBe(nanos((records[5] as LogRecord).time))
+    expect(proto.records.map((r) => r.attributes)).toEqual([{ time: "app's own" }, { time: 5n }, { time: 'lunch' }, { req: { time: 5n } }, {}, { time: BigInt(T) }])
+    // The time sent is RecordFields.recordTimeMs's reading, record by record.
+    const fields = new RecordFields()
+    expect(times).toEqual(records.map((record) => nanosText(fields.recordTimeMs(record))))
+  })
+
   it('keeps sub-millisecond time from fractional seconds to the microsecond', async () => {
     const record = await one({ level: 30, time: 1_700_000_000.123456, msg: 'x' })
     const error = BigInt(record.time) - 1_700_000_000_123_456_000n
@@ -218,6 +267,14 @@ describe('errors', () => {
   it('honours the errorKey, and sends only the exception fields there are', async () => {
     const record = await one({ level: 50, time: T, msg: 'failed', error: { message: 'boom' }, err: 'not the error' }, { errorKey: 'error' })
     expect(record.attributes).toEqual({ 'exception.message': 'boom', err: 'not the error' })
+  })
+
+  it('keeps an err field named __proto__ as a field (it must not become the prototype of the leftover fields)', async () => {
+    const record = await one(`{"level":50,"time":${T},"msg":"x","err":{"type":"E","message":"m","__proto__":{"polluted":1}}}`)
+    const rest = record.attributes.err as Record<string, unknown>
+    expect(Object.keys(rest)).toEqual(['__proto__'])
+    expect(Object.getOwnPropertyDescriptor(rest, '__proto__')?.value).toEqual({ polluted: 1n })
+    expect(record.attributes['exception.type']).toBe('E')
   })
 
   it('keeps an err that is not an error object as an attribute', async () => {

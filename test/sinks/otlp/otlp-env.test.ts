@@ -88,6 +88,10 @@ describe('protocol and compression', () => {
     const error = configError(() => settings({ url: 'http://c' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }))
     expect(error.paths).toEqual(['protocol'])
     expect(error.message).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL=grpc .*gRPC is not supported; only http\/protobuf and http\/json/)
+    // The variable is usually the app SDK's: the message says how to start anyway.
+    expect(error.message).toContain("Set protocol: 'http/protobuf' (or 'http/json') in this sender's options to override the variable")
+    // An explicit protocol wins silently, the explicit url or not.
+    expect(settings({ url: 'http://c', protocol: 'http/protobuf' }, { OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grpc' }).protocol).toBe('http/protobuf')
     expect(configError(() => settings({ url: 'http://c' }, { OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'http' })).paths).toEqual(['protocol'])
   })
 

@@ -22,6 +22,28 @@ const root = load()
 export const RequestType = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest')
 export const ResponseType = root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse')
 
+/**
+ * google.rpc.Status (googleapis google/rpc/status.proto: `int32 code = 1; string message = 2;
+ * repeated google.protobuf.Any details = 3;`), the body of every error answer of the collector's
+ * OTLP/HTTP receiver. Defined here field by field (its .proto is not vendored); `details` as raw
+ * bytes, enough to put one on the wire.
+ */
+export const StatusType = new protobuf.Type('Status')
+  .add(new protobuf.Field('code', 1, 'int32'))
+  .add(new protobuf.Field('message', 2, 'string'))
+  .add(new protobuf.Field('details', 3, 'bytes', 'repeated'))
+new protobuf.Root().define('google.rpc').add(StatusType)
+
+/** gRPC codes the receiver uses (its errorMsgToStatus: 400 -> InvalidArgument, else Unknown; Unavailable and ResourceExhausted from the pipeline). */
+export function grpcCodeOf(httpStatus: number): number {
+  return httpStatus === 400 ? 3 : httpStatus === 429 ? 8 : httpStatus === 503 ? 14 : 2
+}
+
+/** A google.rpc.Status, protobuf, as the collector writes one. */
+export function encodeStatus(code: number, message: string, details: Buffer[] = []): Buffer {
+  return Buffer.from(StatusType.encode(StatusType.fromObject({ code, message, details })).finish())
+}
+
 /** An attribute value as a test compares it: ints as bigint (so 5n and 5.0 differ), kvlists as objects, an empty AnyValue as null. */
 export type Plain = string | bigint | number | boolean | null | Plain[] | { [key: string]: Plain }
 
@@ -153,8 +175,11 @@ function hex(bytes: unknown): string | undefined {
 
 function attributesOf(list: unknown): Record<string, Plain> {
   const out: Record<string, Plain> = {}
-  // An empty key is proto3's default: absent from the decoded object.
-  for (const kv of (list ?? []) as Obj[]) out[(kv.key as string | undefined) ?? ''] = plain((kv.value ?? {}) as Obj)
+  // An empty key is proto3's default: absent from the decoded object. Defined as own fields, as
+  // JSON.parse does: a key `__proto__` stays a key.
+  for (const kv of (list ?? []) as Obj[]) {
+    Object.defineProperty(out, (kv.key as string | undefined) ?? '', { value: plain((kv.value ?? {}) as Obj), enumerable: true, writable: true, configurable: true })
+  }
   return out
 }
 
