@@ -70,6 +70,9 @@ async function main() {
           labelKeys: ['region'], // a record field (a dotted path like 'req.method' becomes req_method)
           // levelLabel: 'level' is the default: the record's level name as a label.
           structuredMetadataKeys: ['trace_id'],
+          // One request in flight (the default) keeps each stream in order at Loki, retries included.
+          // With pool: { concurrency: 4 } streams go in parallel, but a stream's later request waits
+          // for its earlier ones (raise pool.timeoutMs with it) and a retried batch lands late.
         },
       ],
       stderr: false,

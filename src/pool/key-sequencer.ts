@@ -1,9 +1,13 @@
 /**
  * Orders work that shares keys while letting unrelated work run in parallel: a request for keys K
  * starts only once every request made earlier (by call order) that holds any key of K has settled.
- * The Loki sink uses it so that entries of one stream reach Loki in order even with several requests
- * in flight; keys are plain strings, so queue groups (a later issue) can order their batches with it
- * too.
+ * The Loki sink uses it so that first attempts of one stream's requests reach Loki in order when a
+ * user raises its concurrency above the default of 1; keys are plain strings, so queue groups (a
+ * later issue) can order their batches with it too.
+ *
+ * What it cannot do: order a retry. A request that failed has released its keys; when it is tried
+ * again, later requests of its keys may have gone already. And the wait is the caller's: a caller
+ * that bounds its work by a deadline (the attempt's `pool.timeoutMs`) spends it waiting here too.
  *
  * No deadlock is possible: a request takes its place on all of its keys at once, synchronously, in
  * the call to {@link KeySequencer.acquire}, and waits only for requests that took theirs before it.

@@ -4,7 +4,7 @@
  * tree is built and serialized: only the lines and values are escaped, by JSON.stringify on strings).
  */
 import type { LogRecord } from '../../input/record.js'
-import { nanosText, timeOf, type RecordFields } from '../shared/record-fields.js'
+import { nanosText, type RecordFields } from '../shared/record-fields.js'
 import { fieldKeys, fieldValue, labelValue, metadataValue, type FieldKey, type FieldKeys } from './loki-labels.js'
 
 /** One record as a Loki entry. */
@@ -37,14 +37,6 @@ export interface EntryOptions {
 /** Default of `levelLabel`. */
 export const DEFAULT_LEVEL_LABEL = 'level'
 
-/**
- * pino writes `time` first or second (`{"level":30,"time":1700000000000,…`): read there, it spares a
- * JSON.parse of every line when no other field is needed. Anchored at the line's start and walking
- * over one simple first field only, so that a nested or quoted `"time"` can never be taken for it.
- */
-const LEADING_TIME =
-  /^\{(?:"(?:[^"\\]|\\.)*":(?:-?[0-9][0-9.eE+-]*|"(?:[^"\\]|\\.)*"|true|false|null),)?"time":(?:(-?[0-9][0-9.eE+-]*)|"((?:[^"\\]|\\.)*)")[,}]/
-
 /** Turns records into entries, with the sender's labels and the logger's keys. One per sender. */
 export class EntryMaker {
   readonly #fields: RecordFields
@@ -73,14 +65,10 @@ export class EntryMaker {
 
   /** The entry of `record`, the batch's record at `index`. */
   entry(record: LogRecord, index: number): LokiEntry {
-    let value: Record<string, unknown> | undefined
-    let ms: number | undefined
-    if (this.#needsValue || record.malformed) value = record.value()
-    else ms = leadingTime(record)
-    if (ms === undefined) {
-      value ??= record.value()
-      ms = this.#fields.timeMs(value, record)
-    }
+    const value = this.#needsValue || record.malformed ? record.value() : undefined
+    // pino's own time, where pino writes it (a logged field named `time` comes later in the line and
+    // wins in the parsed value); a line without it is parsed.
+    const ms = this.#fields.recordTimeMs(record, value)
     // A malformed line travels wrapped as JSON (its raw text under the message key): Loki gets the text.
     const line = record.malformed && value ? (this.#fields.message(value) ?? record.line) : record.line
     return {
@@ -122,17 +110,6 @@ export class EntryMaker {
     }
     return members === '' ? undefined : `{${members}}`
   }
-}
-
-/** The record's time read from the start of its line, or undefined when it is not there. */
-function leadingTime(record: LogRecord): number | undefined {
-  const match = LEADING_TIME.exec(record.line)
-  if (match === null) return undefined
-  const number = match[1]
-  if (number !== undefined) return timeOf(Number(number), record.time)
-  // An escape in a time string is no date pino writes: let the parsed value decide.
-  const text = match[2] as string
-  return text.includes('\\') ? undefined : timeOf(text, record.time)
 }
 
 /**

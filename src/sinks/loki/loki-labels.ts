@@ -6,6 +6,18 @@
 import { ConfigError } from '../../config/config-error.js'
 
 /**
+ * Why Loki would refuse `tenant` as an `X-Scope-OrgID`, or undefined when it takes it (dskit's
+ * tenant.ValidTenantID, which Loki checks on every push: a 400 for each one).
+ */
+export function tenantProblem(tenant: string): string | undefined {
+  const bad = /[^a-zA-Z0-9!\-_.*'()]/.exec(tenant)
+  if (bad !== null) return `Loki refuses the character '${bad[0]}' in a tenant ID (it takes a-z A-Z 0-9 and ! - _ . * ' ( ))`
+  if (tenant.length > 150) return `Loki refuses tenant IDs over 150 characters (this one has ${tenant.length})`
+  if (tenant === '.' || tenant === '..') return `Loki refuses the tenant IDs '.' and '..'`
+  return undefined
+}
+
+/**
  * Loki's rule for a label name (Prometheus's): `[a-zA-Z_][a-zA-Z0-9_]*`. Names starting with `__` are
  * reserved for Loki's internal labels and are refused here too.
  */
@@ -70,14 +82,21 @@ export function fieldKeys(keys: FieldKeys | undefined): FieldKey[] {
 }
 
 /**
+ * Default of `maxLabelNames`: Loki's default `max_label_names_per_series` (15). Loki refuses every entry
+ * of a stream with more label names (`service_name` not counted, since Loki 3 adds it itself).
+ */
+export const DEFAULT_MAX_LABEL_NAMES = 15
+
+/**
  * Checks the label names of the options against each other (each option's own names are checked by
- * the schema): two sources of one name would make one of them silently win. Throws a ConfigError
- * naming the later option.
+ * the schema): two sources of one name would make one of them silently win; and their number against
+ * Loki's limit of label names per stream. Throws a ConfigError naming the option at fault.
  */
 export function checkLabelNames(
   labels: Readonly<Record<string, string>>,
   keys: FieldKeys | undefined,
   levelLabel: string | false,
+  maxLabelNames = DEFAULT_MAX_LABEL_NAMES,
 ): void {
   const issues: { path: string; message: string }[] = []
   const seen = new Map<string, string>()
@@ -93,6 +112,19 @@ export function checkLabelNames(
     // Loki refuses a stream without labels ("at least one label pair is required per stream"), and a
     // record without the labelKeys fields would make one.
     issues.push({ path: 'labels', message: 'every stream needs a label: set labels (e.g. { app: "api" }) or keep levelLabel' })
+  }
+  // A record with every labelKeys field has them all; service_name is not counted, as Loki 3 does not.
+  const names = seen.size - (seen.has('service_name') ? 1 : 0)
+  if (names > maxLabelNames) {
+    const keyCount = fieldEntries(keys ?? []).length
+    issues.push({
+      path: keyCount > 0 ? 'labelKeys' : 'labels',
+      message:
+        `streams would have up to ${names} label names (labels: ${Object.keys(labels).length}, labelKeys: ${keyCount}, ` +
+        `levelLabel: ${levelLabel === false ? 0 : 1}), more than ${maxLabelNames}: Loki refuses every entry of such a stream ` +
+        `(its default max_label_names_per_series is ${DEFAULT_MAX_LABEL_NAMES}). Use fewer labels (send fields as ` +
+        `structuredMetadataKeys, or leave them in the line), or raise Loki's limit and maxLabelNames together`,
+    })
   }
   if (issues.length > 0) {
     throw new ConfigError(`pino-courier: invalid options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
@@ -130,28 +162,4 @@ export function labelValue(value: unknown): string | undefined {
 export function metadataValue(value: unknown): string | undefined {
   if (typeof value === 'object' && value !== null) return JSON.stringify(value)
   return labelValue(value)
-}
-
-/**
- * A label set (ordered pairs) as Loki names streams in its messages (Prometheus's `labels.String()`):
- * `{app="api", level="info"}`, sorted by name, values quoted as Go's strconv.Quote does.
- */
-export function prometheusText(pairs: readonly (readonly [string, string])[]): string {
-  const sorted = [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-  return `{${sorted.map(([name, value]) => `${name}=${goQuote(value)}`).join(', ')}}`
-}
-
-const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' }
-
-/** Go's strconv.Quote for the characters label values hold (control characters escaped, the rest kept). */
-function goQuote(value: string): string {
-  let out = '"'
-  for (const char of value) {
-    const code = char.codePointAt(0) as number
-    if (char === '"' || char === '\\') out += `\\${char}`
-    else if (GO_ESCAPES[char] !== undefined) out += GO_ESCAPES[char]
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`
-    else out += char
-  }
-  return `${out}"`
 }

@@ -9,11 +9,13 @@ import { httpUrlSchema, redactUrl } from '../http/http-post.js'
 import { RecordFields } from '../shared/record-fields.js'
 import { defineSinkType } from '../sink-type.js'
 import { DEFAULT_LEVEL_LABEL } from './loki-entries.js'
-import { checkLabelNames, fieldKeyIssues, labelNameProblem, type FieldKeys } from './loki-labels.js'
+import { checkLabelNames, fieldKeyIssues, labelNameProblem, tenantProblem, type FieldKeys } from './loki-labels.js'
 import { LokiSink } from './loki-sink.js'
 
 export { DEFAULT_MAX_STREAMS, LOKI_PUSH_PATH } from './loki-sink.js'
 export { DEFAULT_LEVEL_LABEL } from './loki-entries.js'
+export { DEFAULT_MAX_LABEL_NAMES } from './loki-labels.js'
+export { STREAM_IDLE_MS } from './loki-stream-cap.js'
 
 /**
  * Options of {@link createLokiSender}. Labels make streams: keep them few and of low cardinality
@@ -27,7 +29,10 @@ export interface LokiSenderOptions extends CommonSenderOptions {
    * Credentials in it (`https://user:token@…`) become a Basic authorization header.
    */
   url: string
-  /** Tenant of a multi-tenant Loki: sent as `X-Scope-OrgID`. @default none */
+  /**
+   * Tenant of a multi-tenant Loki: sent as `X-Scope-OrgID`. Checked at start-up as Loki checks it: at
+   * most 150 of `a-z A-Z 0-9 ! - _ . * ' ( )`, and not `.` or `..`. @default none
+   */
   tenant?: string
   /** Extra request headers (e.g. `authorization`). They override the defaults. @default {} */
   headers?: Record<string, string>
@@ -53,19 +58,37 @@ export interface LokiSenderOptions extends CommonSenderOptions {
    */
   structuredMetadataKeys?: readonly string[] | Record<string, string>
   /**
-   * Most distinct streams (label combinations) this sender sends over its life. A record that would
-   * open one more is refused for good (counted failed, dead-lettered when a dead-letter file is set)
-   * with a reason naming the cap and the labelKeys. The default is Loki's own default limit of active
-   * streams per tenant, past which Loki answers 429 to every push opening a new stream.
+   * Most distinct streams (label combinations) this sender keeps open: a stream nothing was sent to
+   * for an hour is forgotten (as Loki stops counting a stream active once it goes idle). A record that
+   * would open one more is refused for good (counted failed, dead-lettered when a dead-letter file is
+   * set) with a reason naming the cap and the labelKeys. The default is Loki's own default limit of
+   * active streams per tenant, past which Loki answers 429 to every push opening a new stream.
    * @default 5000
    */
   maxStreams?: number
+  /**
+   * Most label names a stream may have (labels, labelKeys and the level label together; a label
+   * named `service_name` not counted), checked at start-up: Loki refuses every entry of a stream with
+   * more than its `max_label_names_per_series`. Raise it only together with Loki's limit.
+   * @default 15
+   */
+  maxLabelNames?: number
   /** How long an idle keep-alive connection stays open. @default 4000 */
   keepAliveTimeoutMs?: number
   /**
-   * The worker pool. Four requests in flight by default; entries of one stream still reach Loki in
-   * order (a request waits for the earlier ones holding any of its streams).
-   * @default { concurrency: 4, timeoutMs: 10000 }
+   * The worker pool. One request in flight by default, which keeps each stream's entries in order at
+   * Loki, retries included: a batch that failed is sent again before any later one.
+   *
+   * With `concurrency` above 1, requests of different streams go in parallel, and a request waits
+   * until every earlier one holding any of its streams has settled, so that first attempts of one
+   * stream still reach Loki in order. But that wait counts against `timeoutMs` (with one stream and
+   * 4 in flight, a request may wait for 3 answers before its own: raise `timeoutMs` to match, or
+   * attempts time out and are sent again); and a retried batch lands after later batches of its
+   * stream: Loki 2.4 and later (`unordered_writes`, the default) take it when it is within
+   * `max_chunk_age / 2` (1 h by default) of the stream's newest entry; older entries, or any with
+   * `unordered_writes: false`, are refused ("entry too far behind", "entry out of order") and counted
+   * failed.
+   * @default { concurrency: 1, timeoutMs: 10000 }
    */
   pool?: PoolOptions
 }
@@ -85,7 +108,14 @@ const labelNameSchema = z.string().superRefine((name, ctx) => {
 export const lokiSenderOptionsSchema = z.strictObject({
   ...commonSenderShape,
   url: httpUrlSchema,
-  tenant: z.string().min(1).optional(),
+  tenant: z
+    .string()
+    .min(1)
+    .superRefine((tenant, ctx) => {
+      const problem = tenantProblem(tenant)
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+    })
+    .optional(),
   headers: z.record(z.string(), z.string()).optional(),
   gzip: z.boolean().optional(),
   labels: z
@@ -101,6 +131,7 @@ export const lokiSenderOptionsSchema = z.strictObject({
   levelLabel: z.union([labelNameSchema, z.literal(false)]).optional(),
   structuredMetadataKeys: fieldKeysSchema.optional(),
   maxStreams: z.number().int().positive().optional(),
+  maxLabelNames: z.number().int().positive().optional(),
   keepAliveTimeoutMs: durationSchema(1).optional(),
 })
 
@@ -109,29 +140,32 @@ export const lokiSenderOptionsSchema = z.strictObject({
  * about a fifth larger (escaped quotes, a timestamp per entry), well under the 4 MiB gRPC message
  * limit between Loki's distributor and ingesters (`grpc_server_max_recv_msg_size`, counted after
  * decompression) and under Loki's default ingestion burst of 6 MB per push
- * (`ingestion_burst_size_mb`, which a single push larger than it can never pass: 429 for ever). Four
- * requests in flight: Loki's default ingestion rate is 4 MB/s per tenant, which four 1 MiB requests
- * reach; more would mostly collect 429s. Order holds anyway (the per-stream sequencer).
+ * (`ingestion_burst_size_mb`, which a single push larger than it can never pass: 429 for ever). One
+ * request in flight: the only way a retried batch still lands before the later batches of its stream
+ * (see `pool` in LokiSenderOptions), and 1 MiB per round trip reaches Loki's default ingestion rate
+ * of 4 MB/s per tenant at round trips up to a quarter of a second.
  */
-export const LOKI_SENDER_DEFAULTS: DeliveryOptions = { pool: { concurrency: 4 }, batch: { maxBytes: 1024 * 1024 } }
+export const LOKI_SENDER_DEFAULTS: DeliveryOptions = { pool: { concurrency: 1 }, batch: { maxBytes: 1024 * 1024 } }
 
 /**
  * Pushes batches to Grafana Loki (JSON push API), entries of each stream in time order.
  *
- * Order. Within a request each stream's entries are sorted by time. Across requests in flight, a
- * request waits until every earlier one holding any of its streams has settled (a per-stream
- * sequencer), so a stream's entries reach Loki in the order they were sent; requests for other
- * streams go meanwhile. That wait counts against the attempt's `pool.timeoutMs`. What no sender can
- * order is a retry: a batch that failed (503, a timeout) is tried again after its backoff, by which
- * time a later batch of the same stream may have been taken. Loki 2.4 and later (`unordered_writes`,
- * the default) accept such entries when they are within `max_chunk_age / 2` (1 h by default) of the
- * stream's newest entry; older Loki, or a gap past that window, refuses them with a 400 ("entry out
- * of order", "entry too far behind"), and they are counted failed with Loki's reason.
+ * Order. Within a request each stream's entries are sorted by time. Across requests: with one request
+ * in flight (the default) batches reach Loki in the order they were made, retries included, since a
+ * batch that failed (503, a timeout) is tried again before the next one is sent. With more in flight
+ * (`pool.concurrency`), a request waits until every earlier one holding any of its streams has
+ * settled (a per-stream sequencer), so first attempts of a stream still go in order while other
+ * streams go meanwhile; but that wait counts against the attempt's `pool.timeoutMs`, and a retried
+ * batch lands after later ones of its stream. Loki 2.4 and later (`unordered_writes`, the default)
+ * take such entries when they are within `max_chunk_age / 2` (1 h by default) of the stream's newest
+ * entry; older Loki, or a gap past that window, refuses them with a 400 ("entry out of order", "entry
+ * too far behind"), and they are counted failed with Loki's reason.
  *
- * Outcomes. 204: delivered. 400: Loki took the rest of the request; the entries it refused are
- * counted failed with its reasons and never sent again (a 400 whose count cannot be read fails the
- * request for good). 429 and 5xx: retried (with `Retry-After`); a batch sent again whole may repeat
- * entries Loki had taken, which Loki stores once per stream, timestamp and line, and shows once when
+ * Outcomes. 204: delivered. 400 before Loki read the request (tenant, body: see `tookNothing`): the
+ * request failed for good. Any other 400: Loki took the rest of the request; the entries it refused
+ * are counted failed with its reasons (at least one when the answer does not say how many) and never
+ * sent again. 429 and 5xx: retried (with `Retry-After`); a batch sent again whole may repeat entries
+ * Loki had taken, which Loki stores once per stream, timestamp and line, and shows once when
  * queried. 413: the batch is split. Other 4xx: failed for good.
  */
 export class LokiSender extends QueuedSender {
@@ -141,9 +175,21 @@ export class LokiSender extends QueuedSender {
   /** `checked`: the registry's token for options the transport's schema accepted already. */
   constructor(options: LokiSenderOptions, context: SenderContext = {}, checked?: typeof CHECKED) {
     if (checked !== CHECKED) validate(lokiSenderOptionsSchema, options)
-    const { url, tenant, headers, gzip, labels, labelKeys, levelLabel, structuredMetadataKeys, maxStreams, keepAliveTimeoutMs, ...common } =
-      options
-    checkLabelNames(labels ?? {}, labelKeys, levelLabel ?? DEFAULT_LEVEL_LABEL)
+    const {
+      url,
+      tenant,
+      headers,
+      gzip,
+      labels,
+      labelKeys,
+      levelLabel,
+      structuredMetadataKeys,
+      maxStreams,
+      maxLabelNames,
+      keepAliveTimeoutMs,
+      ...common
+    } = options
+    checkLabelNames(labels ?? {}, labelKeys, levelLabel ?? DEFAULT_LEVEL_LABEL, maxLabelNames)
     const sink = new LokiSink(
       { url, tenant, headers, gzip, labels, labelKeys, levelLabel, structuredMetadataKeys, maxStreams, keepAliveTimeoutMs },
       new RecordFields(context),

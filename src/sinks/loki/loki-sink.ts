@@ -8,21 +8,17 @@ import { endpointUrl } from '../shared/endpoint.js'
 import type { RecordFields } from '../shared/record-fields.js'
 import { sendSplitting } from '../shared/request-splitter.js'
 import { HttpPoster } from '../http/http-post.js'
-import { describeRefusal, readRefusal } from './loki-answer.js'
+import { describeRefusal, readRefusal, tookNothing, type StreamSizes } from './loki-answer.js'
 import { EntryMaker, inTimeOrder, pushBody, type EntryOptions, type LokiEntry } from './loki-entries.js'
-import { prometheusText } from './loki-labels.js'
+import { DEFAULT_MAX_STREAMS, StreamCap } from './loki-stream-cap.js'
+import { namesStream, parseStreamName, prometheusText } from './loki-stream-names.js'
 
 const gzip = promisify(gzipCallback)
 
 /** Loki's push API path, added to a `url` whose path is empty or `/`. */
 export const LOKI_PUSH_PATH = '/loki/api/v1/push'
 
-/**
- * Default of `maxStreams`: Loki's own default limit of active streams per tenant
- * (`limits_config.max_global_streams_per_user`, 5,000). Past it Loki answers every push that opens a
- * new stream with 429 "Maximum active stream limit exceeded", which a sender would retry in vain.
- */
-export const DEFAULT_MAX_STREAMS = 5000
+export { DEFAULT_MAX_STREAMS }
 
 /**
  * Largest 400 answer read. Loki groups its validation errors by message, but a message names the
@@ -42,8 +38,9 @@ export interface LokiSinkOptions extends EntryOptions {
 
 /**
  * Pushes batches to Loki as JSON (`POST /loki/api/v1/push`): records grouped into streams by their
- * labels, each stream's entries in time order, and entries of one stream never overtaking each other
- * across concurrent requests (a {@link KeySequencer} on the stream keys).
+ * labels, each stream's entries in time order, and, when the sender has several requests in flight,
+ * requests of one stream started in the order they were made (a {@link KeySequencer} on the stream
+ * keys; with one in flight, the default, it never waits).
  */
 export class LokiSink implements Sink {
   readonly poster: HttpPoster
@@ -51,9 +48,8 @@ export class LokiSink implements Sink {
   readonly #headers: Record<string, string>
   readonly #gzip: boolean
   readonly #sequencer = new KeySequencer()
-  /** Streams this sender has sent to (or tried to), over its life: at most `maxStreams`. */
-  readonly #streams = new Set<string>()
-  readonly #maxStreams: number
+  /** Streams this sender has sent to (or tried to) lately: at most `maxStreams`. */
+  readonly #streams: StreamCap
   readonly #capReason: (stream: string) => string
 
   constructor(options: LokiSinkOptions, fields: RecordFields) {
@@ -64,47 +60,55 @@ export class LokiSink implements Sink {
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value
     this.#headers = headers
     this.#gzip = options.gzip ?? false
-    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
+    this.#streams = new StreamCap(options.maxStreams ?? DEFAULT_MAX_STREAMS)
     this.poster = new HttpPoster({
       url: endpointUrl(options.url, LOKI_PUSH_PATH),
       keepAliveTimeoutMs: options.keepAliveTimeoutMs,
       publicPath: LOKI_PUSH_PATH,
     })
     const keys = options.labelKeys === undefined ? [] : Array.isArray(options.labelKeys) ? options.labelKeys : Object.values(options.labelKeys)
-    const cap = this.#maxStreams
+    const cap = options.maxStreams ?? DEFAULT_MAX_STREAMS
     this.#capReason = (stream) =>
-      `stream limit reached: this sender has used its maxStreams (${cap}) distinct streams, and ${stream} would be one more. ` +
+      `stream limit reached: this sender has sent to its maxStreams (${cap}) distinct streams within the last hour, and ${stream} would be one more. ` +
       `Loki labels must be few and of low cardinality: check the labelKeys (${keys.join(', ') || 'none'}), or raise maxStreams ` +
       `together with Loki's max_global_streams_per_user`
   }
 
   /**
-   * Sends the batch. Records that would open a stream past `maxStreams` are refused for good (named:
-   * failed, and dead-lettered when a dead-letter file is set). Folding them into some catch-all stream
-   * instead would count them delivered where no query by their labels finds them, and retrying them
-   * cannot help; the dead-letter file keeps them for a replay once the labels are fixed, and the
-   * failure warning (the first at once) names the cap and the labelKeys.
+   * Sends the batch. Records that would open a stream past `maxStreams` (streams idle for an hour
+   * not counted) are refused for good (named: failed, and dead-lettered when a dead-letter file is
+   * set). Folding them into some catch-all stream instead would count them delivered where no query
+   * by their labels finds them, and retrying them cannot help; the dead-letter file keeps them for a
+   * replay once the labels are fixed, and the failure warning (the first at once) names the cap and
+   * the labelKeys.
    */
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void | DeliveryResult> {
     const capped: RecordRejection[] = []
     const entries: LokiEntry[] = []
+    const streams = new Set<string>()
     const { records } = batch
+    const now = Date.now()
+    // Records of one stream usually come in runs: the cap is asked once per run.
+    let run: string | undefined
+    let admitted = false
     for (let i = 0; i < records.length; i++) {
       const entry = this.#entries.entry(records[i] as LogRecord, i)
-      if (this.#admits(entry.stream)) entries.push(entry)
+      if (entry.stream !== run) {
+        run = entry.stream
+        admitted = this.#streams.admit(run, now)
+        if (admitted) streams.add(run)
+      }
+      if (admitted) entries.push(entry)
       else capped.push({ index: i, error: this.#capReason(this.#streamName(entry.stream)) })
     }
     if (entries.length === 0) return capped.length > 0 ? { rejected: capped } : undefined
     const sorted = inTimeOrder(entries)
-    // The whole request's body is made before waiting for its turn: while an earlier request of the
-    // same stream is on its way, this one is built (one stream, the usual case, allows one request
-    // at a time; this keeps the worker busy meanwhile).
+    // The whole request's body is made before waiting for its turn (with several requests in flight,
+    // an earlier one of the same stream may be on its way): the worker builds it meanwhile.
     const whole = Buffer.from(pushBody(sorted, undefined))
     // The place is taken synchronously, as the delivery starts: requests are ordered as they start.
-    const release = await this.#sequencer.acquire(
-      sorted.map((e) => e.stream),
-      signal,
-    )
+    // The wait counts against the attempt's timeout (pool.timeoutMs).
+    const release = await this.#sequencer.acquire(streams, signal)
     try {
       const result = await sendSplitting(sorted.length, (part) =>
         this.#push(sorted, part, signal, part.length === sorted.length ? whole : undefined),
@@ -117,14 +121,6 @@ export class LokiSink implements Sink {
 
   close(): Promise<void> {
     return this.poster.close()
-  }
-
-  /** Whether a record of `stream` may go: a stream seen before, or a new one within the cap. */
-  #admits(stream: string): boolean {
-    if (this.#streams.has(stream)) return true
-    if (this.#streams.size >= this.#maxStreams) return false
-    this.#streams.add(stream)
-    return true
   }
 
   /** A stream as Loki names it in messages (`{app="api", level="info"}`). */
@@ -142,31 +138,54 @@ export class LokiSink implements Sink {
       answers: (status) => status === 400,
     })
     if (answer.status !== 400) return undefined
-    // A 400 means Loki took the rest of the request: the refused entries are counted, never sent again.
     const said = answer.body.toString('utf8')
-    const refusal = readRefusal(said, () => this.#sizes(entries, part))
-    if (refusal === undefined) {
+    // Refused before Loki read the request (the tenant, the body): nothing was taken, and sending it
+    // again cannot help.
+    if (tookNothing(said)) {
       throw new DeliveryError(`HTTP 400 from ${this.poster.origin}: ${this.poster.quote(said, headers) || '(no body)'}`, {
         status: 400,
         permanent: true,
       })
     }
+    // Any other 400 means Loki took the rest of the request: the refused entries are counted (at
+    // least one), never sent again.
+    const refusal = readRefusal(said, this.#sizes(entries, part))
     return {
       rejectedCount: Math.min(refusal.count, part.length),
       error: describeRefusal(refusal, (quoted) => this.poster.quote(quoted, headers, 200)),
     }
   }
 
-  /** The entries of each stream of a request, by the stream's name as Loki writes it. */
-  #sizes(entries: readonly LokiEntry[], part: readonly number[]): Map<string, number> {
-    const byStream = new Map<string, number>()
-    for (const i of part) {
-      const stream = (entries[i] as LokiEntry).stream
-      byStream.set(stream, (byStream.get(stream) ?? 0) + 1)
+  /**
+   * The entries of the request's stream that Loki names (see {@link namesStream}: Loki 3 adds
+   * `service_name` to the names). A name that fits several of our streams only once labels Loki adds
+   * are left out is not counted (undefined): the count is then a lower bound.
+   */
+  #sizes(entries: readonly LokiEntry[], part: readonly number[]): StreamSizes {
+    let ours: { labels: Record<string, string>; count: number }[] | undefined
+    return (name) => {
+      const theirs = parseStreamName(name)
+      if (theirs === undefined) return undefined
+      if (ours === undefined) {
+        const byStream = new Map<string, number>()
+        for (const i of part) {
+          const stream = (entries[i] as LokiEntry).stream
+          byStream.set(stream, (byStream.get(stream) ?? 0) + 1)
+        }
+        ours = [...byStream].map(([stream, count]) => ({ labels: JSON.parse(stream) as Record<string, string>, count }))
+      }
+      let loose: number | undefined
+      let looseMatches = 0
+      for (const { labels, count } of ours) {
+        const match = namesStream(labels, theirs)
+        if (match === 'exact') return count
+        if (match === 'added') {
+          loose = count
+          looseMatches++
+        }
+      }
+      return looseMatches === 1 ? loose : undefined
     }
-    const named = new Map<string, number>()
-    for (const [stream, count] of byStream) named.set(this.#streamName(stream), count)
-    return named
   }
 }
 

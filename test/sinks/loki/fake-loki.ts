@@ -1,19 +1,30 @@
 /**
  * A protocol-faithful fake of Grafana Loki's push API (`POST /loki/api/v1/push`, JSON), on a real
- * HTTP server on 127.0.0.1. It enforces what Loki documents and answers with Loki's own strings
- * (pkg/distributor, pkg/ingester, pkg/validation):
+ * HTTP server on 127.0.0.1. It enforces what Loki does and answers with Loki's own strings
+ * (pkg/distributor, pkg/ingester, pkg/validation, dskit's tenant package), as Loki 2.x, 3.5 or 3.7
+ * (the default) writes them:
  *
+ * - the tenant header: a tenant ID Loki refuses (characters, length, '.' or '..') is a 400 with
+ *   dskit's bare message, and nothing is stored;
  * - the body: `{"streams":[{"stream":{labels},"values":[["<ns>","<line>",{metadata}?],…]}]}`, gzip
- *   accepted; anything else is a 400 "couldn't parse push request" and nothing is stored;
- * - label names `[a-zA-Z_][a-zA-Z0-9_]*`, at least one label (stream-level refusals);
+ *   accepted; anything else is a 400 whose body is the decoder's bare error (jsoniter's "…, error
+ *   found in #N byte of …": Loki logs "couldn't parse push request" but does not answer it), and
+ *   nothing is stored;
+ * - label names `[a-zA-Z_][a-zA-Z0-9_]*` (3.x: the whole request refused, "couldn't parse labels";
+ *   2.x: that stream, "Error parsing labels"), at least one label;
+ * - Loki 3's `service_name`: added to every stream that lacks it (from `service`, `app`, … else
+ *   `unknown_service`) before validation, so the stream names in its messages and its store carry it;
+ * - the distributor's stream checks: `max_label_names_per_series` (15; `service_name` not counted in
+ *   3.x), label values up to 2048 characters, enforced labels (`enforcedLabels`); its entry checks:
+ *   `max_line_size` ("max entry size … exceeded", capitalised before 3.6), structured metadata allowed
+ *   or not; its errors grouped by message ("N errors like: …") in a 400;
  * - timestamps: nanoseconds as a decimal string;
- * - the distributor's entry checks: `max_line_size` ("Max entry size … exceeded"), structured metadata
- *   allowed or not; its errors grouped by message ("N errors like: …") in a 400;
  * - the ingester's order per stream: `strict` (unordered_writes=false: older than the newest is
  *   "entry out of order") or `window` (the default since 2.4: older than the newest minus
  *   max_chunk_age/2, 1 h, is "entry too far behind"); an entry equal to the stream's last one (same
  *   time, same line) is dropped as a duplicate; a 400 "… total ignored: N out of M for stream: …";
- * - the tenant header (`X-Scope-OrgID`) and credentials when asked to, and a body limit (413).
+ * - stream names as Prometheus writes them: sorted, values quoted as Go's strconv.Quote does;
+ * - a required tenant and credentials when asked to, and a body limit (413).
  *
  * It stores what it accepted per stream, in arrival order; scripted replies (`before`) stand for an
  * outage or a rate limit and store nothing.
@@ -54,8 +65,18 @@ export interface FakeLokiOptions {
   tenant?: string
   /** Require this `authorization` header (else 401). @default none */
   authorization?: string
-  /** Loki 2.x's ingester message ("total ignored: N out of M") rather than 3.x's. @default false */
-  v2Messages?: boolean
+  /**
+   * Which Loki: '2' (capitalised messages, the ingester's "total ignored: N out of M", no
+   * service_name, label names checked per stream), '3.5' (3.x's ingester message, service_name added,
+   * label names checked for the whole request, "missing required labels a for user u for stream {…}"),
+   * '3.7' (3.6's lower-case messages, the enforced-labels message quoted with its policy).
+   * @default '3.7'
+   */
+  version?: '2' | '3.5' | '3.7'
+  /** Labels every stream must have (`enforced_labels`, Loki 3.5+). @default none */
+  enforcedLabels?: readonly string[]
+  /** `max_label_names_per_series`. @default 15 */
+  maxLabelNames?: number
   /** A reply to give instead of processing the request (an outage, a rate limit). */
   before?: (request: PushRequest, index: number) => FakeLokiReply | undefined
   /** Delay before a request is processed (stored and answered), to let requests overtake each other. */
@@ -89,7 +110,10 @@ export interface FakeLoki {
   readonly requests: PushRequest[]
   /** `in N` when request N arrived, `out N` when its answer went: the order things happened in. */
   readonly events: string[]
-  /** Accepted entries by stream (Loki's stream name, `{app="api", level="info"}`), in arrival order. */
+  /**
+   * Accepted entries by stream (Loki's stream name, `{app="api", level="info", service_name="api"}`:
+   * 3.x adds service_name), in arrival order.
+   */
   readonly streams: Map<string, StoredEntry[]>
   /** Every accepted entry's line parsed as JSON (lines that are not JSON are skipped). */
   records(): Record<string, unknown>[]
@@ -115,6 +139,11 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
   const sockets = new Set<Socket>()
   const maxLine = options.maxLineBytes ?? 262_144
   const windowNs = BigInt(options.windowMs ?? 3_600_000) * 1_000_000n
+  const version = options.version ?? '3.7'
+  const v3 = version !== '2'
+  // Loki 3.6 wrote these two lower-case.
+  const lower = version === '3.7'
+  const maxLabelNames = options.maxLabelNames ?? 15
 
   const answer = (res: ServerResponse, reply: FakeLokiReply, request: PushRequest, index: number, gate?: Promise<void>): void => {
     request.status = reply.status
@@ -157,16 +186,28 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
       if (options.tenant !== undefined && req.headers['x-scope-orgid'] !== options.tenant) {
         return answer(res, { status: 401, body: 'no org id\n', delayMs }, request, index, gate)
       }
+      const tenant = req.headers['x-scope-orgid']
+      const tenantError = typeof tenant === 'string' ? tenantProblem(tenant) : undefined
+      if (tenantError !== undefined) return answer(res, { status: 400, body: `${tenantError}\n`, delayMs }, request, index, gate)
       if (options.maxBodyBytes !== undefined && raw.length > options.maxBodyBytes) {
         return answer(res, { status: 413, body: `request body too large: ${raw.length} bytes, limit: ${options.maxBodyBytes} bytes\n`, delayMs }, request, index, gate)
       }
       let pushed: Stream[]
       try {
-        if (!String(req.headers['content-type']).startsWith('application/json')) throw new ParseError('unsupported content type')
+        // Any other content type is read as snappy-compressed protobuf.
+        if (!String(req.headers['content-type']).startsWith('application/json')) throw new Error('snappy: corrupt input')
         pushed = parsePush(text)
+        if (v3) {
+          // Loki 3 parses every stream's labels while reading the request: one bad name fails it all.
+          for (const stream of pushed) {
+            const bad = Object.keys(stream.labels).find((n) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n))
+            if (bad !== undefined) throw new Error(`couldn't parse labels: 1:2: parse error: unexpected character inside braces: '${bad[0]}'`)
+          }
+        }
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error)
-        return answer(res, { status: 400, body: `couldn't parse push request: ${reason}\n`, delayMs }, request, index, gate)
+        // Loki answers the bare error (it logs it as "couldn't parse push request: …").
+        const reason = error instanceof ParseError ? jsoniterError(error.message, text) : error instanceof Error ? error.message : String(error)
+        return answer(res, { status: 400, body: `${reason}\n`, delayMs }, request, index, gate)
       }
       // The delay comes before the entries are stored, as when Loki is slow to take a request: a
       // request sent later can then be stored first (what the sender's sequencer must prevent).
@@ -182,25 +223,46 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
     const accepted: { name: string; values: Stream['values'] }[] = []
     for (const stream of pushed) {
       if (stream.values.length === 0) continue
-      const name = streamName(stream.labels)
       const names = Object.keys(stream.labels)
-      if (names.length === 0) {
+      // Loki 3 adds service_name first: a stream without labels gets {service_name="unknown_service"}.
+      const labels = v3 ? withServiceName(stream.labels) : stream.labels
+      if (Object.keys(labels).length === 0) {
         validation.push('error at least one label pair is required per stream')
         continue
       }
+      const name = streamName(labels)
       const bad = names.find((n) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(n))
       if (bad !== undefined) {
-        validation.push(`Error parsing labels '${name}' with error: 1:2: parse error: unexpected character inside braces: '${bad[0]}'`)
+        validation.push(`${lower ? 'error' : 'Error'} parsing labels '${name}' with error: 1:2: parse error: unexpected character inside braces: '${bad[0]}'`)
+        continue
+      }
+      const counted = Object.keys(labels).length - (v3 && 'service_name' in labels ? 1 : 0)
+      if (counted > maxLabelNames) {
+        validation.push(`entry for stream '${name}' has ${counted} label names; limit ${maxLabelNames}`)
+        continue
+      }
+      const long = Object.values(labels).find((v) => v.length > 2048)
+      if (long !== undefined) {
+        validation.push(`stream '${name}' has label value too long: '${long}'`)
+        continue
+      }
+      const missing = (options.enforcedLabels ?? []).filter((l) => !(l in labels))
+      if (v3 && missing.length > 0) {
+        validation.push(
+          version === '3.7'
+            ? `missing required labels '${missing.join(',')}' for user 'fake' for stream '${name}' (policy: '')`
+            : `missing required labels ${missing.join(',')} for user fake for stream ${name}`,
+        )
         continue
       }
       const valid: Stream['values'] = []
       for (const value of stream.values) {
         const length = Buffer.byteLength(value[1])
         if (maxLine > 0 && length > maxLine) {
-          validation.push(`Max entry size '${maxLine}' bytes exceeded for stream '${name}' while adding an entry with length '${length}' bytes`)
+          validation.push(`${lower ? 'max' : 'Max'} entry size '${maxLine}' bytes exceeded for stream '${name}' while adding an entry with length '${length}' bytes`)
         } else if (value[2] !== undefined && options.disallowStructuredMetadata) {
           validation.push(
-            `stream '${name}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it.`,
+            `stream '${name}' includes structured metadata, but this feature is disallowed. Please see \`limits_config.allow_structured_metadata\` or contact your Loki administrator to enable it${lower ? '' : '.'}`,
           )
         } else valid.push(value)
       }
@@ -248,13 +310,11 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
   const ignoredMessage = (name: string, failed: { ns: bigint; reason: string }[], total: number): string => {
     let out = ''
     for (const f of failed.slice(0, 10)) {
-      out += options.v2Messages
-        ? `entry with timestamp ${goTime(f.ns)} ignored, reason: '${f.reason}' for stream: ${name},\n`
-        : `entry with timestamp ${goTime(f.ns)} ignored, reason: '${f.reason}',\n`
+      out += v3
+        ? `entry with timestamp ${goTime(f.ns)} ignored, reason: '${f.reason}',\n`
+        : `entry with timestamp ${goTime(f.ns)} ignored, reason: '${f.reason}' for stream: ${name},\n`
     }
-    return (
-      out + (options.v2Messages ? `total ignored: ${failed.length} out of ${total}` : `user 'fake', total ignored: ${failed.length} out of ${total} for stream: ${name}`)
-    )
+    return out + (v3 ? `user 'fake', total ignored: ${failed.length} out of ${total} for stream: ${name}` : `total ignored: ${failed.length} out of ${total}`)
   }
 
   server.on('connection', (socket: Socket) => {
@@ -341,10 +401,53 @@ function parsePush(text: string): Stream[] {
   })
 }
 
-/** Loki's name of a stream (Prometheus `labels.String()`): `{a="1", b="2"}`, sorted by name. */
+/** Loki's name of a stream (Prometheus `labels.String()`): `{a="1", b="2"}`, sorted by name, values as Go quotes them. */
 export function streamName(labels: Record<string, string>): string {
   const names = Object.keys(labels).sort()
-  return `{${names.map((n) => `${n}=${JSON.stringify(labels[n])}`).join(', ')}}`
+  return `{${names.map((n) => `${n}=${quoteGo(labels[n] as string)}`).join(', ')}}`
+}
+
+/**
+ * Go's strconv.Quote, written here apart from the sender's own: `\"`, `\\`, `\n` and the like, other
+ * ASCII controls `\xHH`, characters Go's unicode.IsPrint refuses (not a letter, mark, number,
+ * punctuation, symbol or the ASCII space) `\uHHHH` / `\UHHHHHHHH`. Lone surrogates arrive as U+FFFD.
+ */
+export function quoteGo(value: string): string {
+  const named: Record<number, string> = { 7: 'a', 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 34: '"', 92: '\\' }
+  let out = ''
+  for (const char of value) {
+    let code = char.codePointAt(0) as number
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd
+    if (named[code] !== undefined) out += `\\${named[code]}`
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`
+    else if (/[\p{L}\p{M}\p{N}\p{P}\p{S} ]/u.test(String.fromCodePoint(code))) out += String.fromCodePoint(code)
+    else out += code > 0xffff ? `\\U${code.toString(16).padStart(8, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  }
+  return `"${out}"`
+}
+
+/** Loki 3's labels: service_name added when missing (discover_service_name's default list). */
+function withServiceName(labels: Record<string, string>): Record<string, string> {
+  if ('service_name' in labels) return labels
+  const from = SERVICE_NAME_FROM.find((l) => labels[l] !== undefined && labels[l] !== '')
+  return { ...labels, service_name: from === undefined ? 'unknown_service' : (labels[from] as string) }
+}
+
+const SERVICE_NAME_FROM = ['service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name']
+
+/** dskit's tenant.ValidTenantID, with its messages. */
+function tenantProblem(tenant: string): string | undefined {
+  const bad = /[^a-zA-Z0-9!\-_.*'()]/.exec(tenant)
+  if (bad !== null) return `tenant ID '${tenant}' contains unsupported character '${bad[0]}'`
+  if (tenant.length > 150) return 'tenant ID is too long: max 150 characters'
+  if (tenant === '.' || tenant === '..') return "tenant ID is '.' or '..'"
+  return undefined
+}
+
+/** A decoding error as jsoniter words it: `<where>: <what>, error found in #N byte of ...|…|..., bigger context ...|…|...`. */
+function jsoniterError(reason: string, text: string): string {
+  const at = Math.min(10, text.length)
+  return `loghttp.PushRequest.Streams: ${reason}, error found in #${at} byte of ...|${text.slice(0, at)}|..., bigger context ...|${text.slice(0, 50)}|...`
 }
 
 /** util.GroupedErrors: "N errors like: …" per distinct message, unless there is only one error. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LevelMap } from '../../../src/config/levels.js'
 import { createRecord, LogRecord } from '../../../src/input/record.js'
 import type { SenderEvents } from '../../../src/senders/sender.js'
@@ -10,7 +10,7 @@ import { createSenders } from '../../../src/sinks/registry.js'
 import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
 import { configErrorOf } from '../../helpers/config-error.js'
 import { useCleanups } from '../../helpers/cleanups.js'
-import { PUSH_PATH, rateLimitedBody, startFakeLoki, streamName, type FakeLoki, type FakeLokiOptions } from './fake-loki.js'
+import { PUSH_PATH, rateLimitedBody, startFakeLoki, type FakeLoki, type FakeLokiOptions } from './fake-loki.js'
 
 type FailureEvent = SenderEvents['failure'][0]
 
@@ -73,7 +73,8 @@ describe('LokiSender', () => {
         { stream: { app: 'api', env: 'prod', level: 'info' }, values: [[`${T0 + 1}000000`, lines[0]], [`${T0 + 3}000000`, lines[2]]] },
         { stream: { app: 'api', env: 'prod', level: 'warn' }, values: [[`${T0 + 2}000000`, lines[1]]] },
       ])
-      expect(fake.streams.get('{app="api", env="prod", level="info"}')?.map((e) => e.line)).toEqual([lines[0], lines[2]])
+      // Loki 3 adds service_name (here from app) to the streams it stores.
+      expect(fake.streams.get('{app="api", env="prod", level="info", service_name="api"}')?.map((e) => e.line)).toEqual([lines[0], lines[2]])
       expect(lokiSender.stats()).toMatchObject({ received: 3, delivered: 3, failed: 0, attempts: 1 })
       expectLedger(lokiSender.stats())
     })
@@ -146,6 +147,16 @@ describe('LokiSender', () => {
       expect(arrival).toBeLessThanOrEqual(after)
     })
 
+    it("takes pino's own time over a logged field named time, with labelKeys or metadata too (pino 10 writes both)", async () => {
+      for (const options of [{ labelKeys: ['s'] }, { structuredMetadataKeys: ['s'] }, {}]) {
+        const fake = await loki()
+        const lokiSender = sender({ url: fake.url, ...options })
+        send(lokiSender, [`{"level":30,"time":${T0 + 1},"s":"a","time":"2001-01-01T00:00:00.000Z","i":1}`])
+        await lokiSender.flush()
+        expect(bodies(fake)[0]?.streams[0]?.values[0]?.[0], JSON.stringify(options)).toBe(`${T0 + 1}000000`)
+      }
+    })
+
     it('sends a malformed line as its raw text', async () => {
       const fake = await loki()
       const lokiSender = sender({ url: fake.url })
@@ -170,12 +181,12 @@ describe('LokiSender', () => {
       await lokiSender.flush()
       expect([...fake.streams.keys()].sort()).toEqual(
         [
-          '{app="api", env="prod", level="info", req_method="GET", status="200"}',
-          '{app="api", level="info"}',
-          '{app="api", level="info", req_method="PUT", status="true"}',
+          '{app="api", env="prod", level="info", req_method="GET", service_name="api", status="200"}',
+          '{app="api", level="info", service_name="api"}',
+          '{app="api", level="info", req_method="PUT", service_name="api", status="true"}',
         ].sort(),
       )
-      expect(fake.streams.get('{app="api", env="prod", level="info", req_method="GET", status="200"}')).toHaveLength(2)
+      expect(fake.streams.get('{app="api", env="prod", level="info", req_method="GET", service_name="api", status="200"}')).toHaveLength(2)
     })
 
     it('labelKeys as an object names the labels; levelLabel renames or drops the level label', async () => {
@@ -183,13 +194,13 @@ describe('LokiSender', () => {
       const lokiSender = sender({ url: fake.url, labelKeys: { method: 'req.method', req_id: 'req-id' }, levelLabel: 'severity' })
       send(lokiSender, [line(1, ',"req":{"method":"GET"},"req-id":"r1"')])
       await lokiSender.flush()
-      expect([...fake.streams.keys()]).toEqual(['{method="GET", req_id="r1", severity="info"}'])
+      expect([...fake.streams.keys()]).toEqual(['{method="GET", req_id="r1", service_name="unknown_service", severity="info"}'])
 
       const fake2 = await loki()
       const noLevel = sender({ url: fake2.url, labels: { app: 'api' }, levelLabel: false })
       send(noLevel, [line(1), line(2, '', 50)])
       await noLevel.flush()
-      expect([...fake2.streams.keys()]).toEqual(['{app="api"}'])
+      expect([...fake2.streams.keys()]).toEqual(['{app="api", service_name="api"}'])
     })
 
     it("names the level with the logger's levels (custom levels, an unnamed number)", async () => {
@@ -198,7 +209,7 @@ describe('LokiSender', () => {
       const lokiSender = sender({ url: fake.url }, { levels })
       send(lokiSender, [line(1, '', 35), line(2, '', 42)])
       await lokiSender.flush()
-      expect([...fake.streams.keys()].sort()).toEqual(['{level="42"}', '{level="audit"}'])
+      expect([...fake.streams.keys()].sort()).toEqual(['{level="42", service_name="unknown_service"}', '{level="audit", service_name="unknown_service"}'])
     })
 
     it('sends structuredMetadataKeys as the third element of an entry, objects as JSON, none when absent', async () => {
@@ -209,7 +220,7 @@ describe('LokiSender', () => {
       const values = bodies(fake)[0]!.streams[0]!.values
       expect(values[0]).toEqual([`${T0 + 1}000000`, line(1, ',"trace_id":"abc","user":{"id":7}'), { trace_id: 'abc', user: '{"id":7}' }])
       expect(values[1]).toHaveLength(2)
-      expect(fake.streams.get('{level="info"}')?.[0]?.metadata).toEqual({ trace_id: 'abc', user: '{"id":7}' })
+      expect(fake.streams.get('{level="info", service_name="unknown_service"}')?.[0]?.metadata).toEqual({ trace_id: 'abc', user: '{"id":7}' })
     })
   })
 
@@ -226,6 +237,13 @@ describe('LokiSender', () => {
         [{ structuredMetadataKeys: ['a.b-c'] }, 'structuredMetadataKeys[0]', /"a_b-c" is not a Loki label name/],
         [{ maxStreams: 0 }, 'maxStreams', /./],
         [{ url: 'loki:3100' }, 'url', /Invalid URL/],
+        // Tenant IDs as Loki checks them (dskit's ValidTenantID): a 400 on every push otherwise.
+        [{ tenant: 'team a' }, 'tenant', /Loki refuses the character ' ' in a tenant ID/],
+        [{ tenant: 'a|b' }, 'tenant', /character '\|'/],
+        [{ tenant: 'x'.repeat(151) }, 'tenant', /over 150 characters/],
+        [{ tenant: '..' }, 'tenant', /'\.' and '\.\.'/],
+        [{ tenant: '' }, 'tenant', /./],
+        [{ maxLabelNames: 0 }, 'maxLabelNames', /./],
       ]
       for (const [options, path, message] of cases) {
         const error = configErrorOf(() => createLokiSender({ url: 'http://127.0.0.1:1', ...options }))
@@ -244,6 +262,19 @@ describe('LokiSender', () => {
       expect(error.paths).toEqual(['labels'])
     })
 
+    it("refuses streams with more label names than Loki's default 15 (service_name not counted), unless maxLabelNames is raised", () => {
+      const labels = (n: number): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`l${i}`, 'v']))
+      const keys = ['k1', 'k2', 'k3', 'k4', 'k5']
+      let error = configErrorOf(() => createLokiSender({ url: 'http://127.0.0.1:1', labels: labels(10), labelKeys: keys }))
+      expect(error.paths).toEqual(['labelKeys'])
+      expect(error.message).toMatch(/streams would have up to 16 label names \(labels: 10, labelKeys: 5, levelLabel: 1\), more than 15: .*max_label_names_per_series is 15/)
+      error = configErrorOf(() => createLokiSender({ url: 'http://127.0.0.1:1', labels: labels(16), levelLabel: false }))
+      expect(error.paths).toEqual(['labels'])
+      // 15 and a service_name: as Loki 3 counts them, 15.
+      expect(() => sender({ url: 'http://127.0.0.1:1', labels: { ...labels(14), service_name: 'api' } })).not.toThrow()
+      expect(() => sender({ url: 'http://127.0.0.1:1', labels: labels(10), labelKeys: keys, maxLabelNames: 16 })).not.toThrow()
+    })
+
     it('names the sender in the path through the registry', async () => {
       await expect(createSenders([{ type: 'loki', url: 'http://127.0.0.1:1', labelKeys: ['ok', 'not-ok'] }], {})).rejects.toMatchObject({
         paths: ['senders[0].labelKeys[1]'],
@@ -253,9 +284,9 @@ describe('LokiSender', () => {
       })
     })
 
-    it('has its own pool default (4 in flight) and the general 1 MiB batches', () => {
+    it('has its own pool default (1 in flight, which keeps retries in order) and the general 1 MiB batches', () => {
       const lokiSender = sender({ url: 'http://127.0.0.1:1' })
-      expect(lokiSender.options.pool.concurrency).toBe(4)
+      expect(lokiSender.options.pool.concurrency).toBe(1)
       expect(lokiSender.options.batch.maxBytes).toBe(1024 * 1024)
       expect(lokiSender.name).toBe('loki')
       expect(lokiSender.endpoint).toBe('http://127.0.0.1:1')
@@ -279,10 +310,31 @@ describe('LokiSender', () => {
       const stats = lokiSender.stats()
       expect(stats).toMatchObject({ received: 6, delivered: 4, failed: 2, deadLettered: 2 })
       expectLedger(stats)
-      expect(failures[0]?.error).toMatch(/stream limit reached: this sender has used its maxStreams \(2\) distinct streams, and \{level="info", user="c"\}/)
+      expect(failures[0]?.error).toMatch(/stream limit reached: this sender has sent to its maxStreams \(2\) distinct streams within the last hour, and \{level="info", user="c"\}/)
       expect(failures[0]?.error).toMatch(/check the labelKeys \(user\)/)
       const dead = (await readFile(deadLetter, 'utf8')).trim().split('\n')
       expect(dead.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual([3, 5])
+    })
+
+    it('forgets a stream idle for an hour: a new one may take its place (slowly changing label values)', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] })
+      defer(() => vi.useRealTimers())
+      vi.setSystemTime(T0)
+      const fake = await loki()
+      const lokiSender = sender({ url: fake.url, labelKeys: ['version'], maxStreams: 2 })
+      send(lokiSender, [line(1, ',"version":"1"'), line(2, ',"version":"2"')])
+      await lokiSender.flush()
+      vi.setSystemTime(T0 + 30 * 60_000)
+      // Version 2 is in use half an hour later; version 3 is refused, as both streams are active.
+      send(lokiSender, [line(3, ',"version":"2"'), line(4, ',"version":"3"')])
+      await lokiSender.flush()
+      expect(lokiSender.stats()).toMatchObject({ delivered: 3, failed: 1 })
+      vi.setSystemTime(T0 + 60 * 60_000 + 1)
+      // Version 1 has been idle for an hour: forgotten. Version 2 is not (used half an hour ago).
+      send(lokiSender, [line(5, ',"version":"3"'), line(6, ',"version":"4"'), line(7, ',"version":"2"')])
+      await lokiSender.flush()
+      expect(lokiSender.stats()).toMatchObject({ delivered: 5, failed: 2 })
+      expect(fake.records().map((r) => r.i).sort()).toEqual([1, 2, 3, 5, 7])
     })
 
     it('a batch with only capped records sends no request', async () => {
@@ -298,29 +350,36 @@ describe('LokiSender', () => {
   })
 
   describe('outcomes', () => {
-    it("a 400 with Loki's count: those entries failed with Loki's reason, the rest delivered, nothing sent again", async () => {
-      const fake = await loki({ maxLineBytes: 200 })
-      const lokiSender = sender({ url: fake.url })
-      const failures: FailureEvent[] = []
-      lokiSender.on('failure', (f) => failures.push(f))
-      const long = (i: number, size: number): string => line(i, `,"pad":"${'x'.repeat(size)}"`)
-      send(lokiSender, [line(1), long(2, 300), line(3), long(4, 310), line(5)])
-      await lokiSender.flush()
+    it("a 400 with Loki's count: those entries failed with Loki's reason, the rest delivered, nothing sent again (Loki 2 and 3.6+ wording)", async () => {
+      for (const [version, max] of [
+        ['2', 'Max'],
+        ['3.7', 'max'],
+      ] as const) {
+        const fake = await loki({ maxLineBytes: 200, version })
+        const lokiSender = sender({ url: fake.url })
+        const failures: FailureEvent[] = []
+        lokiSender.on('failure', (f) => failures.push(f))
+        const long = (i: number, size: number): string => line(i, `,"pad":"${'x'.repeat(size)}"`)
+        send(lokiSender, [line(1), long(2, 300), line(3), long(4, 310), line(5)])
+        await lokiSender.flush()
 
-      expect(fake.requests).toHaveLength(1)
-      expect(fake.requests[0]?.status).toBe(400)
-      expect(fake.requests[0]?.answer).toMatch(/^1 errors like: Max entry size '200' bytes exceeded .*; 1 errors like: Max entry size/)
-      expect(fake.records().map((r) => r.i)).toEqual([1, 3, 5])
-      const stats = lokiSender.stats()
-      expect(stats).toMatchObject({ received: 5, delivered: 3, failed: 2, retried: 0, attempts: 1 })
-      expectLedger(stats)
-      expect(failures[0]?.error).toMatch(/2 of 5 records refused by the sink \(not named\): Loki refused 2 entries: line too long x2 \("Max entry size '200' bytes exceeded/)
+        expect(fake.requests).toHaveLength(1)
+        expect(fake.requests[0]?.status).toBe(400)
+        expect(fake.requests[0]?.answer).toMatch(new RegExp(`^1 errors like: ${max} entry size '200' bytes exceeded .*; 1 errors like: ${max} entry size`))
+        expect(fake.records().map((r) => r.i)).toEqual([1, 3, 5])
+        const stats = lokiSender.stats()
+        expect(stats).toMatchObject({ received: 5, delivered: 3, failed: 2, retried: 0, attempts: 1 })
+        expectLedger(stats)
+        expect(failures[0]?.error).toMatch(
+          new RegExp(`2 of 5 records refused by the sink \\(not named\\): Loki refused 2 entries: line too long x2 \\("${max} entry size '200' bytes exceeded`),
+        )
+      }
     })
 
     it("counts the ingester's 'entry out of order' refusals (strict order) and 'too far behind' (the 1 h window), Loki 2 and 3 wording", async () => {
       for (const [options, reason] of [
         [{ order: 'strict' }, /entry out of order x2/],
-        [{ order: 'strict', v2Messages: true }, /entry out of order x2/],
+        [{ order: 'strict', version: '2' }, /entry out of order x2/],
         [{ order: 'window' }, /entry too far behind x2/],
       ] as const) {
         const fake = await loki(options)
@@ -339,40 +398,86 @@ describe('LokiSender', () => {
       }
     })
 
-    it('counts a stream-level refusal by the entries of the stream Loki names', async () => {
-      const server = await sink((request) => {
-        const body = JSON.parse(request.body) as { streams: { stream: Record<string, string> }[] }
-        const named = body.streams.find((s) => s.stream.user === 'b')
-        return named ? { status: 400, body: `stream '${streamName(named.stream)}' has label value too long: 'b'` } : { status: 204 }
-      })
-      const lokiSender = sender({ url: server.url.replace('/logs', ''), labelKeys: ['user'] })
-      send(lokiSender, [line(1, ',"user":"a"'), line(2, ',"user":"b"'), line(3, ',"user":"b"'), line(4, ',"user":"a"')])
-      await lokiSender.flush()
-      expect(lokiSender.stats()).toMatchObject({ delivered: 2, failed: 2, attempts: 1 })
+    it("counts a stream-level refusal by the entries of the stream Loki names, service_name (Loki 3) and Go's quoting included", async () => {
+      // Values Go quotes otherwise than JSON does: Loki's names of their streams differ from ours.
+      const odd = 'b\u00a0\u2028 "q"'
+      for (const version of ['2', '3.5', '3.7'] as const) {
+        // Loki's own label value limit (2048 characters) refuses the streams of user `odd + long`.
+        const fake = await loki({ version })
+        const lokiSender = sender({ url: fake.url, labelKeys: ['user'] })
+        const failures: FailureEvent[] = []
+        lokiSender.on('failure', (f) => failures.push(f))
+        const long = `${odd}${'x'.repeat(2048)}`
+        send(lokiSender, [line(1, ',"user":"a"'), line(2, `,"user":${JSON.stringify(long)}`), line(3, `,"user":${JSON.stringify(long)}`), line(4, ',"user":"a"')])
+        await lokiSender.flush()
+        expect(fake.requests[0]?.answer, version).toMatch(/^stream '\{level="info", (service_name="unknown_service", )?user="b\\u00a0\\u2028 \\"q\\"x+"\}' has label value too long/)
+        expect(lokiSender.stats(), version).toMatchObject({ delivered: 2, failed: 2, attempts: 1 })
+        expect(failures[0]?.error).toMatch(/Loki refused 2 entries: label value too long x2/)
+      }
     })
 
-    it('a 400 whose count cannot be read fails the whole request for good, quoting Loki', async () => {
+    it("counts the entries of a stream missing Loki's enforced labels (3.5 and 3.7 wording), the rest delivered", async () => {
+      for (const version of ['3.5', '3.7'] as const) {
+        const fake = await loki({ version, enforcedLabels: ['team'] })
+        const lokiSender = sender({ url: fake.url, labelKeys: ['team'] })
+        const failures: FailureEvent[] = []
+        lokiSender.on('failure', (f) => failures.push(f))
+        send(lokiSender, [line(1, ',"team":"a"'), line(2), line(3), line(4, ',"team":"a"'), line(5)])
+        await lokiSender.flush()
+        expect(fake.requests[0]?.answer, version).toMatch(/^missing required labels '?team'? for user '?fake'? for stream '?\{level="info", service_name="unknown_service"\}/)
+        expect(lokiSender.stats(), version).toMatchObject({ delivered: 2, failed: 3, attempts: 1 })
+        expect(failures[0]?.error).toMatch(/Loki refused 3 entries: missing required labels x3/)
+        expect(fake.records().map((r) => r.i)).toEqual([1, 4])
+      }
+    })
+
+    it("a 400 whose count cannot be read: at least one entry refused (Loki took the rest once it read the request), quoting Loki", async () => {
       const server = await sink(() => ({ status: 400, body: 'something Loki never said' }))
       const lokiSender = sender({ url: server.url.replace('/logs', '') })
       const failures: FailureEvent[] = []
       lokiSender.on('failure', (f) => failures.push(f))
-      send(lokiSender, [line(1), line(2)])
+      send(lokiSender, [line(1), line(2), line(3)])
       await lokiSender.flush()
       expect(server.requests).toHaveLength(1)
-      expect(lokiSender.stats()).toMatchObject({ delivered: 0, failed: 2, retried: 0 })
-      expect(failures[0]?.error).toMatch(/HTTP 400 from http:\/\/127\.0\.0\.1:\d+: something Loki never said/)
+      expect(lokiSender.stats()).toMatchObject({ delivered: 2, failed: 1, retried: 0 })
+      expectLedger(lokiSender.stats())
+      expect(failures[0]?.error).toMatch(/1 of 3 records refused by the sink \(not named\): Loki refused at least 1 entry: refused \("something Loki never said"\)/)
     })
 
-    it('the fake refuses what Loki refuses: a timestamp that is not a string of nanoseconds', async () => {
+    it('a 400 given before Loki read the request (tenant, body) fails the whole request for good', async () => {
+      for (const body of ["tenant ID 'a b' contains unsupported character ' '", 'gzip: invalid header', "couldn't parse labels: 1:2: parse error"]) {
+        const server = await sink(() => ({ status: 400, body: `${body}\n` }))
+        const lokiSender = sender({ url: server.url.replace('/logs', '') })
+        const failures: FailureEvent[] = []
+        lokiSender.on('failure', (f) => failures.push(f))
+        send(lokiSender, [line(1), line(2)])
+        await lokiSender.flush()
+        expect(server.requests, body).toHaveLength(1)
+        expect(lokiSender.stats(), body).toMatchObject({ delivered: 0, failed: 2, retried: 0 })
+        expect(failures[0]?.error).toContain(`HTTP 400 from ${server.url.replace('/logs', '')}: ${body}`)
+      }
+    })
+
+    it('the fake refuses what Loki refuses: a timestamp that is not a string of nanoseconds, a tenant ID Loki does not take', async () => {
       // Every other test passing through the fake thus shows the sender's timestamps are strings.
       const fake = await loki()
-      const response = await fetch(`${fake.url}${PUSH_PATH}`, {
+      let response = await fetch(`${fake.url}${PUSH_PATH}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"streams":[{"stream":{"a":"b"},"values":[[1,"x"]]}]}',
       })
       expect(response.status).toBe(400)
-      expect(await response.text()).toMatch(/couldn't parse push request: .*timestamp in ns as a string/)
+      // Loki answers the decoder's bare error (it only logs "couldn't parse push request").
+      const said = await response.text()
+      expect(said).toMatch(/timestamp in ns as a string, error found in #\d+ byte of /)
+      expect(said).not.toMatch(/couldn't parse push request/)
+      response = await fetch(`${fake.url}${PUSH_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-scope-orgid': 'a|b' },
+        body: '{"streams":[{"stream":{"a":"b"},"values":[["1","x"]]}]}',
+      })
+      expect(response.status).toBe(400)
+      expect(await response.text()).toBe("tenant ID 'a|b' contains unsupported character '|'\n")
       expect(fake.streams.size).toBe(0)
     })
 
@@ -469,7 +574,18 @@ describe('LokiSender', () => {
       expect(fake.records()).toHaveLength(n)
     })
 
-    it('a batch retried after a later one was taken: Loki 2.4+ takes it (1 h window); with strict order it is refused, counted failed', async () => {
+    it('with 1 in flight (the default), a batch retried after a 503 still lands before the later ones: strict order holds', async () => {
+      const fake = await loki({ order: 'strict', before: (_request, index) => (index === 0 ? { status: 503, body: 'Service Unavailable' } : undefined) })
+      const lokiSender = sender({ url: fake.url, batch: { maxRecords: 2, maxWaitMs: 60_000 } })
+      send(lokiSender, [line(1), line(2), line(3), line(4), line(5), line(6)])
+      await lokiSender.flush()
+      expect(fake.requests.map((r) => r.status)).toEqual([503, 204, 204, 204])
+      expect(fake.records().map((r) => r.i)).toEqual([1, 2, 3, 4, 5, 6])
+      expect(lokiSender.stats()).toMatchObject({ delivered: 6, failed: 0 })
+      expectLedger(lokiSender.stats())
+    })
+
+    it('with several in flight, a batch retried after a later one was taken: Loki 2.4+ takes it (1 h window); with strict order it is refused, counted failed', async () => {
       for (const order of ['window', 'strict'] as const) {
         // The first push fails once (503); the second batch of the stream, waiting for it, goes
         // meanwhile and is taken; the first one's retry then comes after it.
