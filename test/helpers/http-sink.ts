@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import { gunzipSync } from 'node:zlib'
+import { serve, Waiters } from './test-server.js'
 
 /** One request the sink received. */
 export interface ReceivedRequest {
@@ -62,10 +62,7 @@ export async function startHttpSink(responder: Responder = () => undefined, opti
   let respond = responder
   const requests: ReceivedRequest[] = []
   const accepted: Record<string, unknown>[] = []
-  const sockets = new Set<Socket>()
-  let connections = 0
-  const hanging = new Set<ServerResponse>()
-  const watchers = new Set<() => void>()
+  const waiters = new Waiters(() => `${requests.length} requests so far`)
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
@@ -87,7 +84,7 @@ export async function startHttpSink(responder: Responder = () => undefined, opti
       const reply = respond(request, index) ?? {}
       const status = reply.status ?? 200
       if (!reply.hang && !reply.destroy && status >= 200 && status < 300) accepted.push(...parseBody(request.body))
-      for (const watcher of watchers) watcher()
+      waiters.notify()
       if (reply.destroy) {
         req.socket.destroy()
         return
@@ -104,48 +101,21 @@ export async function startHttpSink(responder: Responder = () => undefined, opti
       else send()
     })
   })
-  server.on('connection', (socket: Socket) => {
-    connections++
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', resolve)
-  })
-  const port = (server.address() as AddressInfo).port
+  const served = await serve(server, options.port)
+  const { port, hanging } = served
 
   return {
     url: `http://127.0.0.1:${port}/logs`,
     port,
     requests,
     get connections() {
-      return connections
+      return served.connections()
     },
     records: () => accepted,
     respond(next) {
       respond = next
     },
-    waitFor(predicate, timeoutMs = 30_000) {
-      if (predicate()) return Promise.resolve()
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          watchers.delete(check)
-          reject(new Error(`waitFor timed out after ${timeoutMs} ms (${requests.length} requests so far)`))
-        }, timeoutMs)
-        const check = (): void => {
-          if (!predicate()) return
-          clearTimeout(timer)
-          watchers.delete(check)
-          resolve()
-        }
-        watchers.add(check)
-      })
-    },
-    close() {
-      for (const res of hanging) res.destroy()
-      for (const socket of sockets) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    waitFor: (predicate, timeoutMs) => waiters.waitFor(predicate, timeoutMs),
+    close: () => served.close(),
   }
 }

@@ -30,8 +30,8 @@
  * outage or a rate limit and store nothing.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import { gunzipSync } from 'node:zlib'
+import { serve, Waiters } from '../../helpers/test-server.js'
 
 export const PUSH_PATH = '/loki/api/v1/push'
 
@@ -135,8 +135,7 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
   const events: string[] = []
   const streams = new Map<string, StoredEntry[]>()
   const state = new Map<string, { highest: bigint; last: { ns: bigint; line: string } | undefined }>()
-  const watchers = new Set<() => void>()
-  const sockets = new Set<Socket>()
+  const waiters = new Waiters(() => `${requests.length} requests so far`)
   const maxLine = options.maxLineBytes ?? 262_144
   const windowNs = BigInt(options.windowMs ?? 3_600_000) * 1_000_000n
   const version = options.version ?? '3.7'
@@ -148,7 +147,7 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
   const answer = (res: ServerResponse, reply: FakeLokiReply, request: PushRequest, index: number, gate?: Promise<void>): void => {
     request.status = reply.status
     request.answer = reply.body
-    for (const watcher of watchers) watcher()
+    waiters.notify()
     const send = (): void => {
       events.push(`out ${index}`)
       res.writeHead(reply.status, { 'content-type': 'text/plain; charset=utf-8', ...reply.headers })
@@ -317,15 +316,8 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
     return out + (v3 ? `user 'fake', total ignored: ${failed.length} out of ${total} for stream: ${name}` : `total ignored: ${failed.length} out of ${total}`)
   }
 
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', resolve)
-  })
-  const port = (server.address() as AddressInfo).port
+  const served = await serve(server, options.port)
+  const { port } = served
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -346,26 +338,8 @@ export async function startFakeLoki(options: FakeLokiOptions = {}): Promise<Fake
       }
       return out
     },
-    waitFor(predicate, timeoutMs = 30_000) {
-      if (predicate()) return Promise.resolve()
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          watchers.delete(check)
-          reject(new Error(`waitFor timed out after ${timeoutMs} ms (${requests.length} requests so far)`))
-        }, timeoutMs)
-        const check = (): void => {
-          if (!predicate()) return
-          clearTimeout(timer)
-          watchers.delete(check)
-          resolve()
-        }
-        watchers.add(check)
-      })
-    },
-    close() {
-      for (const socket of sockets) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    waitFor: (predicate, timeoutMs) => waiters.waitFor(predicate, timeoutMs),
+    close: () => served.close(),
   }
 }
 

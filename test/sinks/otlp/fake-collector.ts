@@ -8,9 +8,9 @@
  * Otherwise as the test scripts: a status, a `Retry-After`, a Status message, a partial success in
  * the request's encoding, a body of its own, a reset, a hang, an answer that breaks off.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
 import { gunzipSync } from 'node:zlib'
+import { serve, Waiters } from '../../helpers/test-server.js'
 import { decodeJsonRequest, decodeRequest, encodeResponse, encodeStatus, grpcCodeOf, type DecodedRecord, type DecodedRequest } from './otlp-proto.js'
 
 export interface CollectorRequest {
@@ -78,9 +78,7 @@ export async function startCollector(responder: CollectorResponder = () => undef
   const requests: CollectorRequest[] = []
   const accepted: DecodedRecord[] = []
   let rejected = 0
-  const sockets = new Set<Socket>()
-  const hanging = new Set<ServerResponse>()
-  const watchers = new Set<() => void>()
+  const waiters = new Waiters(() => `${requests.length} requests so far`)
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -129,7 +127,7 @@ export async function startCollector(responder: CollectorResponder = () => undef
         accepted.push(...request.records)
         rejected += reply.partial?.rejected ?? 0
       }
-      for (const watcher of watchers) watcher()
+      waiters.notify()
       if (reply.destroy) {
         req.socket.destroy()
         return
@@ -155,15 +153,8 @@ export async function startCollector(responder: CollectorResponder = () => undef
       res.end(body)
     })
   })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', resolve)
-  })
-  const port = (server.address() as AddressInfo).port
+  const served = await serve(server, options.port)
+  const { port, hanging } = served
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -176,27 +167,8 @@ export async function startCollector(responder: CollectorResponder = () => undef
     respond(next) {
       respond = next
     },
-    waitFor(predicate, timeoutMs = 30_000) {
-      if (predicate()) return Promise.resolve()
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          watchers.delete(check)
-          reject(new Error(`waitFor timed out after ${timeoutMs} ms (${requests.length} requests so far)`))
-        }, timeoutMs)
-        const check = (): void => {
-          if (!predicate()) return
-          clearTimeout(timer)
-          watchers.delete(check)
-          resolve()
-        }
-        watchers.add(check)
-      })
-    },
-    close() {
-      for (const res of hanging) res.destroy()
-      for (const socket of sockets) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    waitFor: (predicate, timeoutMs) => waiters.waitFor(predicate, timeoutMs),
+    close: () => served.close(),
   }
 }
 
