@@ -10,6 +10,10 @@
 // intake and take the key from the environment:
 //   url: 'https://http-intake.logs.datadoghq.com/api/v2/logs'   (datadoghq.eu: http-intake.logs.datadoghq.eu)
 //   headers: { 'dd-api-key': process.env.DD_API_KEY }
+//
+// Datadog takes logs whose timestamp is at most 18 hours old: it drops older ones yet still answers
+// 202, so pino-courier counts them delivered. Records held back longer than that (retried through a
+// long intake outage, or replayed from the spool after one) are lost without a word.
 import { createServer } from 'node:http'
 import { gunzipSync } from 'node:zlib'
 import pino from 'pino'

@@ -1,20 +1,20 @@
 /**
  * The `_bulk` body: per record an action line naming its index and `_id`, then the record's own line,
  * each followed by a newline (Elasticsearch refuses a body without the final one). Built from the
- * record log's bytes: a record's line is copied, not decoded and re-encoded, and parsed only when a
- * quick look at its first fields cannot tell its time.
+ * record log's bytes: a record's line is copied, not decoded and re-encoded, and read for its time
+ * without being parsed (line-fields.ts).
  */
 import { createHash } from 'node:crypto'
 import { timeOf } from '../shared/record-fields.js'
 import { ndjsonPieces } from '../ndjson.js'
 import type { Batch } from '../sink.js'
 import type { IndexName } from './index-name.js'
+import { readLineFields, TIMESTAMP_FIELD } from './line-fields.js'
+
+export { TIMESTAMP_FIELD } from './line-fields.js'
 
 /** What the sink does with a new document: `create` refuses an `_id` that exists (409), `index` overwrites it. */
 export type ElasticsearchOpType = 'create' | 'index'
-
-/** Field the record's time is written to when the record has none (data streams and Kibana need it). */
-export const TIMESTAMP_FIELD = '@timestamp'
 
 /** Longest `_id` Elasticsearch accepts, in UTF-8 bytes. */
 export const MAX_ID_BYTES = 512
@@ -43,13 +43,6 @@ export interface PreparedBulk {
 const NEWLINE = 0x0a
 const OPEN = 0x7b
 const CLOSE = 0x7d
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COLON = 0x3a
-const COMMA = 0x2c
-const BRACKET = 0x5b
-/** Found in every line that may have a top-level `@timestamp` (also written `"\u0040timestamp"`). */
-const TIMESTAMP_NEEDLE = Buffer.from('timestamp"')
 /** Latest time `Date` can show (ms): later ones fall back to the arrival time. */
 const MAX_DATE_MS = 8.64e15
 
@@ -75,7 +68,7 @@ export class BulkBody {
     const rests: Buffer[] = []
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] as Buffer
-      const fields = readFields(line)
+      const fields = readLineFields(line)
       let ms = timeOf(fields.time, Number.NaN)
       if (!(ms <= MAX_DATE_MS)) ms = timeOf(fields.timestamp, Number.NaN)
       // No usable time in the record (pino's nullTime): its arrival time, as the engine recorded it.
@@ -168,84 +161,6 @@ export function splitLines(pieces: readonly Buffer[]): Buffer[] {
     if (start < piece.length) lines.push(piece.subarray(start))
   }
   return lines
-}
-
-/** The fields of a line the body needs: `time`, `@timestamp` and whether the latter is there. */
-interface LineFields {
-  readonly time: unknown
-  readonly timestamp: unknown
-  readonly hasTimestamp: boolean
-}
-
-const NO_FIELDS: LineFields = { time: undefined, timestamp: undefined, hasTimestamp: false }
-
-/**
- * Reads `time` from the first fields of the line when they are plain (pino writes `{"level":30,"time":…`
- * first), and parses the whole line only when that cannot tell, or when the line may hold a top-level
- * `@timestamp` (the text `timestamp"` is in it).
- */
-function readFields(line: Buffer): LineFields {
-  if (line.indexOf(TIMESTAMP_NEEDLE) < 0) {
-    const time = scanTime(line)
-    if (time !== UNKNOWN) return { time, timestamp: undefined, hasTimestamp: false }
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(line.toString('utf8'))
-  } catch {
-    // Not JSON (a hand-made record): sent as it is, and Elasticsearch says what it thinks of it.
-    return NO_FIELDS
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return NO_FIELDS
-  const record = value as Record<string, unknown>
-  return { time: record.time, timestamp: record[TIMESTAMP_FIELD], hasTimestamp: Object.hasOwn(record, TIMESTAMP_FIELD) }
-}
-
-const UNKNOWN: unique symbol = Symbol('unknown')
-
-/** Most leading fields looked at before parsing the line instead. */
-const MAX_SCANNED_FIELDS = 4
-
-/**
- * The top-level `time` of a JSON object line, read from its first fields without parsing it: the
- * value (undefined when the object ends without one), or UNKNOWN as soon as the line is not in the
- * plain form pino writes (whitespace, escapes in a string, a nested value before `time`).
- */
-function scanTime(line: Buffer): unknown {
-  const end = line.length
-  let i = 0
-  if (line[i++] !== OPEN) return UNKNOWN
-  if (line[i] === CLOSE) return undefined
-  for (let field = 0; field < MAX_SCANNED_FIELDS; field++) {
-    if (line[i++] !== QUOTE) return UNKNOWN
-    const keyStart = i
-    while (i < end && line[i] !== QUOTE) if (line[i++] === BACKSLASH) return UNKNOWN
-    const isTime = i - keyStart === 4 && line.toString('latin1', keyStart, i) === 'time'
-    i++
-    if (line[i++] !== COLON) return UNKNOWN
-    const valueStart = i
-    const first = line[i]
-    if (first === QUOTE) {
-      i++
-      while (i < end && line[i] !== QUOTE) if (line[i++] === BACKSLASH) return UNKNOWN
-      if (i++ >= end) return UNKNOWN
-      if (isTime) return line.toString('utf8', valueStart + 1, i - 1)
-    } else {
-      if (first === OPEN || first === BRACKET) return UNKNOWN
-      while (i < end && line[i] !== COMMA && line[i] !== CLOSE) i++
-      if (isTime) return scalar(line.toString('latin1', valueStart, i))
-    }
-    if (line[i] === CLOSE) return undefined
-    if (line[i++] !== COMMA) return UNKNOWN
-  }
-  return UNKNOWN
-}
-
-/** A JSON number or literal, or UNKNOWN for anything else (whitespace included). */
-function scalar(text: string): unknown {
-  if (/^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(text)) return Number(text)
-  if (text === 'null' || text === 'true' || text === 'false') return undefined
-  return UNKNOWN
 }
 
 /** Position of the line's opening brace (after leading whitespace), or -1 when it is not an object. */

@@ -46,15 +46,20 @@ export class ElasticsearchSink implements Sink {
   readonly poster: HttpPoster
   readonly #body: BulkBody
   readonly #headers: Record<string, string>
-  /** Headers whose values are cut out of quoted server text: the sent ones and the other secrets. */
-  readonly #secretHeaders: Record<string, string>
   readonly #gzip: boolean
   readonly #answer: AnswerContext
 
   constructor(options: ElasticsearchSinkOptions) {
     const url = new URL(endpointUrl(options.url, BULK_PATH))
     url.searchParams.set('filter_path', BULK_FILTER_PATH)
-    this.poster = new HttpPoster({ url: url.toString(), keepAliveTimeoutMs: options.keepAliveTimeoutMs, publicPath: BULK_PATH })
+    // The raw api_key goes to the poster too: it cuts it out of every answer it quotes, whole-request
+    // errors included (the headers it sees hold only the encoded key).
+    this.poster = new HttpPoster({
+      url: url.toString(),
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+      publicPath: BULK_PATH,
+      secrets: options.secrets,
+    })
     const headers: Record<string, string> = {
       'content-type': 'application/x-ndjson',
       accept: 'application/json',
@@ -64,14 +69,12 @@ export class ElasticsearchSink implements Sink {
     if (options.apiKey !== undefined) headers.authorization = `ApiKey ${options.apiKey}`
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value
     this.#headers = headers
-    this.#secretHeaders = { ...headers }
-    options.secrets?.forEach((secret, i) => (this.#secretHeaders[`x-secret-${i}`] = secret))
     this.#gzip = options.gzip ?? false
     this.#body = new BulkBody({ index: options.index, opType: options.opType, pipeline: options.pipeline, addTimestamp: options.addTimestamp })
     this.#answer = {
       opType: options.opType,
       origin: this.poster.origin,
-      quote: (text) => this.poster.quote(text, this.#secretHeaders),
+      quote: (text) => this.poster.quote(text, this.#headers),
     }
   }
 

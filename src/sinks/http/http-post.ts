@@ -64,6 +64,8 @@ export interface HttpPosterOptions {
    * answers name them ("logs dropped"), and cutting them out garbles the quote. @default none
    */
   publicPath?: string
+  /** Other secrets a server could echo, cut out of quoted answers too (an Elasticsearch `api_key`, sent encoded). @default none */
+  secrets?: readonly string[]
 }
 
 /** The scheme and host of a URL: what messages may show of an endpoint that could carry secrets. */
@@ -87,7 +89,7 @@ export class HttpPoster {
   /** Scheme and host of the endpoint: all that messages show of it. */
   readonly origin: string
   readonly #url: URL
-  /** Parts of the URL that may be credentials (path, query, userinfo), as redactText takes them. */
+  /** Parts of the URL that may be credentials (path, query, userinfo) and `secrets`, as redactText takes them. */
   readonly #secrets: readonly SecretNeedle[]
   readonly #method: 'POST' | 'PUT'
   readonly #authorization: string | undefined
@@ -99,7 +101,7 @@ export class HttpPoster {
 
   constructor(options: HttpPosterOptions) {
     const url = new URL(options.url)
-    this.#secrets = secretNeedles(urlSecrets(url, options.publicPath))
+    this.#secrets = secretNeedles([...urlSecrets(url, options.publicPath), ...(options.secrets ?? [])])
     if (url.username || url.password) {
       const user = safeDecode(url.username)
       const pass = safeDecode(url.password)

@@ -41,7 +41,8 @@ export interface HttpSenderOptions extends CommonSenderOptions {
   addFields?: AddedFields
   /**
    * Field of a JSON 2xx answer counting the records the endpoint refused (Axiom: `failed`): that many
-   * count failed, not delivered, and are not sent again. The answer is then read to its end.
+   * count failed, not delivered, and are not sent again. The answer is then read to its end. Not with
+   * `format: 'splunk-hec'`, whose answers are read as HEC writes them.
    * @default none (a 2xx accepts the whole batch)
    */
   rejectedCountField?: string
@@ -118,6 +119,12 @@ export class HttpSender extends QueuedSender {
     // A rule between two options, checked here: the schema stays a plain object the transport's union can extend.
     if (splunk !== undefined && format !== 'splunk-hec') {
       throw new ConfigError("pino-courier: invalid options: splunk: only with format 'splunk-hec'", { paths: ['splunk'] })
+    }
+    // HEC's answers are read as HEC writes them (splunk-hec answers): a count field would go unread.
+    if (rejectedCountField !== undefined && format === 'splunk-hec') {
+      throw new ConfigError("pino-courier: invalid options: rejectedCountField: not with format 'splunk-hec' (HEC's answers are read as such)", {
+        paths: ['rejectedCountField'],
+      })
     }
     const fields = new RecordFields(context)
     const sink = new HttpSink({

@@ -1,7 +1,7 @@
 import type { LogRecord } from '../../input/record.js'
 import type { Batch } from '../sink.js'
 import { ndjsonPieces, toJsonArray } from '../ndjson.js'
-import { timeOf, type RecordFields } from '../shared/record-fields.js'
+import type { RecordFields } from '../shared/record-fields.js'
 
 /** Body formats of the HTTP sender. */
 export type HttpBodyFormat = 'ndjson' | 'json' | 'splunk-hec'
@@ -35,9 +35,6 @@ export interface SplunkHecOptions {
   /** The events' `host`. @default the token's (the client's address) */
   host?: string
 }
-
-/** The latest time `Date` can hold, in ms. */
-const MAX_DATE_MS = 8.64e15
 
 /**
  * Writes request bodies from a batch's records: the record log's own bytes when the records go as
@@ -83,45 +80,28 @@ export class RecordBody {
     const line = this.#verbatim ? record.line : this.#withFields(record)
     if (this.#format !== 'splunk-hec') return line
     // HEC's time is epoch seconds with the ms as a fraction; the record itself is the event.
-    return `{"time":${hecTime(this.#timeMs(record))},${this.#hecMetadata}"event":${line}}`
+    return `{"time":${hecTime(this.#fields.recordTimeMs(record))},${this.#hecMetadata}"event":${line}}`
   }
 
   /** The record's line with the added fields first: a field of the same name in the record comes later, and wins with parsers that keep the last. */
   #withFields(record: LogRecord): string {
     const { time, level } = this.#added
     let head = ''
-    if (time !== undefined) head += `${JSON.stringify(time)}:"${new Date(Math.floor(this.#timeMs(record))).toISOString()}",`
+    if (time !== undefined) head += `${JSON.stringify(time)}:"${new Date(Math.floor(this.#fields.recordTimeMs(record))).toISOString()}",`
     if (level !== undefined) head += `${JSON.stringify(level)}:${JSON.stringify(this.#fields.levelLabel(record.level))},`
     if (head === '') return record.line
     const line = record.line
-    // Lines are JSON objects (the parser wraps anything else): '{' first, maybe spaces, then '}' when empty.
-    const body = line.slice(1)
-    return /^\s*\}/.test(body) ? `{${head.slice(0, -1)}${body}` : `{${head}${body}`
-  }
-
-  /** The record's time in ms, within what a Date holds (the arrival time otherwise). */
-  #timeMs(record: LogRecord): number {
-    const ms = recordTimeMs(record, this.#fields)
-    return ms >= 0 && ms <= MAX_DATE_MS ? ms : record.time
+    // Lines are JSON objects (the parser wraps anything else), which JSON lets start with whitespace:
+    // the fields go right after the opening brace, then the rest as received ('}' at once when empty).
+    const brace = OPENING_BRACE.exec(line)
+    if (brace === null) return line
+    const rest = line.slice(brace[0].length)
+    return /^\s*\}/.test(rest) ? `{${head.slice(0, -1)}${rest}` : `{${head}${rest}`
   }
 }
 
-/**
- * pino writes the level first and its time right after it (`{"level":30,"time":1700000000000,…`):
- * read there, the time needs no parse of the line. Group 1: the time's JSON value (a number or a
- * string without escapes). Anything else is read from the parsed record.
- */
-const PINO_HEAD = /^\{(?:"[^"\\]*":(?:-?\d+(?:\.\d+)?|"[^"\\]*"),)?"time":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"[^"\\]*")[,}]/
-
-/** The record's time in ms, from its `time` in any form pino writes (see RecordFields.timeMs). */
-export function recordTimeMs(record: LogRecord, fields: RecordFields): number {
-  const head = PINO_HEAD.exec(record.line)
-  if (head) {
-    const raw = head[1] as string
-    return timeOf(raw.startsWith('"') ? raw.slice(1, -1) : Number(raw), record.time)
-  }
-  return fields.timeMs(record.value(), record)
-}
+/** A line's opening brace and the JSON whitespace before it. */
+const OPENING_BRACE = /^[ \t\r\n]*\{/
 
 /** A time in ms as HEC's `time`: epoch seconds with the ms as a three-digit fraction (`1700000000.123`). */
 export function hecTime(ms: number): string {

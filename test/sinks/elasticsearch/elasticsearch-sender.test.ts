@@ -208,6 +208,9 @@ describe('ElasticsearchSender', () => {
       { form: 'a time after nested fields', record: `{"level":30,"req":{"time":1},"msg":"x","time":${Date.UTC(2024, 6, 7)}}`, index: 'logs-2024.07.07', ts: '2024-07-07T00:00:00.000Z' },
       { form: 'a custom level key first', record: `{"severity":"INFO","time":${Date.UTC(2024, 7, 8)},"msg":"x"}`, index: 'logs-2024.08.08', ts: '2024-08-08T00:00:00.000Z' },
       { form: 'whitespace in the line', record: `{ "level": 30, "time": ${Date.UTC(2024, 8, 9)} }`, index: 'logs-2024.09.09', ts: '2024-09-09T00:00:00.000Z' },
+      { form: 'a nested value after a spaced colon first', record: '{"ctx": {"a": 1}, "time": 1600000000000}', index: 'logs-2020.09.13', ts: '2020-09-13T12:26:40.000Z' },
+      { form: 'a brace in a string first', record: '{"msg": "user {id} logged in", "time": 1600000000000}', index: 'logs-2020.09.13', ts: '2020-09-13T12:26:40.000Z' },
+      { form: 'leading whitespace', record: `  {"level":30,"time":${Date.UTC(2024, 9, 10)}}`, index: 'logs-2024.10.10', ts: '2024-10-10T00:00:00.000Z' },
     ])('dates the index and @timestamp from the record time: $form', async ({ record, index, ts }) => {
       const es = await fake()
       const s = sender({ url: es.url, index: 'logs-%{yyyy.MM.dd}' })
@@ -275,15 +278,16 @@ describe('ElasticsearchSender', () => {
       send(s, [
         `{"level":30,"time":${T0},"@timestamp":"2020-01-01T00:00:00Z"}`,
         `{"level":30,"time":${T0},"\\u0040timestamp":"2020-01-01T00:00:00Z"}`,
+        `{"level":30,"time":${T0},"@timest\\u0061mp":"2020-01-01T00:00:00Z"}`,
         `{"level":30,"time":${T0},"msg":"the timestamp","nested":{"@timestamp":"x"}}`,
         '{}',
       ])
       await s.flush()
-      // The fake refuses a repeated field, as Elasticsearch does: all four went.
-      expect(s.stats()).toMatchObject({ delivered: 4, failed: 0 })
+      // The fake refuses a repeated field, as Elasticsearch does: all five went.
+      expect(s.stats()).toMatchObject({ delivered: 5, failed: 0 })
       const docs = pairs(es.requests[0]?.body ?? '').map((p) => p.doc)
-      expect(docs.map((d) => d['@timestamp'])).toEqual(['2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z', '2023-11-14T22:13:20.000Z', expect.any(String)])
-      expect(es.requests[0]?.body.split('\n')[7]).toMatch(/^\{"@timestamp":"[^"]+"\}$/)
+      expect(docs.map((d) => d['@timestamp'])).toEqual(['2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z', '2020-01-01T00:00:00Z', '2023-11-14T22:13:20.000Z', expect.any(String)])
+      expect(es.requests[0]?.body.split('\n')[9]).toMatch(/^\{"@timestamp":"[^"]+"\}$/)
     })
 
     it('adds no @timestamp with addTimestamp: false', async () => {
@@ -536,6 +540,23 @@ describe('ElasticsearchSender', () => {
       await s.flush()
       expect(es.requests[0]?.headers.authorization).toBe(`ApiKey ${ENCODED}`)
       expect(s.stats().delivered).toBe(1)
+    })
+
+    it('cuts the raw api_key of an { id, api_key } out of a whole-request error that names it', async () => {
+      const es = await fake({
+        request: () => ({
+          status: 401,
+          body: JSON.stringify({ error: { type: 'security_exception', reason: `unable to authenticate API key [${KEY_ID}] with key [${KEY_SECRET}]` }, status: 401 }),
+        }),
+      })
+      const s = sender({ url: es.url, index: 'logs', apiKey: { id: KEY_ID, api_key: KEY_SECRET } })
+      const seen = failures(s)
+      send(s, lines(2))
+      await s.flush()
+      expect(seen).toHaveLength(1)
+      expect(seen[0]?.error).toMatch(/HTTP 401 from .*security_exception.*unable to authenticate API key/)
+      expect(JSON.stringify([seen, s.stats()])).not.toContain(KEY_SECRET)
+      expect(s.stats()).toMatchObject({ received: 2, failed: 2, delivered: 0 })
     })
 
     it('sends Basic auth from the URL credentials', async () => {

@@ -9,7 +9,7 @@ import { LevelMap } from '../../../src/config/levels.js'
 import { createRecord, LogRecord } from '../../../src/input/record.js'
 import { createHttpSender, type HttpSender, type HttpSenderOptions } from '../../../src/sinks/http/http-sender.js'
 import { HttpSink } from '../../../src/sinks/http/http-sink.js'
-import { hecTime, recordTimeMs } from '../../../src/sinks/http/record-body.js'
+import { hecTime } from '../../../src/sinks/http/record-body.js'
 import { RecordFields } from '../../../src/sinks/shared/record-fields.js'
 import type { Batch, DeliveryResult } from '../../../src/sinks/sink.js'
 import type { SenderEvents, SenderContext } from '../../../src/senders/sender.js'
@@ -157,6 +157,19 @@ describe('addFields', () => {
     expect(sent[2]?._time).toBe(sent[2]?.time)
   })
 
+  it('writes the fields after the opening brace of a line that starts with whitespace (valid JSON, as the parser keeps it)', async () => {
+    const server = await cleanups.sink()
+    const http = sender({ url: server.url, format: 'json', addFields: { time: 'dt', level: 'status' } })
+    send(http, ['  {"level":30,"time":1700000000123,"msg":"indented"}', '\t{ }'])
+    await http.flush()
+    // The whole request is one JSON array: a record spliced wrong would make it all a 400.
+    const sent = JSON.parse(server.requests[0]?.body ?? '') as Record<string, unknown>[]
+    expect(sent[0]).toEqual({ dt: '2023-11-14T22:13:20.123Z', status: 'info', level: 30, time: 1_700_000_000_123, msg: 'indented' })
+    expect(sent[1]).toMatchObject({ status: 'info' })
+    expect(server.requests[0]?.body).toMatch(/^\[\{"dt":"2023-11-14T22:13:20\.123Z","status":"info","level":30,/)
+    expect(http.stats()).toMatchObject({ delivered: 2, failed: 0 })
+  })
+
   it('leaves a record\'s own field of the same name after the added one (parsers keeping the last take the record\'s)', async () => {
     const server = await cleanups.sink()
     const http = sender({ url: server.url, addFields: { time: 'dt' } })
@@ -167,10 +180,10 @@ describe('addFields', () => {
   })
 })
 
-describe('recordTimeMs and hecTime', () => {
+describe('the time the http sender reads (the shared RecordFields.recordTimeMs) and hecTime', () => {
   const fields = new RecordFields()
   const arrival = 1_111_111_111_111
-  const at = (l: string): number => recordTimeMs(new LogRecord(l, 30, false, undefined, undefined, undefined, arrival), fields)
+  const at = (l: string): number => fields.recordTimeMs(new LogRecord(l, 30, false, undefined, undefined, undefined, arrival))
 
   it('reads pino\'s time where pino writes it, and elsewhere from the parsed record, alike', () => {
     expect(at('{"level":30,"time":1700000000123,"msg":"x"}')).toBe(1_700_000_000_123)
@@ -333,6 +346,9 @@ describe('options', () => {
     expect(refused({ addFields: { time: '' } }).paths).toEqual(['addFields.time'])
     expect(refused({ addFields: { when: 'dt' } }).paths).toEqual(['addFields.when'])
     expect(refused({ rejectedCountField: 3 }).paths).toEqual(['rejectedCountField'])
+    const hec = refused({ format: 'splunk-hec', rejectedCountField: 'failed' })
+    expect(hec.paths).toEqual(['rejectedCountField'])
+    expect(hec.message).toMatch(/^pino-courier: invalid options: rejectedCountField: not with format 'splunk-hec'/)
     expect(refused({ format: 'xml' }).paths).toEqual(['format'])
   })
 

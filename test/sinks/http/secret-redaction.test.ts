@@ -7,13 +7,15 @@
 import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
+import { DeliveryError } from '../../../src/pool/delivery-error.js'
+import { HttpPoster } from '../../../src/sinks/http/http-post.js'
 import { createHttpSender } from '../../../src/sinks/http/http-sender.js'
 import { CREDENTIAL_HEADER, headerSecrets, quoteRedacted, redactText as redactNeedles, secretNeedles } from '../../../src/sinks/http/redact.js'
 import { closeReportOf, describeApp, eventOf, useFaults } from '../../faults/run-app.js'
 import { useCleanups } from '../../helpers/cleanups.js'
 
 const { sink: faultSink, app } = useFaults()
-const { defer } = useCleanups()
+const { defer, sink: httpSink } = useCleanups()
 
 const redactText = (text: string, secrets: string[]): string => redactNeedles(text, secretNeedles(secrets))
 
@@ -166,5 +168,18 @@ describe('secrets echoed by a sink, through the real transport', () => {
     for (const leak of [KEY, 'AbC%2FdEf%2BGhI%3D', 'AbC/dEf GhI=', 'dEf', TEAM, TOKEN]) {
       expect(everything, `"${leak}" leaked`).not.toContain(leak)
     }
+  })
+})
+
+describe('HttpPoster secrets option', () => {
+  it('cuts a secret that is not sent as such out of error bodies and quotes, in any spelling', async () => {
+    const raw = 'ui2lp2axTNmsyakw9/Nnw'
+    const sink = await httpSink(() => ({ status: 401, body: `bad key [${raw}] or [${encodeURIComponent(raw)}]` }))
+    const poster = new HttpPoster({ url: sink.url, secrets: [raw] })
+    defer(() => poster.close())
+    const error = await poster.post(Buffer.from('{}\n'), { 'content-type': 'application/x-ndjson' }, AbortSignal.timeout(10_000)).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeliveryError)
+    expect((error as DeliveryError).message).toMatch(/^HTTP 401 from http:\/\/127\.0\.0\.1:\d+: bad key \[…\] or \[…\]$/)
+    expect(poster.quote(`item refused: ${raw}`)).toBe('item refused: …')
   })
 })
