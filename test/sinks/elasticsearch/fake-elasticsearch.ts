@@ -18,8 +18,8 @@
  * - credentials, when the fake is given some (401 security_exception otherwise).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import { gunzipSync } from 'node:zlib'
+import { serve, Waiters } from '../../helpers/test-server.js'
 
 export type Flavor = 'elasticsearch' | 'opensearch'
 
@@ -139,9 +139,7 @@ export async function startFakeElasticsearch(options: FakeOptions = {}): Promise
   const mappings = new Map<string, Map<string, 'long' | 'text' | 'object'>>(
     Object.entries(options.mappings ?? {}).map(([index, fields]) => [index, new Map(Object.entries(fields))]),
   )
-  const sockets = new Set<Socket>()
-  const hanging = new Set<ServerResponse>()
-  const watchers = new Set<() => void>()
+  const waiters = new Waiters(() => `${requests.length} requests so far`)
   let seqNo = 0
 
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
@@ -181,7 +179,7 @@ export async function startFakeElasticsearch(options: FakeOptions = {}): Promise
       }
       if (scripted) {
         if (scripted.destroy) req.socket.destroy()
-        else if (scripted.hang) hanging.add(res)
+        else if (scripted.hang) served.hanging.add(res)
         else send(res, scripted.status ?? 200, scripted.body ?? '', scripted.headers)
         return
       }
@@ -213,7 +211,7 @@ export async function startFakeElasticsearch(options: FakeOptions = {}): Promise
       const answer = bulk(body, route[1] ? decodeURIComponent(route[1]) : undefined, request)
       send(res, answer.status, answer.status === 200 ? filtered(answer.body, url.searchParams.get('filter_path')) : JSON.stringify(answer.body))
     } finally {
-      for (const watcher of watchers) watcher()
+      waiters.notify()
     }
   }
 
@@ -373,15 +371,8 @@ export async function startFakeElasticsearch(options: FakeOptions = {}): Promise
     req.on('error', () => undefined)
     req.on('end', () => handle(req, res, Buffer.concat(chunks)))
   })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, '127.0.0.1', resolve)
-  })
-  const port = (server.address() as AddressInfo).port
+  const served = await serve(server, options.port)
+  const { port } = served
 
   return {
     url: `http://127.0.0.1:${port}${prefix}`,
@@ -396,27 +387,8 @@ export async function startFakeElasticsearch(options: FakeOptions = {}): Promise
     onItem(next) {
       itemHook = next
     },
-    waitFor(predicate, timeoutMs = 30_000) {
-      if (predicate()) return Promise.resolve()
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          watchers.delete(check)
-          reject(new Error(`waitFor timed out after ${timeoutMs} ms (${requests.length} requests so far)`))
-        }, timeoutMs)
-        const check = (): void => {
-          if (!predicate()) return
-          clearTimeout(timer)
-          watchers.delete(check)
-          resolve()
-        }
-        watchers.add(check)
-      })
-    },
-    close() {
-      for (const res of hanging) res.destroy()
-      for (const socket of sockets) socket.destroy()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    waitFor: (predicate, timeoutMs) => waiters.waitFor(predicate, timeoutMs),
+    close: () => served.close(),
   }
 }
 
