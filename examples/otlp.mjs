@@ -13,7 +13,7 @@ import pino from 'pino'
 import protobuf from 'protobufjs'
 
 // ---- a local collector -----------------------------------------------------------------------------
-const protoRoot = fileURLToPath(new URL('../test/fixtures/opentelemetry-proto/', import.meta.url))
+const protoRoot = fileURLToPath(new URL('../vendor/opentelemetry-proto/', import.meta.url))
 const root = new protobuf.Root()
 root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : protoRoot + target)
 root.loadSync('opentelemetry/proto/collector/logs/v1/logs_service.proto')

@@ -1,13 +1,13 @@
 /**
  * Reads what the OTLP sink sends with the official OpenTelemetry .proto files (vendored in
- * test/fixtures/opentelemetry-proto) and protobufjs, never with the sink's own code: a field number,
+ * vendor/opentelemetry-proto) and protobufjs, never with the sink's own code: a field number,
  * wire type or JSON name the encoder gets wrong fails here as it would at a collector.
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 
-const PROTO_ROOT = fileURLToPath(new URL('../../fixtures/opentelemetry-proto/', import.meta.url))
+const PROTO_ROOT = fileURLToPath(new URL('../../../vendor/opentelemetry-proto/', import.meta.url))
 
 function load(): protobuf.Root {
   const root = new protobuf.Root()
