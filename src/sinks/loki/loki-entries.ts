@@ -75,8 +75,7 @@ export class EntryMaker {
       index,
       stream: value && this.#labelKeys.length > 0 ? this.#streamOf(record.level, value) : this.#levelStream(record.level),
       ms,
-      // Whole ms (pino's default) need no fraction arithmetic.
-      ns: Number.isInteger(ms) && ms >= 1 && ms < 1e15 ? `${ms}000000` : nanosText(ms),
+      ns: nanosText(ms),
       line,
       metadata: value && this.#metadataKeys.length > 0 ? this.#metadataOf(value) : undefined,
     }

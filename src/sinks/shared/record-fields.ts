@@ -59,16 +59,11 @@ export class RecordFields {
    * Numbers, and numbers in strings, are told apart by size: seconds until the year 5138, then ms, µs
    * and ns. Anything else (a negative number, text that is neither a decimal number nor a date) is
    * not a time: the arrival time stands for it.
-   */
-  timeMs(value: Record<string, unknown>, record: LogRecord): number {
-    return timeOf(value.time, record.time)
-  }
-
-  /**
-   * When the record was logged: as {@link timeMs}, read first where pino writes its own time (right
-   * after the level, see {@link leadingTimeMs}) without parsing the line, else from the parsed record
-   * (`value`, or parsed now). Where pino wrote it wins over a field of the same name the app logged:
-   * pino writes both, and JSON.parse keeps the last.
+   *
+   * Read first where pino writes its own time (right after the level, see {@link leadingTimeMs})
+   * without parsing the line, else from the parsed record (`value`, or parsed now). Where pino wrote
+   * it wins over a field of the same name the app logged: pino writes both, and JSON.parse keeps the
+   * last. (There is deliberately no reader of a parsed value's `time` alone: it would take the app's.)
    */
   recordTimeMs(record: LogRecord, value?: Record<string, unknown>): number {
     return leadingTimeMs(record.line, record.time) ?? timeOf((value ?? record.value()).time, record.time)
@@ -90,7 +85,7 @@ export function leadingTimeMs(line: string, fallback: number): number | undefine
   return timeOf(raw.charCodeAt(0) === 34 ? raw.slice(1, -1) : Number(raw), fallback)
 }
 
-/** See {@link RecordFields.timeMs}: a `time` value in ms, or `fallback` when it is none. */
+/** See {@link RecordFields.recordTimeMs}: a `time` value in ms, or `fallback` when it is none. */
 export function timeOf(time: unknown, fallback: number): number {
   const ms = msOf(time)
   // Past what the backends hold (OTLP's uint64 of ns ends in 2554): not a time either.
@@ -145,6 +140,8 @@ function scaled(time: number): number {
 
 /** A time in ms as nanoseconds since the epoch, in decimal: exact where `ms * 1e6` as a number is not. */
 export function nanosText(ms: number): string {
+  // Whole ms (pino's default): no fraction arithmetic.
+  if (Number.isInteger(ms) && ms > 0 && ms < 1e15) return `${ms}000000`
   let whole = Math.floor(ms)
   let fraction = Math.round((ms - whole) * 1e6)
   if (fraction >= 1e6) {

@@ -55,7 +55,7 @@ describe('RecordFields', () => {
     })
   })
 
-  describe('timeMs', () => {
+  describe('recordTimeMs', () => {
     const fields = new RecordFields()
     const arrival = 1_111_111_111_111
 
@@ -65,15 +65,15 @@ describe('RecordFields', () => {
       const unix = pinoTime(pino.stdTimeFunctions.unixTime) as number
       const iso = pinoTime(pino.stdTimeFunctions.isoTime) as string
       const isoNano = pinoTime(pino.stdTimeFunctions.isoTimeNano) as string
-      expect(fields.timeMs({ time: epoch }, record({ time: epoch }))).toBe(epoch)
-      expect(fields.timeMs({ time: unix }, record({ time: unix }))).toBe(unix * 1000)
-      expect(fields.timeMs({ time: iso }, record({ time: iso }))).toBe(Date.parse(iso))
-      const nano = fields.timeMs({ time: isoNano }, record({ time: isoNano }))
+      expect(fields.recordTimeMs(record({ time: epoch }))).toBe(epoch)
+      expect(fields.recordTimeMs(record({ time: unix }))).toBe(unix * 1000)
+      expect(fields.recordTimeMs(record({ time: iso }))).toBe(Date.parse(iso))
+      const nano = fields.recordTimeMs(record({ time: isoNano }))
       expect(Math.floor(nano)).toBe(Date.parse(isoNano))
       for (const ms of [epoch, unix * 1000, Date.parse(iso), nano]) expect(Math.abs(ms - at)).toBeLessThan(60_000)
       // nullTime writes no time at all: the arrival time stands for it.
       expect(pinoTime(pino.stdTimeFunctions.nullTime)).toBeUndefined()
-      expect(fields.timeMs({ msg: 'x' }, record({ msg: 'x' }, arrival))).toBe(arrival)
+      expect(fields.recordTimeMs(record({ msg: 'x' }, arrival))).toBe(arrival)
     })
 
     it('reads the time of a record logged by a real pino logger with each time function', async () => {
@@ -89,7 +89,7 @@ describe('RecordFields', () => {
         const logged = createRecord((lines[0] as string).trim())
         const value = logged.value()
         expect(check(value.time)).toBe(true)
-        const ms = fields.timeMs(value, logged)
+        const ms = fields.recordTimeMs(logged, value)
         expect(ms).toBeGreaterThanOrEqual(before)
         // unixTime rounds to the nearest second: up to half a second ahead.
         expect(ms).toBeLessThanOrEqual(Date.now() + 1000)
