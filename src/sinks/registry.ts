@@ -5,11 +5,15 @@ import type { Sender, SenderContext } from '../senders/sender.js'
 import { elasticsearchSinkType } from './elasticsearch/elasticsearch-sender.js'
 import { fileSinkType } from './file/file-sender.js'
 import { httpSinkType } from './http/http-sender.js'
+import { kafkaSinkType } from './kafka/kafka-sender.js'
 import { memorySinkType } from './memory/memory-sender.js'
 import { lokiSinkType } from './loki/loki-sender.js'
 import { loadModuleSender } from './module-sender.js'
+import { natsSinkType } from './nats/nats-sender.js'
 import { otlpSinkType } from './otlp/otlp-sender.js'
+import { redisSinkType } from './redis/redis-sender.js'
 import type { SinkType } from './sink-type.js'
+import { syslogSinkType } from './syslog/syslog-sender.js'
 import { webhookSinkType } from './webhook/webhook-alert-sender.js'
 
 /**
@@ -25,6 +29,10 @@ export const SINK_TYPES = [
   otlpSinkType,
   lokiSinkType,
   elasticsearchSinkType,
+  kafkaSinkType,
+  natsSinkType,
+  redisSinkType,
+  syslogSinkType,
 ] as const
 
 /** The spec of a built-in sender: `{ type, ...its options }`. */
