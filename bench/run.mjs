@@ -16,6 +16,8 @@
 //   npm run bench -- --scenarios a,b --targets courier,pino-file --reps 5
 //   npm run bench -- --profile             also write .cpuprofile files (main and worker threads)
 //   npm run bench -- --scenarios parse     only the record parser's cost per line (bench/parse-lines.mjs)
+//   npm run bench -- --scenarios servers   only the Kafka, NATS, Redis and syslog senders against real local
+//                                          servers (bench/servers.mjs; needs redis-server, nats-server, kcat, rsyslog)
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -24,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { aggregate, checkTargets, scenarioTable, targetsTable } from './report.mjs'
 import { runOne } from './run-one.mjs'
 import { scenarios } from './scenarios.mjs'
+import { runServerBench, SERVER_TARGETS } from './servers.mjs'
 import { TARGETS } from './targets.mjs'
 
 const { values: args } = parseArgs({
@@ -111,6 +114,15 @@ if (!onlyScenarios || onlyScenarios.includes('parse')) {
   })
   sections.push(`### Record parsing, per line (the worker's hot path)\n\n${parsing.trim()}`)
 }
+// Issue 13's senders against real local servers (redis-server, nats-server, the Kafka mock, rsyslogd).
+let serverRuns = []
+const serverTargets = onlyTargets?.filter((name) => SERVER_TARGETS.some((t) => t.name === name))
+if (onlyScenarios ? onlyScenarios.includes('servers') : !onlyTargets || serverTargets.length > 0) {
+  const only = serverTargets?.length ? serverTargets : undefined
+  const servers = await runServerBench({ quick: args.quick, reps: args.quick ? 1 : Math.min(reps, 3), only })
+  serverRuns = servers.runs
+  sections.push(`### Distributed engines and syslog: real local servers\n\n${servers.markdown}`)
+}
 const checks = checkTargets(rows)
 const minutes = ((Date.now() - started) / 60_000).toFixed(1)
 const markdown = [
@@ -125,6 +137,6 @@ const markdown = [
 console.log(`\n${markdown}\n`)
 await mkdir(resultsDir, { recursive: true })
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks }, null, 2))
+await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns }, null, 2))
 await writeFile(`${resultsDir}latest.md`, `${markdown}\n`)
 console.log(`results: bench/results/bench-${stamp}.json, bench/results/latest.md`)

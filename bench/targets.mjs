@@ -132,6 +132,17 @@ export async function createTarget(name, url) {
       return withLogger(transport(require.resolve('pino-opentelemetry-transport')))
     case 'pino-elasticsearch':
       return withLogger(transport(require.resolve('pino-elasticsearch'), { node: url, esVersion: 8 }))
+    // Issue 13's senders against real local servers (bench/servers.mjs passes the server's address).
+    case 'courier-redis':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'redis', url, key: 'bench' }] }))
+    case 'courier-redis-list':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'redis', url, key: 'bench', mode: 'list' }] }))
+    case 'courier-nats':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'nats', servers: url, subject: 'bench.app' }] }))
+    case 'courier-kafka':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'kafka', brokers: [url], topic: 'bench' }] }))
+    case 'courier-syslog':
+      return withLogger(transport(courierTransport, { senders: [{ type: 'syslog', url }] }))
     case 'axiom':
       return withLogger(transport(require.resolve('@axiomhq/pino'), { dataset: 'bench', token: 'xaat-bench', url }))
     default: {
