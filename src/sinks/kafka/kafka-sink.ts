@@ -1,0 +1,262 @@
+import type { LogRecord } from '../../input/record.js'
+import { fieldValue, type FieldKey } from '../loki/loki-labels.js'
+import { leadingTimeMs } from '../shared/record-fields.js'
+import { setTimer } from '../../timers.js'
+import { sendSplitting } from '../shared/request-splitter.js'
+import type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sink.js'
+import { kafkaDeliveryError, type FailureContext } from './kafka-errors.js'
+
+/** A message as kafkajs takes it. */
+export interface KafkaMessage {
+  key: string | null
+  value: Buffer | string
+  /** Epoch ms as text; absent: kafkajs stamps the time of sending. */
+  timestamp?: string
+  headers?: Record<string, string>
+}
+
+/** What the sink needs of a kafkajs producer (a stub in unit tests). */
+export interface KafkaProducer {
+  connect(): Promise<void>
+  send(record: { topic: string; acks: number; timeout: number; compression?: number; messages: KafkaMessage[] }): Promise<unknown>
+  disconnect(): Promise<void>
+}
+
+/** Makes a producer (not connected yet): the sender's loads kafkajs on first use. */
+export type ProducerFactory = () => Promise<KafkaProducer>
+
+/** What the Kafka sink needs of the sender's options. */
+export interface KafkaSinkOptions extends FailureContext {
+  /** The record field whose value is the message key; none: every key is null. */
+  readonly key: FieldKey | undefined
+  /** kafkajs's numbers: -1 (all in-sync replicas), 1 (the leader), 0 (no answer at all). */
+  readonly acks: -1 | 0 | 1
+  /** How long the broker may wait for the replicas' acknowledgements (the produce request's `timeout`). */
+  readonly ackTimeoutMs: number
+  /** kafkajs's CompressionTypes number (0 none, 1 gzip). */
+  readonly compression: number
+  readonly headers: Readonly<Record<string, string>> | undefined
+  readonly idHeader: string | undefined
+  readonly maxMessageBytes: number
+  /** Longest wait for the producer to disconnect on close. */
+  readonly closeTimeoutMs: number
+}
+
+/** How much of a line is read for pino's leading time (`{"level":30,"time":1700000000000,`, or an ISO date). */
+const TIME_HEAD_CHARS = 96
+
+/**
+ * Produces each batch to one Kafka topic as one `producer.send` (one produce request per leader
+ * broker): each record's line as it came (without its newline) is the value, the key comes from a
+ * record field, the timestamp from the record's time where pino wrote it at the head of the line.
+ *
+ * Outcomes. kafkajs answers for the batch as a whole: resolved means every partition's leader
+ * acknowledged its records (with `acks: 'all'`, every in-sync replica); any failure fails the whole
+ * send, and the engine retries the whole batch, so records some partition had already written are
+ * written again (at least once, never lost while the engine retries). MESSAGE_TOO_LARGE and
+ * RECORD_LIST_TOO_LARGE halve the batch until the parts fit; a single record still refused fails
+ * for good. Records over `maxMessageBytes` are refused before sending. See kafka-errors.ts for the
+ * rest.
+ */
+export class KafkaSink implements Sink {
+  readonly #options: KafkaSinkOptions
+  readonly #factory: ProducerFactory
+  /** The producer once made, connected or connecting: what close() disconnects. */
+  #producer: KafkaProducer | undefined
+  #connecting: Promise<KafkaProducer> | undefined
+  #closed = false
+
+  constructor(options: KafkaSinkOptions, factory: ProducerFactory) {
+    this.#options = options
+    this.#factory = factory
+  }
+
+  async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void | DeliveryResult> {
+    signal.throwIfAborted()
+    const { messages, refused } = this.#messages(batch)
+    if (messages.length === 0) return refused.length > 0 ? { rejected: refused } : undefined
+    const producer = await raced(this.#connected(), signal)
+    const result = await sendSplitting(messages.length, (part) => this.#produce(producer, messages, part, signal))
+    if (!result && refused.length === 0) return undefined
+    // The splitter's outcome is indexed in `messages`: back to the batch's indexes.
+    const toBatch = (list: readonly RecordRejection[] | undefined): RecordRejection[] =>
+      (list ?? []).flatMap((r) => {
+        const message = messages[r.index]
+        return message === undefined ? [] : [{ ...r, index: message.index }]
+      })
+    return { ...(result ?? {}), rejected: [...refused, ...toBatch(result?.rejected)], retry: toBatch(result?.retry) }
+  }
+
+  /** Disconnects the producer (bounded: a broker that is down must not hold close up). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const producer = this.#producer
+    this.#producer = undefined
+    this.#connecting = undefined
+    if (producer !== undefined) await bounded(producer.disconnect(), this.#options.closeTimeoutMs)
+  }
+
+  /** The connected producer: connects on first use, and again after a connect failed. */
+  #connected(): Promise<KafkaProducer> {
+    this.#connecting ??= this.#connect().catch((error: unknown) => {
+      this.#connecting = undefined
+      throw kafkaDeliveryError(error, this.#options)
+    })
+    return this.#connecting
+  }
+
+  async #connect(): Promise<KafkaProducer> {
+    if (this.#closed) throw new Error('the kafka sender is closed')
+    const producer = await this.#factory()
+    if (this.#closed) {
+      void bounded(producer.disconnect(), this.#options.closeTimeoutMs)
+      throw new Error('the kafka sender is closed')
+    }
+    this.#producer = producer
+    try {
+      await producer.connect()
+    } catch (error) {
+      // kafkajs keeps a failed producer's sockets and timers: let it go, and make a new one next time.
+      if (this.#producer === producer) this.#producer = undefined
+      void bounded(producer.disconnect(), this.#options.closeTimeoutMs)
+      throw error
+    }
+    return producer
+  }
+
+  /** One send of the messages at `part` (indexes into `messages`). */
+  async #produce(producer: KafkaProducer, messages: readonly Outgoing[], part: readonly number[], signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted()
+    const { topic, acks, ackTimeoutMs, compression } = this.#options
+    const record = { topic, acks, timeout: ackTimeoutMs, compression, messages: part.map((i) => (messages[i] as Outgoing).message) }
+    try {
+      // kafkajs cannot be told to stop: on a timeout or close the attempt ends here, and the send
+      // may still complete in the background (a record written twice once the engine retries it).
+      await raced(producer.send(record), signal)
+    } catch (error) {
+      if (signal.aborted && error === signal.reason) throw error
+      throw kafkaDeliveryError(error, this.#options)
+    }
+  }
+
+  /** The batch's records as messages, and the ones over maxMessageBytes, refused. */
+  #messages(batch: Batch): { messages: Outgoing[]; refused: RecordRejection[] } {
+    const { key, headers, idHeader, maxMessageBytes } = this.#options
+    const values = lineValues(batch)
+    const records = key === undefined ? undefined : batch.records
+    const headerBytes = headers === undefined ? 0 : Object.entries(headers).reduce((sum, [n, v]) => sum + Buffer.byteLength(n) + Buffer.byteLength(v), 0)
+    const messages: Outgoing[] = []
+    const refused: RecordRejection[] = []
+    for (let index = 0; index < values.length; index++) {
+      const value = values[index] as Buffer | string
+      const keyText = records === undefined ? null : keyOf((records[index] as LogRecord).value(), key as FieldKey)
+      const id = idHeader === undefined ? undefined : batch.recordId?.(index)
+      const bytes =
+        byteLength(value) +
+        (keyText === null ? 0 : Buffer.byteLength(keyText)) +
+        headerBytes +
+        (id === undefined ? 0 : Buffer.byteLength(idHeader as string) + id.length)
+      if (bytes > maxMessageBytes) {
+        refused.push({
+          index,
+          error: `record too large for Kafka: ${bytes} bytes (value, key and headers) is over maxMessageBytes (${maxMessageBytes}); not sent`,
+        })
+        continue
+      }
+      const message: KafkaMessage = { key: keyText, value }
+      const time = timeOfLine(value)
+      if (time !== undefined) message.timestamp = time
+      if (headers !== undefined || id !== undefined) message.headers = id === undefined ? { ...headers } : { ...headers, [idHeader as string]: id }
+      messages.push({ index, message })
+    }
+    return { messages, refused }
+  }
+}
+
+/** A message to send, and the index of its record in the batch. */
+interface Outgoing {
+  readonly index: number
+  readonly message: KafkaMessage
+}
+
+/**
+ * The lines of the batch without their newlines, one per record, as Buffers copied out of the
+ * engine's record log in one piece (kafkajs may still hold them after an aborted attempt, when the
+ * log reuses its memory); the records' lines for a hand-made batch. `ndjson()` gives one slice per
+ * run of consecutive records, so the copy is cut at its newlines (a line never holds one: pino
+ * escapes them, and the transport splits its input on them).
+ */
+export function lineValues(batch: Batch): (Buffer | string)[] {
+  const slices = batch.ndjson?.()
+  if (slices === undefined) return batch.records.map((record) => record.line)
+  const whole = slices.length === 1 ? Buffer.from(slices[0] as Buffer) : Buffer.concat(slices)
+  const values: Buffer[] = []
+  let at = 0
+  while (at < whole.length) {
+    const newline = whole.indexOf(10, at)
+    const end = newline < 0 ? whole.length : newline
+    values.push(whole.subarray(at, end))
+    at = end + 1
+  }
+  return values
+}
+
+/**
+ * The message key: the field's value, strings as they are, numbers and booleans as text, objects as
+ * their JSON; null (no key) when the record has no such field or it is null.
+ */
+export function keyOf(value: Record<string, unknown>, key: FieldKey): string | null {
+  const found = fieldValue(value, key)
+  if (found === undefined || found === null) return null
+  if (typeof found === 'string') return found
+  if (typeof found === 'number' || typeof found === 'boolean' || typeof found === 'bigint') return String(found)
+  try {
+    return JSON.stringify(found) ?? null
+  } catch {
+    return null
+  }
+}
+
+/** The record's time where pino wrote it at the head of the line, as kafkajs's timestamp text; else undefined. */
+export function timeOfLine(value: Buffer | string): string | undefined {
+  const head = typeof value === 'string' ? value.slice(0, TIME_HEAD_CHARS) : value.toString('latin1', 0, Math.min(value.length, TIME_HEAD_CHARS))
+  const ms = leadingTimeMs(head, Number.NaN)
+  return ms !== undefined && Number.isFinite(ms) ? String(Math.floor(ms)) : undefined
+}
+
+function byteLength(value: Buffer | string): number {
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length
+}
+
+/** `promise`, or the signal's reason once it aborts (the promise then runs on, its failure ignored). */
+export function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  promise.catch(() => {})
+  if (signal.aborted) return Promise.reject(signal.reason as Error)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error as Error)
+      },
+    )
+  })
+}
+
+/** Waits for `promise` (its failure ignored) at most `ms`. */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimer(resolve, ms)
+      timer.unref()
+    }),
+  ])
+  clearTimeout(timer)
+}
