@@ -119,34 +119,6 @@ export interface EncodedMessage {
 const BOM = '\uFEFF'
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 
-/**
- * The longest header a message can have with these options (PRI, version, the longest timestamp,
- * the fixed fields, an empty SD and the separators): `maxMessageBytes` must leave room past it.
- */
-export function longestHeaderBytes(options: Omit<EncoderOptions, 'maxMessageBytes' | 'escapeLf'>): number {
-  const pri = `<${options.facility * 8 + 7}>`.length
-  if (options.format === 'rfc3164') {
-    // `<PRI>Mmm dd hh:mm:ss HOST TAG[PID]: `
-    return pri + 15 + 1 + Buffer.byteLength(options.hostname) + 1 + options.appName.length + options.procId.length + 2 + 2
-  }
-  // `<PRI>1 2024-01-01T00:00:00.000Z HOST APP PROCID MSGID - ` (+ the BOM)
-  return (
-    pri +
-    2 +
-    24 +
-    1 +
-    options.hostname.length +
-    1 +
-    options.appName.length +
-    1 +
-    options.procId.length +
-    1 +
-    options.msgId.length +
-    3 +
-    (options.bom ? 3 : 0)
-  )
-}
-
 /** Turns records into syslog messages, with the sender's header fields and the logger's keys. One per sender. */
 export class SyslogEncoder {
   readonly #options: EncoderOptions

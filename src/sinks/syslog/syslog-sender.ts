@@ -13,7 +13,6 @@ import { defineSinkType } from '../sink-type.js'
 import {
   FACILITIES,
   facilityCode,
-  longestHeaderBytes,
   printableAscii,
   sdKeys,
   type FacilityName,
@@ -85,7 +84,8 @@ export interface SyslogSenderOptions extends CommonSenderOptions {
    * Largest syslog message in bytes (framing not counted). A longer one is cut at a UTF-8 character
    * boundary (its MSG, then its structured data if that alone is too long) and counted in
    * {@link SyslogSender.truncated}; or refused for good with `oversize: 'reject'`. At least 480 (what
-   * every receiver must take, RFC 5426); over UDP at most 65507.
+   * every receiver must take, RFC 5426), which leaves room for a message after the longest header
+   * the checked header fields make (383 bytes); over UDP at most 65507.
    * @default 2048 over UDP (RFC 5426: what every receiver should take), 8192 over TCP and TLS
    * (rsyslog's default maxMessageSize: it splits longer messages into several records), 1024 for
    * rfc3164 whatever the transport (RFC 3164 §4.1)
@@ -251,11 +251,6 @@ export class SyslogSender extends QueuedSender {
       bom: format === 'rfc5424' && bom,
       maxMessageBytes:
         maxMessageBytes ?? (format === 'rfc3164' ? DEFAULT_MAX_MESSAGE_BYTES.rfc3164 : transport === 'udp' ? DEFAULT_MAX_MESSAGE_BYTES.udp : DEFAULT_MAX_MESSAGE_BYTES.stream),
-    }
-    // The header must leave room for a message: a longest header (the pid may grow) plus 16 bytes.
-    const header = longestHeaderBytes({ ...encoder, procId: '4194304' })
-    if (header + 16 > encoder.maxMessageBytes) {
-      throw ruleError('maxMessageBytes', `${encoder.maxMessageBytes} leaves no room for the message after a header of up to ${header} bytes`)
     }
     const onTruncated = (count: number): void => this.#onTruncated(count)
     const sink = new SyslogSink({ transport, host, port, origin, framing, oversize, tls, encoder }, new RecordFields(context), onTruncated)
