@@ -1,3 +1,5 @@
+import type * as NatsJetStreamModule from '@nats-io/jetstream'
+import type * as NatsNodeModule from '@nats-io/transport-node'
 import { z } from 'zod'
 import { ConfigError } from '../../config/config-error.js'
 import type { CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
@@ -170,8 +172,8 @@ function splitServers(servers: readonly string[]): { urls: string[]; names: stri
 }
 
 /** The client: @nats-io/transport-node (connect, headers, authenticators) and @nats-io/jetstream. */
-const natsCore = new OptionalPeer<typeof import('@nats-io/transport-node')>('nats', ['@nats-io/transport-node', '@nats-io/jetstream'])
-const natsJetStream = new OptionalPeer<typeof import('@nats-io/jetstream')>('nats', ['@nats-io/jetstream'])
+const natsCore = new OptionalPeer<typeof NatsNodeModule>('nats', ['@nats-io/transport-node', '@nats-io/jetstream'])
+const natsJetStream = new OptionalPeer<typeof NatsJetStreamModule>('nats', ['@nats-io/jetstream'])
 
 /** Loads the client packages (once; a missing one is an Error naming it). */
 export async function loadNatsClient(): Promise<NatsClientApi> {

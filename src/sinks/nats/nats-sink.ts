@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { DeliveryError } from '../../pool/delivery-error.js'
+import { setTimer } from '../../timers.js'
 import type { RecordFields } from '../shared/record-fields.js'
 import type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sink.js'
 import { classifyError, type ErrorOutcome } from './nats-errors.js'
@@ -477,7 +478,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
+    const timer = setTimer(resolve, ms)
     timer.unref()
     promise.then(
       () => {

@@ -1,0 +1,106 @@
+/**
+ * NatsSender's options (ConfigErrors naming the option, at start-up), its defaults, and what it does
+ * with no server to talk to (no nats-server needed: the client is installed, the port refuses).
+ */
+import { createServer } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { createRecord } from '../../../src/input/record.js'
+import { createNatsSender, type NatsSender, type NatsSenderOptions } from '../../../src/sinks/nats/nats-sender.js'
+import { useCleanups } from '../../helpers/cleanups.js'
+import { configErrorOf as configError } from '../../helpers/config-error.js'
+
+const { defer } = useCleanups()
+
+/** A port nothing listens on: connections to it are refused. */
+async function refusingPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function sender(options: NatsSenderOptions): NatsSender {
+  const created = createNatsSender(options)
+  defer(() => created.close({ timeoutMs: 1000 }))
+  return created
+}
+
+describe('NatsSender options', () => {
+  it.each([
+    { what: 'no servers', options: { servers: [] }, message: /servers:/ },
+    { what: 'a websocket server', options: { servers: 'ws://h:80' }, message: /servers: has the scheme 'ws:': the NATS sender speaks nats:\/\/ and tls:\/\/ \(not websockets\)/ },
+    { what: 'a server with a path', options: { servers: 'nats://h:4222/x' }, message: /servers: must be a scheme, host and port only/ },
+    { what: 'a server that is no URL', options: { servers: 'nats://h:port' }, message: /servers: is not a server URL/ },
+    { what: 'a bad server in a list', options: { servers: ['nats://a:4222', 'http://b'] }, message: /servers\[1\]: has the scheme 'http:'/ },
+    { what: 'an empty subject', options: { subject: '' }, message: /subject: must not be empty/ },
+    { what: 'a wildcard subject', options: { subject: 'logs.>' }, message: /subject: must not contain the wildcard token '>'/ },
+    { what: 'an empty token', options: { subject: 'logs..x' }, message: /subject: must not have an empty token/ },
+    { what: 'an unclosed placeholder', options: { subject: 'logs.{level' }, message: /subject: has a '\{' without its '\}'/ },
+    { what: 'a fallback with a dot', options: { subjectFallback: 'a.b' }, message: /subjectFallback: "a\.b" is not a subject token/ },
+    { what: 'an unknown mode', options: { mode: 'push' }, message: /mode: Invalid option: expected one of "jetstream"\|"core"/ },
+    { what: 'an unknown missingStream', options: { missingStream: 'wait' }, message: /missingStream: Invalid option/ },
+    { what: 'a misspelt option', options: { stream: 'LOGS' }, message: /stream: unknown option/ },
+    { what: 'a TLS option the client does not take', options: { tls: { insecure: true } }, message: /tls\.insecure: unknown option/ },
+  ])('refuses $what at start-up with a ConfigError naming the option', async ({ options, message }) => {
+    const { createSenders } = await import('../../../src/sinks/registry.js')
+    const spec = { type: 'nats', servers: 'nats://127.0.0.1:4222', subject: 'logs.app', ...options }
+    await expect(createSenders([spec], {})).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringMatching(new RegExp(`senders\\[0\\]\\.${message.source}`)) })
+    const direct = { servers: 'nats://127.0.0.1:4222', subject: 'logs.app', ...options } as unknown as NatsSenderOptions
+    const error = configError(() => createNatsSender(direct))
+    expect(error.message).toMatch(new RegExp(`^pino-courier: invalid options: ${message.source}`))
+  })
+
+  it.each([
+    { what: 'user and token', options: { user: 'u', pass: 'p', token: 'secret-t' }, message: /token: set one of user\/pass, token and credsFile/, path: 'token' },
+    { what: 'a password without a user', options: { pass: 'secret-p' }, message: /pass: a password needs a user/, path: 'pass' },
+    { what: 'credentials in a URL and in the options', options: { servers: 'nats://u:secret-p@h:4222', token: 'secret-t' }, message: /servers: credentials are both in a server URL and in token/, path: 'servers' },
+    { what: 'servers with different credentials', options: { servers: ['nats://u:secret-p@a:4222', 'nats://v:secret-q@b:4222'] }, message: /servers: the servers carry different credentials/, path: 'servers' },
+  ])('refuses $what, without showing the secret', ({ options, message, path }) => {
+    const error = configError(() => createNatsSender({ servers: 'nats://127.0.0.1:4222', subject: 'logs.app', ...options } as NatsSenderOptions))
+    expect(error.message).toMatch(message)
+    expect(error.paths).toEqual([path])
+    expect(error.message).not.toMatch(/secret/)
+  })
+
+  it('has the defaults: JetStream, one batch in flight, 10 s per attempt (and per PubAck); servers shown without credentials', () => {
+    const s = sender({ servers: ['nats://u:pw-secret@127.0.0.1:4222', '127.0.0.1:4223', 'tls://h'], subject: 'logs.{level}' })
+    expect(s.name).toBe('nats')
+    expect(s.mode).toBe('jetstream')
+    expect(s.subject).toBe('logs.{level}')
+    expect(s.endpoint).toBe('nats://127.0.0.1:4222,nats://127.0.0.1:4223,tls://h:4222')
+    expect(s.options.pool).toMatchObject({ concurrency: 1, timeoutMs: 10_000 })
+    expect(s.options.batch).toMatchObject({ maxRecords: 5000, maxBytes: 1024 * 1024 })
+    expect(s.duplicates).toBe(0)
+  })
+})
+
+describe('NatsSender without a server', () => {
+  it('send() never throws nor waits; a refused connection is retried, then counted failed; the message names the server only', async () => {
+    const port = await refusingPort()
+    const s = sender({
+      servers: `nats://user:pw-secret@127.0.0.1:${port}`,
+      subject: 'logs.app',
+      retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 3 },
+    })
+    for (let i = 0; i < 10; i++) expect(s.send(createRecord(`{"level":30,"i":${i}}`))).toBe(true)
+    await s.flush()
+    const stats = s.stats()
+    expect(stats).toMatchObject({ received: 10, delivered: 0, failed: 10, attempts: 3, retried: 20 })
+    expect(stats.lastError?.message).toContain(`NATS nats://127.0.0.1:${port}: cannot connect: connection refused`)
+    expect(JSON.stringify(stats)).not.toContain('pw-secret')
+  })
+
+  it('close() with the server down is bounded and idempotent', async () => {
+    const port = await refusingPort()
+    const s = createNatsSender({ servers: `127.0.0.1:${port}`, subject: 'logs.app' })
+    for (let i = 0; i < 10; i++) s.send(createRecord(`{"level":30,"i":${i}}`))
+    const started = Date.now()
+    const first = s.close({ timeoutMs: 500 })
+    expect(s.close()).toBe(first)
+    const report = await first
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(report.stats.received).toBe(10)
+    expect(report.undelivered).toBe(10)
+  })
+})
