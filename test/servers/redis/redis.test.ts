@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CourierCloseReport, CourierWarning, TransportOptions } from '../../../src/index.js'
@@ -301,6 +302,34 @@ describe('the redis sender against redis-server', () => {
     const noAuth = await none.finish()
     expect(statsOf(noAuth)).toMatchObject({ delivered: 0, failed: 10, retried: 0 })
     expect(statsOf(noAuth).recentFailures[0]?.error).toMatch(/NOAUTH Authentication required/)
+  })
+
+  it('NOPERM (an ACL user barred from the key): failed for good at once, never retried', async () => {
+    const server = await redis()
+    await server.client().call('ACL', 'SETUSER', 'shipper', 'on', '>shipper-pw-1', '~other:*', '+@all')
+    const run = transport({ url: `redis://shipper:shipper-pw-1@127.0.0.1:${server.port}`, key: 'logs' })
+    log(run.logger, 50)
+    const report = await run.finish()
+    expect(statsOf(report)).toMatchObject({ received: 50, delivered: 0, failed: 50, retried: 0 })
+    expect(statsOf(report).recentFailures[0]?.error).toMatch(/XADD logs: NOPERM/)
+    expect(JSON.stringify(report)).not.toContain('shipper-pw-1')
+  })
+
+  it('BUSY (a script holds the server) is retried; after SCRIPT KILL every record arrives', async () => {
+    const server = await redis({ args: ['--busy-reply-threshold', '100'] })
+    // A script that never ends, on a connection of its own (its reply never comes).
+    const blocker = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: 0 })
+    blocker.on('error', () => undefined)
+    defer(() => blocker.disconnect())
+    blocker.eval('while true do end', 0).catch(() => undefined)
+    await waitUntil(async () => /BUSY/.test(await server.client().ping().then(String, String)), 'the server busy')
+    const run = transport({ url: server.url, key: 'logs' })
+    log(run.logger, 300)
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /BUSY/.test(w.error ?? '')), 'a BUSY retry')
+    await server.client().script('KILL')
+    const report = await run.finish()
+    expect(statsOf(report)).toMatchObject({ received: 300, delivered: 300, failed: 0 })
+    expect(await streamIds(server, 'logs')).toEqual(range(300))
   })
 
   it('TLS (rediss://): verified against the CA given in tls.ca', async () => {
