@@ -86,9 +86,9 @@ export interface SyslogSenderOptions extends CommonSenderOptions {
    * {@link SyslogSender.truncated}; or refused for good with `oversize: 'reject'`. At least 480 (what
    * every receiver must take, RFC 5426), which leaves room for a message after the longest header
    * the checked header fields make (383 bytes); over UDP at most 65507.
-   * @default 2048 over UDP (RFC 5426: what every receiver should take), 8192 over TCP and TLS
-   * (rsyslog's default maxMessageSize: it splits longer messages into several records), 1024 for
-   * rfc3164 whatever the transport (RFC 3164 §4.1)
+   * @default 2048 over UDP (RFC 5426: what every receiver should take), 8096 over TCP and TLS
+   * (rsyslog's default maxMessageSize, 8096 bytes: it splits a longer message into several records),
+   * 1024 for rfc3164 whatever the transport (RFC 3164 §4.1)
    */
   maxMessageBytes?: number
   /**
@@ -112,7 +112,7 @@ export const MIN_MESSAGE_BYTES = 480
 /** Largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP). */
 export const MAX_UDP_BYTES = 65_507
 /** Defaults of maxMessageBytes. */
-export const DEFAULT_MAX_MESSAGE_BYTES = Object.freeze({ udp: 2048, stream: 8192, rfc3164: 1024 })
+export const DEFAULT_MAX_MESSAGE_BYTES = Object.freeze({ udp: 2048, stream: 8096, rfc3164: 1024 })
 /** Default ports of the URL's schemes. */
 export const DEFAULT_PORTS = Object.freeze({ udp: 514, tcp: 514, tls: 6514 })
 /** Default APP-NAME / TAG. */

@@ -20,8 +20,8 @@ export interface TestCertificates {
 }
 
 export interface RsyslogOptions {
-  /** rsyslog's maxMessageSize. @default '64k' */
-  maxMessageSize?: string
+  /** rsyslog's maxMessageSize; null leaves rsyslog's own default (8096 bytes). @default '64k' */
+  maxMessageSize?: string | null
   /** Serve TLS (imtcp with the gtls driver, anonymous clients) instead of plain TCP and UDP. */
   tls?: TestCertificates
   /** A port to listen on (a restart on the same port). @default a free one */
@@ -98,7 +98,9 @@ function configText(dir: string, port: number, options: RsyslogOptions): string 
   const q = (text: string): string => JSON.stringify(text)
   const sep = FIELD_SEPARATOR
   const out = [
-    `global(workDirectory=${q(dir)} maxMessageSize=${q(options.maxMessageSize ?? '64k')})`,
+    options.maxMessageSize === null
+      ? `global(workDirectory=${q(dir)})`
+      : `global(workDirectory=${q(dir)} maxMessageSize=${q(options.maxMessageSize ?? '64k')})`,
     `template(name="raw" type="string" string="%rawmsg%\\n")`,
     `template(name="parsed" type="string" string="%pri%${sep}%app-name%${sep}%hostname%${sep}%procid%${sep}%msgid%${sep}%timereported:::date-rfc3339%${sep}%structured-data%${sep}%msg%\\n")`,
     `ruleset(name="capture") {`,

@@ -1,6 +1,6 @@
 /**
  * The syslog sender through the real transport when rsyslog goes away: stopped mid-burst and
- * restarted on the same port (TCP); down while an app with a disk spool exits, then back for its next
+ * restarted on the same port (TCP and UDP); down while an app with a disk spool exits, then back for its next
  * run; process.exit() right after a burst; a TLS receiver whose certificate the app does not trust.
  *
  * Syslog has no acknowledgement. Over TCP a record counts delivered once the kernel took its bytes;
@@ -73,6 +73,19 @@ function idCounts(lines: readonly string[]): Map<number, number> {
   return counts
 }
 
+/**
+ * The records rsyslog never wrote (`missing`, ascending) are one run of consecutive ids, starting past
+ * what it had written when it stopped (`beforeStop`): what sat unread in its socket when it went
+ * away. The sender went on after the run (everything logged after it is in `missing` only if lost).
+ */
+function expectOneRunAtTheStop(missing: readonly number[], beforeStop: ReadonlyMap<number, number>): void {
+  if (missing.length === 0) return
+  expect((missing.at(-1) as number) - (missing[0] as number) + 1, `lost ids ${missing.join(',')}`).toBe(missing.length)
+  let firstAbsent = 0
+  while (beforeStop.has(firstAbsent)) firstAbsent++
+  expect(missing[0]).toBeGreaterThanOrEqual(firstAbsent)
+}
+
 function totalDropped(stats: Stats): number {
   return Object.values(stats.dropped).reduce((a, b) => a + b, 0)
 }
@@ -114,18 +127,43 @@ describe('rsyslog stopped mid-burst and restarted on the same port (TCP)', () =>
       `syslog tcp outage: ${beforeStop.size} in rsyslog when stopped, ${missing.length} lost (ids ${missing[0]}..${missing.at(-1)}), ` +
         `${duplicated.length} duplicated, ${stats.retried} record re-sends`,
     )
-    // Lost: one run of consecutive ids, starting past what rsyslog had written when it stopped.
-    if (missing.length > 0) {
-      expect((missing.at(-1) as number) - (missing[0] as number) + 1).toBe(missing.length)
-      let firstAbsent = 0
-      while (beforeStop.has(firstAbsent)) firstAbsent++
-      expect(missing[0]).toBeGreaterThanOrEqual(firstAbsent)
-    }
-    // Every record logged after the run arrived: the connection was made again, and nothing later was lost.
-    const after = (missing.at(-1) ?? -1) + 1
-    for (let i = after; i < n; i++) expect(counts.get(i), `record ${i}`).toBeGreaterThanOrEqual(1)
+    expectOneRunAtTheStop(missing, beforeStop)
     // Duplicates: what rsyslog had read of the batch whose write failed, sent again whole.
     expect(duplicated.length).toBeLessThanOrEqual(batchRecords)
+  })
+})
+
+describe('rsyslog stopped mid-burst and restarted on the same port (UDP)', () => {
+  it('records sent while the port refuses (ICMP → ECONNREFUSED) are retried, not counted delivered; the ledger adds up', async () => {
+    const dir = await tempDir()
+    const n = 10_000
+    let server = await rsyslog(dir)
+    const child = start(`udp://127.0.0.1:${server.port}`, n, 'paced', {
+      sender: { batch: { maxRecords: 200, maxWaitMs: 50 }, retry: RETRY },
+    })
+    await waitUntil(async () => (await server.raw()).length >= 2000, '2,000 records in rsyslog')
+    await server.stop()
+    const beforeStop = idCounts(await server.raw())
+    await child.waitForLine(/^stats .*"retried":[1-9]/, 60_000)
+    server = await rsyslog(dir, { port: server.port })
+    const result = await finished(child)
+    const stats = reportOf(result).senders[0]?.stats as Stats
+    expect(stats).toMatchObject({ received: n, delivered: n, failed: 0 })
+    expect(totalDropped(stats)).toBe(0)
+    expect(stats.retried).toBeGreaterThan(0)
+    let counts = new Map<number, number>()
+    await waitUntil(
+      async () => {
+        counts = idCounts(await server.raw())
+        return counts.has(n - 1)
+      },
+      'the last record in rsyslog',
+      60_000,
+    )
+    const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !counts.has(i))
+    const duplicated = [...counts].filter(([, times]) => times > 1).length
+    expectOneRunAtTheStop(missing, beforeStop)
+    console.log(`syslog udp outage: ${missing.length} lost (ids ${missing.slice(0, 5).join(',')}${missing.length > 5 ? ',…' : ''}), ${duplicated} duplicated, ${stats.retried} record re-sends`)
   })
 })
 

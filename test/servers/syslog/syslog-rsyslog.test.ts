@@ -168,24 +168,24 @@ describe('what rsyslog parsed of our messages', () => {
   })
 })
 
-describe('maxMessageBytes against rsyslog’s maxMessageSize (8k by default)', () => {
-  it('our default (8192 over TCP) arrives as one record, cut and counted; a larger limit lets rsyslog split it into several', async () => {
-    const server = await rsyslog({ maxMessageSize: '8k' })
+describe('maxMessageBytes against rsyslog’s default maxMessageSize (8096 bytes)', () => {
+  it('our default (8096 over TCP) arrives as one record, cut and counted; a larger limit lets rsyslog split it into several', async () => {
+    const server = await rsyslog({ maxMessageSize: null })
     const url = `tcp://127.0.0.1:${server.port}`
-    // Record 0 and 2 are ~20 KB, record 1 is small.
+    // Three records of ~20 KB each.
     const cut = await runApp(url, 3, 'end', { pad: 20_000 })
     await waitUntil(async () => (await server.raw()).length >= 3, '3 records')
     const raw = await server.raw()
     expect(raw).toHaveLength(3)
-    expect(raw.map((line) => Buffer.byteLength(line))).toEqual([8192, 8192, 8192])
+    expect(raw.map((line) => Buffer.byteLength(line))).toEqual([8096, 8096, 8096])
     const truncated = cut.printed('truncated') as { records: number; total: number }[]
     expect(truncated.at(-1)?.total).toBe(3)
     expect((cut.printed('report')[0] as Report).senders[0]?.stats).toMatchObject({ delivered: 3, failed: 0 })
 
-    // Raised past rsyslog's limit: rsyslog cuts each message into several records.
-    const server2 = await rsyslog({ maxMessageSize: '8k' })
-    const whole = await runApp(`tcp://127.0.0.1:${server2.port}`, 1, 'end', { pad: 20_000, sender: { maxMessageBytes: 65_536 } })
-    expect(whole.printed('truncated')).toEqual([])
+    // Raised past rsyslog's limit (even to 8 KiB): rsyslog cuts the message into several records.
+    const server2 = await rsyslog({ maxMessageSize: null })
+    const whole = await runApp(`tcp://127.0.0.1:${server2.port}`, 1, 'end', { pad: 20_000, sender: { maxMessageBytes: 8192 } })
+    expect((whole.printed('truncated') as { total: number }[]).at(-1)?.total).toBe(1)
     await waitUntil(async () => (await server2.raw()).length >= 2, 'rsyslog to split the message')
     expect((await server2.raw()).length).toBeGreaterThan(1)
   })

@@ -223,7 +223,7 @@ describe('over TCP', () => {
 })
 
 describe('maxMessageBytes', () => {
-  it('cuts longer messages by default, counts them, and tells them as an event (8192 over TCP)', async () => {
+  it('cuts longer messages by default, counts them, and tells them as an event (8096 over TCP, rsyslog’s default limit)', async () => {
     const fake = await tcp()
     const s = sender({ url: `tcp://127.0.0.1:${fake.port}` })
     const events: SyslogTruncatedEvent[] = []
@@ -233,8 +233,8 @@ describe('maxMessageBytes', () => {
     s.send(record({ i: 2, pad: '€'.repeat(5000) }))
     await s.flush()
     await waitUntil(() => fake.messages.length === 3, '3 messages')
-    expect(Buffer.byteLength(fake.messages[0] as string)).toBe(8192)
-    expect(Buffer.byteLength(fake.messages[2] as string)).toBeLessThanOrEqual(8192)
+    expect(Buffer.byteLength(fake.messages[0] as string)).toBe(8096)
+    expect(Buffer.byteLength(fake.messages[2] as string)).toBeLessThanOrEqual(8096)
     expect(fake.messages[2]).not.toContain('\uFFFD')
     expect(s.truncated).toBe(2)
     expect(s.stats()).toMatchObject({ delivered: 3, failed: 0 })
