@@ -25,11 +25,17 @@ export const DEFAULT_CLIENT_ID = 'pino-courier'
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 3000
 
 /**
- * kafkajs's own retries, kept short: the engine retries with backoff (pool.timeoutMs, retry.*), and
- * a kafkajs retry loop runs inside one attempt. Two quick retries let kafkajs refresh its metadata
- * after a leader moved (NOT_LEADER_FOR_PARTITION) without a round through the engine.
+ * kafkajs's own retries: none. The engine retries with backoff (retry.*) and bounds each attempt
+ * (pool.timeoutMs); a kafkajs retry loop would run inside an attempt and, once the engine had given
+ * up on that attempt, go on sending the batch in the background. Without it a batch is written at
+ * most once per attempt, so the copies a retry can make are at most the records sent again (the
+ * `retried` count). kafkajs still refreshes its metadata after NOT_LEADER_FOR_PARTITION and the like
+ * before it gives up, so the engine's next attempt goes to the new leader.
  */
-export const KAFKAJS_RETRY = Object.freeze({ retries: 2, initialRetryTime: 100, maxRetryTime: 1000 })
+export const KAFKAJS_RETRY = Object.freeze({ retries: 0 })
+
+/** kafkajs's retries for an idempotent producer, which kafkajs refuses to make without one. */
+export const KAFKAJS_IDEMPOTENT_RETRY = Object.freeze({ retries: 1, initialRetryTime: 100, maxRetryTime: 1000 })
 
 /** Longest wait for the producer to disconnect when the sender closes. */
 export const KAFKA_CLOSE_TIMEOUT_MS = 2000
@@ -221,7 +227,7 @@ export interface KafkaClientSettings {
   readonly maxInFlightRequests: number | undefined
 }
 
-/** The kafkajs client and producer configuration: kafkajs's logging off, its retries short. */
+/** The kafkajs client and producer configuration: kafkajs's logging off, its own retries off. */
 export function kafkajsConfig(settings: KafkaClientSettings): { client: KafkaConfig; producer: Omit<ProducerConfig, 'createPartitioner'> } {
   const client: KafkaConfig = {
     clientId: settings.clientId,
@@ -241,7 +247,7 @@ export function kafkajsConfig(settings: KafkaClientSettings): { client: KafkaCon
   const producer: Omit<ProducerConfig, 'createPartitioner'> = {
     allowAutoTopicCreation: settings.allowAutoTopicCreation,
     idempotent: settings.idempotent,
-    retry: { ...KAFKAJS_RETRY },
+    retry: settings.idempotent ? { ...KAFKAJS_IDEMPOTENT_RETRY } : { ...KAFKAJS_RETRY },
   }
   if (settings.maxInFlightRequests !== undefined) producer.maxInFlightRequests = settings.maxInFlightRequests
   return { client, producer }

@@ -12,6 +12,7 @@ import { createRecord } from '../../../src/input/record.js'
 import {
   createKafkaSender,
   DEFAULT_MAX_MESSAGE_BYTES,
+  KAFKAJS_IDEMPOTENT_RETRY,
   KAFKAJS_RETRY,
   kafkajsConfig,
   KafkaSender,
@@ -108,7 +109,7 @@ describe('options', () => {
     expect(() => createKafkaSender({ ...base, idempotent: true, acks: 'all', pool: { concurrency: 5 } })).not.toThrow()
   })
 
-  it('kafkajs is configured with its logging off, short retries, and TLS/SASL passed through', () => {
+  it('kafkajs is configured with its logging and its own retries off, and TLS/SASL passed through', () => {
     const settings = {
       brokers: ['a:1', 'b:2'],
       clientId: 'me',
@@ -135,8 +136,10 @@ describe('options', () => {
     const logger = client.logCreator?.(kafkajs.logLevel.DEBUG)
     expect(logger?.({ namespace: 'x', level: kafkajs.logLevel.ERROR, label: 'ERROR', log: { message: 'm', timestamp: '' } })).toBeUndefined()
     expect(producer).toEqual({ allowAutoTopicCreation: false, idempotent: false, retry: KAFKAJS_RETRY })
+    // kafkajs retries nothing itself: a batch is written at most once per attempt.
+    expect(KAFKAJS_RETRY.retries).toBe(0)
     expect(kafkajsConfig({ ...settings, ssl: undefined, sasl: undefined, idempotent: true, maxInFlightRequests: 3 })).toMatchObject({
-      producer: { idempotent: true, maxInFlightRequests: 3 },
+      producer: { idempotent: true, maxInFlightRequests: 3, retry: KAFKAJS_IDEMPOTENT_RETRY },
     })
     expect(kafkajsConfig({ ...settings, ssl: undefined, sasl: undefined }).client).not.toHaveProperty('ssl')
   })
