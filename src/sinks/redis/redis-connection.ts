@@ -14,6 +14,7 @@ export interface RedisClient {
   connect(): Promise<void>
   disconnect(): void
   on(event: 'error' | 'close', listener: (error?: unknown) => void): unknown
+  once(event: 'end', listener: () => void): unknown
   call(command: string, ...args: RedisArg[]): Promise<unknown>
   pipeline(commands: RedisArg[][]): { exec(): Promise<PipelineReply[] | null> }
 }
@@ -121,6 +122,13 @@ export class RedisConnection {
   async #open(client: RedisClient): Promise<RedisClient> {
     const { username, password, db } = this.#options
     try {
+      if (LIVE.has(client.status)) {
+        // Dropped a moment ago (READONLY, a timeout): its socket is closing; connect() refuses
+        // until ioredis has seen it close.
+        const ended = new Promise<void>((resolve) => client.once('end', resolve))
+        dropClient(client)
+        await ended
+      }
       this.#lastError = undefined
       await client.connect().catch((error: unknown) => {
         // ioredis rejects a failed connect with "Connection is closed." and emits the socket's

@@ -57,6 +57,10 @@ export class FakeRedis implements RedisClient {
     return this
   }
 
+  once(event: 'end', listener: () => void): this {
+    return this.on(event as 'close', listener)
+  }
+
   async connect(): Promise<void> {
     if (this.status === 'ready' || this.status === 'connecting') throw new Error('Redis is already connecting/connected')
     this.connects++
@@ -77,6 +81,7 @@ export class FakeRedis implements RedisClient {
     this.status = 'end'
     for (const waiter of this.#closeWaiters.splice(0)) waiter()
     for (const listener of this.#listeners.get('close') ?? []) listener()
+    for (const listener of this.#listeners.get('end')?.splice(0) ?? []) listener()
   }
 
   async call(command: string, ...args: RedisArg[]): Promise<unknown> {
