@@ -154,7 +154,13 @@ export class SyslogStream {
       const cleanup = (): void => {
         this.#pending = undefined
         socket.off('error', onError)
+        socket.off('close', onClosed)
         signal.removeEventListener('abort', onAbort)
+      }
+      // Destroyed without an error: close() while connecting.
+      const onClosed = (): void => {
+        cleanup()
+        reject(new DeliveryError(`syslog: the connection to ${origin} is closed`))
       }
       const onError = (error: Error): void => {
         cleanup()
@@ -177,6 +183,7 @@ export class SyslogStream {
         resolve(socket)
       })
       socket.on('error', onError)
+      socket.once('close', onClosed)
       signal.addEventListener('abort', onAbort, { once: true })
     })
   }
