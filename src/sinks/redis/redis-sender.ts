@@ -164,6 +164,9 @@ export class RedisSender extends QueuedSender {
         if (value !== undefined) issues.push([name, `${name} is for mode 'stream': a list holds the lines alone`])
       }
     }
+    if (mode === 'stream' && idField !== false && (idField ?? DEFAULT_REDIS_ID_FIELD) === (field ?? DEFAULT_REDIS_FIELD)) {
+      issues.push([idField === undefined ? 'field' : 'idField', 'field and idField must differ (the line and the record id are two fields of an entry)'])
+    }
     if (tls !== undefined && !parts.tls) issues.push(['tls', "tls settings need a rediss:// URL (redis:// is plain TCP)"])
     const user = username ?? parts.username
     const secret = password ?? parts.password

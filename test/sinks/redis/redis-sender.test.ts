@@ -48,6 +48,8 @@ describe('options', () => {
     { what: 'a negative db', options: { db: -1 }, message: /db: Too small/ },
     { what: 'maxLen with a list', options: { mode: 'list', maxLen: 100 }, message: /maxLen: maxLen is for mode 'stream'/ },
     { what: 'field with a list', options: { mode: 'list', field: 'msg' }, message: /field: field is for mode 'stream'/ },
+    { what: 'field named as idField', options: { field: 'id' }, message: /field: field and idField must differ/ },
+    { what: 'idField named as field', options: { idField: 'line' }, message: /idField: field and idField must differ/ },
     { what: 'tls settings with redis://', options: { tls: { rejectUnauthorized: false } }, message: /tls: tls settings need a rediss:\/\/ URL/ },
     { what: 'a username without a password', options: { url: 'redis://127.0.0.1:6379', username: 'bob' }, message: /username: a username needs a password/ },
     { what: 'a misspelt option', options: { stream: 'x' }, message: /stream: unknown option|Unrecognized key/ },
