@@ -54,7 +54,7 @@ const stats = report.senders[0].stats
 let received = 'not read back (your receiver)'
 if (private_) {
   received = `${await private_.waitFor(n + 1)} received by rsyslog`
-  private_.stop()
+  await private_.stop()
 }
 console.log(
   `syslog: ${stats.delivered} delivered (written to the socket; syslog has no acks), ${stats.failed} failed, ` +
@@ -102,8 +102,12 @@ async function startRsyslog() {
       for (let tries = 0; lines() < count && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 20))
       return lines()
     },
-    stop() {
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
       rmSync(dir, { recursive: true, force: true })
     },
   }
