@@ -9,7 +9,8 @@
  * whose write failed is sent again, the loss is one run of records at the moment rsyslog stopped and
  * nothing after it, and duplicates stay within one batch.
  */
-import { readdir } from 'node:fs/promises'
+import { copyFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fixture, waitUntil } from '../../fixtures/integration.js'
 import { startNode, type ChildResult } from '../../helpers/child-process.js'
@@ -231,5 +232,21 @@ describe('TLS with a certificate the app does not trust', () => {
     const warnings = printed(result, 'warning') as { kind: string; error?: string }[]
     expect(warnings.some((w) => w.kind === 'retrying' && /certificate|UNABLE_TO_VERIFY/i.test(w.error ?? ''))).toBe(true)
     expect(await server.raw()).toEqual([])
+  })
+
+  it('picks up a CA file fixed while the app runs (read on every new connection), and then delivers', async () => {
+    const dir = await tempDir()
+    const certs = makeCertificates(dir, 'real')
+    const other = makeCertificates(dir, 'other')
+    const caFile = join(dir, 'trusted.pem')
+    await copyFile(other.caFile, caFile)
+    const server = await rsyslog(dir, { tls: certs })
+    const child = start(`tls://localhost:${server.port}`, 10, 'end', { sender: { tls: { caFile }, retry: RETRY } })
+    await child.waitForLine(/^warning .*"kind":"retrying"/, 60_000)
+    await copyFile(certs.caFile, caFile)
+    const stats = reportOf(await finished(child)).senders[0]?.stats as Stats
+    expect(stats).toMatchObject({ received: 10, delivered: 10, failed: 0 })
+    expect(stats.retried).toBeGreaterThan(0)
+    await waitUntil(async () => idCounts(await server.raw()).size === 10, '10 records in rsyslog')
   })
 })
