@@ -7,6 +7,7 @@
  * | error                                                        | outcome                       |
  * |--------------------------------------------------------------|-------------------------------|
  * | no responders (JetStreamNotEnabled, RequestError 503)        | `no-responders`: ask the API  |
+ * | a 503 status message with no body (the server's "no responders") | `no-responders`: ask the API |
  * | PubAck error, status 5xx / 408 / 429 (10077 stream full with discard new: "maximum messages/bytes exceeded"; 10023 insufficient resources; 10008 cluster not available; 10039 JetStream not enabled for the account) | `retry` |
  * | PubAck error, other 4xx (10054 message over the stream's max_msg_size; 10071 / 10164 wrong last sequence; 10060 / 10070 other expectations) | `permanent` |
  * | the client's max_payload refusal (InvalidArgumentError 'payload') | `permanent` (nothing sent) |
@@ -72,14 +73,48 @@ export function retryableStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429
 }
 
+/** A JetStream API error (`{ code, err_code, description }`) as an outcome: retried by its status. */
+export function apiErrorOutcome(status: number, code: number | undefined, description: string): ErrorOutcome {
+  const message = `${description} (${code === undefined ? '' : `err_code ${code}, `}status ${status})`
+  return { kind: retryableStatus(status) ? 'retry' : 'permanent', message, status, ...(code === undefined ? {} : { code }) }
+}
+
+/** What a JetStream publish answered: its PubAck, or why it did not store the message. */
+export type PubAckAnswer = { readonly ok: true; readonly duplicate: boolean } | { readonly ok: false; readonly outcome: ErrorOutcome }
+
+/**
+ * Reads the answer to a JetStream publish, as the server sends it to the publish's reply subject: a
+ * PubAck (`{"stream":"LOGS","seq":7,"duplicate":true}`), a JSON error (`{"error":{"code":503,
+ * "err_code":10077,"description":"maximum messages exceeded"}}`), or a status message without a body
+ * (`NATS/1.0 503`: no responders).
+ */
+export function readPubAck(data: Uint8Array, status?: number, statusText?: string): PubAckAnswer {
+  if (data.length === 0) {
+    if (status === 503) return { ok: false, outcome: { kind: 'no-responders', message: 'no responders', status: 503 } }
+    const code = status ?? 0
+    return { ok: false, outcome: { kind: code === 0 || retryableStatus(code) ? 'retry' : 'permanent', message: `status ${code}${statusText ? ` ${statusText}` : ''} without a PubAck`, ...(code === 0 ? {} : { status: code }) } }
+  }
+  let answer: { stream?: unknown; duplicate?: unknown; error?: { code?: unknown; err_code?: unknown; description?: unknown } }
+  try {
+    answer = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as typeof answer
+  } catch {
+    return { ok: false, outcome: { kind: 'retry', message: 'an answer that is not a PubAck (not JSON)' } }
+  }
+  const error = answer?.error
+  if (typeof error === 'object' && error !== null) {
+    const code = typeof error.code === 'number' ? error.code : 500
+    return { ok: false, outcome: apiErrorOutcome(code, typeof error.err_code === 'number' ? error.err_code : undefined, String(error.description ?? 'error')) }
+  }
+  if (typeof answer?.stream !== 'string' || answer.stream === '') return { ok: false, outcome: { kind: 'retry', message: 'an answer that is not a PubAck (no stream)' } }
+  return { ok: true, duplicate: answer.duplicate === true }
+}
+
 /** Maps an error of one record's publish (or of a whole core batch) to what happens to it. */
 export function classifyError(error: unknown): ErrorOutcome {
   const api = chain(error).find((e) => e.name === 'JetStreamApiError' || (typeof e.status === 'number' && typeof e.code === 'number'))
   if (api !== undefined && typeof api.status === 'number') {
     const status = api.status
-    const code = typeof api.code === 'number' ? api.code : undefined
-    const message = `${text(api)} (${code === undefined ? '' : `err_code ${code}, `}status ${status})`
-    return { kind: retryableStatus(status) ? 'retry' : 'permanent', message, status, ...(code === undefined ? {} : { code }) }
+    return apiErrorOutcome(status, typeof api.code === 'number' ? api.code : undefined, text(api))
   }
   if (isNoResponders(error)) return { kind: 'no-responders', message: 'no responders', status: 503 }
   const permission = named(error, 'PermissionViolationError')

@@ -181,8 +181,8 @@ export async function loadNatsClient(): Promise<NatsClientApi> {
   return {
     connect: (options) => core.connect(options) as unknown as ReturnType<NatsClientApi['connect']>,
     headers: () => core.headers(),
+    createInbox: () => core.createInbox(),
     credsAuthenticator: (creds) => core.credsAuthenticator(creds),
-    jetstream: (nc, options) => js.jetstream(nc as never, options) as unknown as ReturnType<NatsClientApi['jetstream']>,
     jetstreamManager: (nc, options) => js.jetstreamManager(nc as never, options) as unknown as ReturnType<NatsClientApi['jetstreamManager']>,
   }
 }

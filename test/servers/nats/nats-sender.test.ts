@@ -4,6 +4,9 @@
  * told apart from JetStream not answering, templated subjects, core NATS, credentials and the
  * server's max_payload.
  */
+import { execFileSync } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
 import type { SenderEvents } from '../../../src/senders/sender.js'
@@ -110,12 +113,15 @@ describe('NatsSender against nats-server', () => {
   it("a subject no stream captures fails for good with an error naming it (missingStream: 'fail', the default); other records are delivered", async () => {
     const nats = await server()
     await nats.addStream('LOGS', ['logs.api.>'])
-    const s = sender({ servers: nats.url, subject: 'logs.{service}.x' })
+    const deadLetter = join(await tempDir(), 'dead.ndjson')
+    const s = sender({ servers: nats.url, subject: 'logs.{service}.x', deadLetter: { path: deadLetter } })
     const seen = failures(s)
     send(s, 0, 10, (i) => `,"service":"${i % 2 === 0 ? 'api' : 'web'}"`)
     await s.flush()
-    expect(s.stats()).toMatchObject({ delivered: 5, failed: 5 })
+    expect(s.stats()).toMatchObject({ delivered: 5, failed: 5, deadLettered: 5, retried: 0 })
     expectLedger(s.stats())
+    const dead = (await readFile(deadLetter, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i)
+    expect(dead).toEqual([1, 3, 5, 7, 9])
     expect(seen.map((f) => f.error).join('\n')).toContain("no JetStream stream captures subject 'logs.web.x': create a stream capturing it")
     expect(await nats.messageCount('LOGS')).toBe(5)
   })
@@ -198,14 +204,18 @@ describe('NatsSender against nats-server', () => {
     sub.unsubscribe()
   })
 
-  it('core NATS: a publish the server does not permit fails for good (not counted delivered)', async () => {
+  it.each(['core', 'jetstream'] as const)('%s: a publish the server does not permit fails for good (not counted delivered)', async (mode) => {
     const nats = await server({
       config: 'authorization { users = [ { user: u, password: p, permissions: { publish: { allow: ["ok.>", "_INBOX.>", "$JS.API.>"] } } } ] }\n',
     })
-    const s = sender({ servers: nats.url, user: 'u', pass: 'p', subject: '{where}.app', mode: 'core' })
+    await nats.addStream('LOGS', ['ok.>', 'denied.>'], {}, { user: 'u', pass: 'p' })
+    const s = sender({ servers: nats.url, user: 'u', pass: 'p', subject: '{where}.app', mode })
+    const seen = failures(s)
     send(s, 0, 6, (i) => `,"where":"${i % 2 === 0 ? 'ok' : 'denied'}"`)
     await s.flush()
-    expect(s.stats()).toMatchObject({ delivered: 3, failed: 3 })
+    expect(s.stats()).toMatchObject({ delivered: 3, failed: 3, retried: 0 })
+    expect(seen.map((f) => f.error).join('\n')).toContain("not permitted: the server refused a publish to 'denied.app'")
+    if (mode === 'jetstream') expect(await nats.messageCount('LOGS', { user: 'u', pass: 'p' })).toBe(3)
   })
 
   it('credentials: a wrong password fails for good with a message that does not show it; user/pass in the URL work', async () => {
@@ -234,6 +244,59 @@ describe('NatsSender against nats-server', () => {
     send(s, 0, 3)
     await s.flush()
     expect(s.stats()).toMatchObject({ delivered: 3 })
+  })
+
+  it("a record sent again after the stream's duplicate window is stored twice (the documented limit of a long outage)", async () => {
+    const nats = await server()
+    await nats.addStream('LOGS', ['logs.>'], { duplicate_window: 300_000_000 }) // 300 ms, in ns
+    const sink = new NatsSink({
+      servers: [nats.url],
+      serverNames: nats.url,
+      subject: SubjectTemplate.parse('logs.app') as SubjectTemplate,
+      mode: 'jetstream',
+      missingStream: 'fail',
+      auth: {},
+      connectionName: 'test',
+      connectTimeoutMs: 5000,
+      fields: new RecordFields(),
+      load: loadNatsClient,
+    })
+    defer(() => sink.close())
+    const records = Array.from({ length: 5 }, (_, i) => createRecord(line(i)))
+    const batch = { id: 'w', records, bytes: 0, recordId: (i: number) => `w:${i}` }
+    const signal = new AbortController().signal
+    await sink.deliver(batch, { signal, attempt: 1 })
+    await sink.deliver(batch, { signal, attempt: 2 })
+    expect(await nats.messageCount('LOGS')).toBe(5)
+    expect(sink.duplicates).toBe(5)
+    await new Promise((r) => setTimeout(r, 1_000))
+    await sink.deliver(batch, { signal, attempt: 3 })
+    expect(sink.duplicates).toBe(5)
+    expect(await nats.messageCount('LOGS')).toBe(10)
+  })
+
+  it('TLS: a server requiring it, its CA given as caFile; without the CA the connection is refused and retried', async () => {
+    const dir = await tempDir()
+    const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+    run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=pino-courier test CA')
+    run('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
+    await writeFile(join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.cnf')
+    const nats = await server({ config: `tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.key')}" }\n` })
+    const tls = { caFile: join(dir, 'ca.pem') }
+    await nats.addStream('LOGS', ['logs.>'], {}, { tls })
+    const s = sender({ servers: `tls://127.0.0.1:${nats.port}`, subject: 'logs.app', tls })
+    send(s, 0, 20)
+    await s.flush()
+    expect(s.stats()).toMatchObject({ delivered: 20 })
+    expect(await nats.messageCount('LOGS', { tls })).toBe(20)
+
+    const untrusted = sender({ servers: `tls://127.0.0.1:${nats.port}`, subject: 'logs.app', retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 2 } })
+    send(untrusted, 0, 3)
+    await untrusted.flush()
+    expect(untrusted.stats()).toMatchObject({ delivered: 0, failed: 3, attempts: 2 })
+    expect(untrusted.stats().lastError?.message).toMatch(/cannot connect/)
   })
 
   it('a server that is down: attempts fail and are retried until it is up; close() is bounded with the server gone', async () => {

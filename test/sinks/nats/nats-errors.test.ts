@@ -5,7 +5,7 @@
 import { jserrors, JetStreamApiError } from '@nats-io/jetstream/internal'
 import { errors } from '@nats-io/transport-node'
 import { describe, expect, it } from 'vitest'
-import { classifyError, isNoResponders, retryableStatus } from '../../../src/sinks/nats/nats-errors.js'
+import { classifyError, isNoResponders, readPubAck, retryableStatus } from '../../../src/sinks/nats/nats-errors.js'
 
 /** A PubAck error as the server answers it and the client throws it. */
 function pubAckError(err_code: number, code: number, description: string): Error {
@@ -94,5 +94,42 @@ describe('classifyError', () => {
 
   it('retryableStatus: 5xx, 408 and 429', () => {
     expect([500, 503, 408, 429, 400, 404, 409].map(retryableStatus)).toEqual([true, true, true, true, false, false, false])
+  })
+})
+
+describe('readPubAck', () => {
+  const bytes = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value))
+
+  it('a PubAck is delivered; duplicate: true says the stream had the record already', () => {
+    expect(readPubAck(bytes({ stream: 'LOGS', seq: 7 }))).toEqual({ ok: true, duplicate: false })
+    expect(readPubAck(bytes({ stream: 'LOGS', seq: 7, duplicate: true }))).toEqual({ ok: true, duplicate: true })
+  })
+
+  it('a JSON error is mapped by its status and err_code', () => {
+    expect(readPubAck(bytes({ error: { code: 503, err_code: 10077, description: 'maximum messages exceeded' } }))).toEqual({
+      ok: false,
+      outcome: { kind: 'retry', message: 'maximum messages exceeded (err_code 10077, status 503)', status: 503, code: 10077 },
+    })
+    expect(readPubAck(bytes({ stream: 'LOGS', error: { code: 400, err_code: 10054, description: 'message size exceeds maximum allowed' } }))).toMatchObject({
+      ok: false,
+      outcome: { kind: 'permanent', status: 400, code: 10054 },
+    })
+  })
+
+  it('a 503 status without a body is no responders; other statuses by their code', () => {
+    expect(readPubAck(new Uint8Array(0), 503)).toMatchObject({ ok: false, outcome: { kind: 'no-responders' } })
+    expect(readPubAck(new Uint8Array(0), 408, 'Request Timeout')).toMatchObject({ ok: false, outcome: { kind: 'retry', message: 'status 408 Request Timeout without a PubAck' } })
+    expect(readPubAck(new Uint8Array(0), 400)).toMatchObject({ ok: false, outcome: { kind: 'permanent' } })
+  })
+
+  it('an answer that is not a PubAck is retried', () => {
+    expect(readPubAck(Buffer.from('not json'))).toMatchObject({ ok: false, outcome: { kind: 'retry' } })
+    expect(readPubAck(bytes({ stream: '' }))).toMatchObject({ ok: false, outcome: { kind: 'retry' } })
+    expect(readPubAck(bytes(null))).toMatchObject({ ok: false, outcome: { kind: 'retry' } })
+  })
+
+  it('reads a payload that is a slice of a larger buffer', () => {
+    const all = Buffer.from(`xx${JSON.stringify({ stream: 'S', seq: 1, duplicate: true })}yy`)
+    expect(readPubAck(all.subarray(2, all.length - 2))).toEqual({ ok: true, duplicate: true })
   })
 })

@@ -3,12 +3,12 @@
  * PubAck lost, some records of a batch failing, timeouts, a connection closed under a publish),
  * with the client's own error classes.
  */
-import { jserrors, JetStreamApiError } from '@nats-io/jetstream/internal'
+import { jserrors } from '@nats-io/jetstream/internal'
 import { errors } from '@nats-io/transport-node'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
 import { DeliveryError } from '../../../src/pool/delivery-error.js'
-import type { NatsClientApi, NatsConnectionLike, NatsSinkOptions, PubAckLike } from '../../../src/sinks/nats/nats-sink.js'
+import type { NatsClientApi, NatsConnectionLike, NatsMsgLike, NatsSinkOptions } from '../../../src/sinks/nats/nats-sink.js'
 import { NatsSink } from '../../../src/sinks/nats/nats-sink.js'
 import { SubjectTemplate } from '../../../src/sinks/nats/nats-subject.js'
 import { RecordFields } from '../../../src/sinks/shared/record-fields.js'
@@ -16,21 +16,57 @@ import type { Batch, DeliveryResult } from '../../../src/sinks/sink.js'
 
 type Status = { type: string; error?: unknown }
 
+/** What the fake server answers a JetStream publish with. */
+type Answer =
+  | { stream: string; seq: number; duplicate?: boolean }
+  | { error: { code: number; err_code: number; description: string } }
+  | 'no-responders'
+  | 'silence'
+
+/** Decides the answer to the n-th publish (1-based); an Error is thrown by publish() itself. */
+type Publish = (subject: string, payload: string, msgId: string, n: number) => Answer | Error | Promise<Answer>
+
+const ACK: Answer = { stream: 'LOGS', seq: 1 }
+
 class FakeConnection implements NatsConnectionLike {
   info: { max_payload: number } | undefined = { max_payload: 1024 * 1024 }
-  readonly published: { subject: string; payload: string; msgId: string | undefined }[] = []
+  readonly published: { subject: string; payload: string; msgId: string | undefined; reply: string | undefined }[] = []
   closeCalls = 0
   closing: Promise<void> = Promise.resolve()
   flushResult: () => Promise<void> = () => Promise.resolve()
+  answer: Publish = () => ACK
+  #subscriptions: { prefix: string; callback: (error: Error | null, msg: NatsMsgLike) => void }[] = []
   #closed = false
   #resolveClosed!: () => void
   readonly #closedPromise = new Promise<void>((resolve) => (this.#resolveClosed = resolve))
   readonly #statuses: Status[] = []
   #wake: (() => void) | undefined
 
-  publish(subject: string, payload: Uint8Array, options?: { headers?: unknown }): void {
+  publish(subject: string, payload: Uint8Array, options?: { headers?: unknown; reply?: string }): void {
     if (this.#closed) throw new errors.ClosedConnectionError()
-    this.published.push({ subject, payload: Buffer.from(payload).toString(), msgId: (options?.headers as FakeHeaders | undefined)?.values.get('Nats-Msg-Id') })
+    const msgId = (options?.headers as FakeHeaders | undefined)?.values.get('Nats-Msg-Id')
+    this.published.push({ subject, payload: Buffer.from(payload).toString(), msgId, reply: options?.reply })
+    const reply = options?.reply
+    if (reply === undefined) return
+    const answer = this.answer(subject, Buffer.from(payload).toString(), msgId ?? '', this.published.length)
+    if (answer instanceof Error) throw answer
+    void Promise.resolve(answer).then((settled) => this.#reply(reply, settled))
+  }
+
+  #reply(reply: string, answer: Answer): void {
+    if (answer === 'silence' || this.#closed) return
+    const sub = this.#subscriptions.find((s) => reply.startsWith(s.prefix))
+    if (sub === undefined) return
+    const msg: NatsMsgLike =
+      answer === 'no-responders'
+        ? { subject: reply, data: new Uint8Array(0), headers: { code: 503, description: '' } }
+        : { subject: reply, data: Buffer.from(JSON.stringify(answer)) }
+    sub.callback(null, msg)
+  }
+
+  subscribe(subject: string, options: { callback: (error: Error | null, msg: NatsMsgLike) => void }): unknown {
+    this.#subscriptions.push({ prefix: subject.replace(/\*$/, ''), callback: options.callback })
+    return {}
   }
 
   flush(): Promise<void> {
@@ -39,9 +75,7 @@ class FakeConnection implements NatsConnectionLike {
 
   close(): Promise<void> {
     this.closeCalls++
-    this.#closed = true
-    this.#resolveClosed()
-    this.#wake?.()
+    this.lose()
     return this.closing
   }
 
@@ -81,46 +115,49 @@ class FakeHeaders {
   }
 }
 
-type Publish = (subject: string, payload: string, msgId: string, n: number) => Promise<PubAckLike>
-
 interface Stub {
   client: NatsClientApi
   connections: FakeConnection[]
   connectOptions: Record<string, unknown>[]
-  publishes: { subject: string; msgId: string; timeout: number }[]
+  /** Every publish on every connection, in order. */
+  readonly publishes: { subject: string; payload: string; msgId: string | undefined; reply: string | undefined }[]
   finds: string[]
 }
 
 function stub(
-  publish: Publish = () => Promise.resolve({ stream: 'LOGS', seq: 1, duplicate: false }),
+  answer: Publish = () => ACK,
   find: (subject: string) => Promise<string> = () => Promise.resolve('LOGS'),
   connect: (n: number) => Promise<FakeConnection> = () => Promise.resolve(new FakeConnection()),
 ): Stub {
-  const s: Stub = { connections: [], connectOptions: [], publishes: [], finds: [], client: undefined as unknown as NatsClientApi }
-  s.client = {
-    async connect(options) {
-      s.connectOptions.push(options)
-      const nc = await connect(s.connectOptions.length)
-      s.connections.push(nc)
-      return nc
+  let inboxes = 0
+  const s: Stub = {
+    connections: [],
+    connectOptions: [],
+    finds: [],
+    get publishes() {
+      return s.connections.flatMap((c) => c.published)
     },
-    headers: () => new FakeHeaders(),
-    credsAuthenticator: (creds) => ({ creds }),
-    jetstream: () => ({
-      publish(subject, payload, options) {
-        s.publishes.push({ subject, msgId: options.msgID, timeout: options.timeout })
-        return publish(subject, Buffer.from(payload).toString(), options.msgID, s.publishes.length)
+    client: {
+      async connect(options) {
+        s.connectOptions.push(options)
+        const nc = await connect(s.connectOptions.length)
+        nc.answer = answer
+        s.connections.push(nc)
+        return nc
       },
-    }),
-    jetstreamManager: () =>
-      Promise.resolve({
-        streams: {
-          find(subject: string) {
-            s.finds.push(subject)
-            return find(subject)
+      headers: () => new FakeHeaders(),
+      createInbox: () => `_INBOX.test${inboxes++}`,
+      credsAuthenticator: (creds) => ({ creds }),
+      jetstreamManager: () =>
+        Promise.resolve({
+          streams: {
+            find(subject: string) {
+              s.finds.push(subject)
+              return find(subject)
+            },
           },
-        },
-      }),
+        }),
+    },
   }
   return s
 }
@@ -161,9 +198,10 @@ function batch(n: number, line: (i: number) => string = (i) => `{"level":30,"i":
 }
 
 const context = (signal = new AbortController().signal) => ({ signal, attempt: 1 })
-const ack = (duplicate = false): Promise<PubAckLike> => Promise.resolve({ stream: 'LOGS', seq: 1, duplicate })
-const apiError = (err_code: number, code: number, description: string) => new JetStreamApiError({ err_code, code, description })
-const noResponders = (subject: string) =>
+const ack = (duplicate = false): Answer => ({ stream: 'LOGS', seq: 1, duplicate })
+const apiError = (err_code: number, code: number, description: string): Answer => ({ error: { code, err_code, description } })
+/** The JetStream API not answering, as the client's manager throws it. */
+const apiNoResponders = (subject: string) =>
   new jserrors.JetStreamNotEnabled('jetstream is not enabled', {
     cause: new errors.RequestError(`no responders: '${subject}'`, { cause: new errors.NoRespondersError(subject) }),
   })
@@ -178,33 +216,23 @@ async function rejection(promise: Promise<unknown>): Promise<DeliveryError> {
 }
 
 describe('NatsSink JetStream publish', () => {
-  it('publishes every record with its identity as msgID and the line without its newline; resolves when all are acknowledged', async () => {
+  it('publishes every record with its identity as Nats-Msg-Id, the line without its newline, a reply subject each; resolves when all are acknowledged', async () => {
     const s = stub()
-    const target = sink(s)
-    target.ackTimeoutMs = 1234
-    await expect(target.deliver(batch(3), context())).resolves.toBeUndefined()
-    expect(s.publishes).toEqual([
-      { subject: 'logs.app', msgId: 'B:0', timeout: 1234 },
-      { subject: 'logs.app', msgId: 'B:1', timeout: 1234 },
-      { subject: 'logs.app', msgId: 'B:2', timeout: 1234 },
-    ])
+    await expect(sink(s).deliver(batch(3), context())).resolves.toBeUndefined()
+    expect(s.publishes).toEqual([0, 1, 2].map((i) => ({ subject: 'logs.app', payload: `{"level":30,"i":${i}}`, msgId: `B:${i}`, reply: `_INBOX.test0.${i}` })))
   })
 
   it('splits the engine’s chunks (runs of lines) into one payload per record', async () => {
-    const payloads: string[] = []
-    const s = stub((_subject, payload) => {
-      payloads.push(payload)
-      return ack()
-    })
+    const s = stub()
     const b = batch(3)
     const lines = b.records.map((r) => `${r.line}\n`)
     await sink(s).deliver({ ...b, ndjson: () => [Buffer.from(lines[0] as string), Buffer.from((lines[1] as string) + (lines[2] as string))] }, context())
-    expect(payloads).toEqual(b.records.map((r) => r.line))
+    expect(s.publishes.map((p) => p.payload)).toEqual(b.records.map((r) => r.line))
   })
 
-  it('has every publish of the batch in flight before any PubAck is awaited', async () => {
+  it('has every publish of the batch out before any PubAck comes', async () => {
     const pending: (() => void)[] = []
-    const s = stub(() => new Promise((resolve) => pending.push(() => resolve({ stream: 'LOGS', seq: 1, duplicate: false }))))
+    const s = stub(() => new Promise<Answer>((resolve) => pending.push(() => resolve(ACK))))
     const delivered = sink(s).deliver(batch(50), context())
     await vi.waitFor(() => expect(pending).toHaveLength(50))
     for (const release of pending) release()
@@ -218,19 +246,45 @@ describe('NatsSink JetStream publish', () => {
     expect(target.duplicates).toBe(2)
   })
 
-  it('names the records to try again when only some PubAcks failed; the acknowledged ones are delivered', async () => {
-    const s = stub((_s, _p, id) => (id === 'B:1' || id === 'B:3' ? Promise.reject(new errors.TimeoutError()) : ack()))
-    const result = (await sink(s).deliver(batch(5), context())) as DeliveryResult
+  it('names the records whose PubAck did not come in time for a retry; the acknowledged ones are delivered; the connection is kept', async () => {
+    const s = stub((_s, _p, id) => (id === 'B:1' || id === 'B:3' ? 'silence' : ACK))
+    const target = sink(s)
+    target.ackTimeoutMs = 50
+    const result = (await target.deliver(batch(5), context())) as DeliveryResult
     expect(result.rejected).toBeUndefined()
-    expect(result.retry?.map((r) => r.index)).toEqual([1, 3])
-    expect(result.retry?.[0]?.error).toContain('no PubAck in time')
+    expect(result.retry).toEqual([
+      { index: 1, error: 'no PubAck within 50 ms' },
+      { index: 3, error: 'no PubAck within 50 ms' },
+    ])
+    expect(s.connections[0]?.closeCalls).toBe(0)
+  })
+
+  it('no PubAck at all within the time: all retried, and the connection dropped (it may be dead without knowing)', async () => {
+    const s = stub(() => 'silence')
+    const target = sink(s)
+    target.ackTimeoutMs = 30
+    const error = await rejection(target.deliver(batch(3), context()))
+    expect(error.permanent).toBe(false)
+    expect(error.message).toBe('NATS nats://127.0.0.1:4222: no PubAck within 30 ms (all 3 records)')
+    expect(s.connections[0]?.closeCalls).toBe(1)
+  })
+
+  it('a PubAck that comes after its batch gave up on it is ignored', async () => {
+    const late: (() => void)[] = []
+    const s = stub(() => new Promise<Answer>((resolve) => late.push(() => resolve(ACK))))
+    const target = sink(s)
+    target.ackTimeoutMs = 20
+    await rejection(target.deliver(batch(2), context()))
+    for (const release of late) release()
+    await new Promise((r) => setImmediate(r))
+    expect(target.duplicates).toBe(0)
   })
 
   it('refuses for good the records the stream refuses (max_msg_size), retries the ones a full stream refused', async () => {
     const s = stub((_s, _p, id) => {
-      if (id === 'B:0') return Promise.reject(apiError(10054, 400, 'message size exceeds maximum allowed'))
-      if (id === 'B:2') return Promise.reject(apiError(10077, 503, 'maximum messages exceeded'))
-      return ack()
+      if (id === 'B:0') return apiError(10054, 400, 'message size exceeds maximum allowed')
+      if (id === 'B:2') return apiError(10077, 503, 'maximum messages exceeded')
+      return ACK
     })
     const result = (await sink(s).deliver(batch(3), context())) as DeliveryResult
     expect(result.rejected).toEqual([{ index: 0, error: 'message size exceeds maximum allowed (err_code 10054, status 400)', status: 400 }])
@@ -238,7 +292,7 @@ describe('NatsSink JetStream publish', () => {
   })
 
   it('rejects with a transient error when every record is to be tried again (the engine backs off)', async () => {
-    const s = stub(() => Promise.reject(apiError(10077, 503, 'maximum bytes exceeded')))
+    const s = stub(() => apiError(10077, 503, 'maximum bytes exceeded'))
     const error = await rejection(sink(s).deliver(batch(3), context()))
     expect(error.permanent).toBe(false)
     expect(error.message).toBe('NATS nats://127.0.0.1:4222: maximum bytes exceeded (err_code 10077, status 503) (all 3 records)')
@@ -246,7 +300,7 @@ describe('NatsSink JetStream publish', () => {
   })
 
   it('rejects with a permanent error when every record is refused for the same reason', async () => {
-    const s = stub(() => Promise.reject(apiError(10054, 400, 'message size exceeds maximum allowed')))
+    const s = stub(() => apiError(10054, 400, 'message size exceeds maximum allowed'))
     const error = await rejection(sink(s).deliver(batch(2), context()))
     expect(error.permanent).toBe(true)
   })
@@ -266,6 +320,24 @@ describe('NatsSink JetStream publish', () => {
       { index: 1, error: "record of 56 bytes (86 with its Nats-Msg-Id header) is over the server's max_payload of 85 bytes: not sent" },
     ])
     expect(s.publishes.slice(3).map((p) => p.msgId)).toEqual(['B:0', 'B:2'])
+  })
+
+  it("a publish the client refuses at once (its own max_payload check, an invalid subject) fails that record for good", async () => {
+    const s = stub((_s, _p, id) => (id === 'B:1' ? errors.InvalidArgumentError.format('payload', 'max_payload size exceeded') : ACK))
+    const result = (await sink(s).deliver(batch(3), context())) as DeliveryResult
+    expect(result.rejected).toEqual([{ index: 1, error: "'payload' max_payload size exceeded" }])
+  })
+
+  it('a publish the server does not permit (an -ERR the client reports as a status; no PubAck comes) fails those records for good', async () => {
+    const s = stub((subject) => (subject === 'deny.app' ? 'silence' : ACK))
+    const target = sink(s, { subjectPattern: '{where}.app' })
+    target.ackTimeoutMs = 5_000
+    const delivering = target.deliver(batch(4, (i) => `{"where":"${i % 2 === 0 ? 'ok' : 'deny'}"}`), context())
+    await vi.waitFor(() => expect(s.publishes).toHaveLength(4))
+    s.connections[0]?.emitStatus({ type: 'error', error: new errors.PermissionViolationError('Permissions Violation for Publish to "deny.app"', 'publish', 'deny.app') })
+    const result = (await delivering) as DeliveryResult
+    expect(result.rejected?.map((r) => r.index)).toEqual([1, 3])
+    expect(result.rejected?.[0]?.error).toBe("not permitted: the server refused a publish to 'deny.app' (permissions violation)")
   })
 
   it('makes one connection, made on first use, and keeps it; a new one after it is lost', async () => {
@@ -319,18 +391,25 @@ describe('NatsSink JetStream publish', () => {
     expect(s.connectOptions[0]).toMatchObject({ user: 'u', pass: 'hunter2-secret' })
   })
 
-  it('a lost connection under the publishes retries them and drops the connection', async () => {
-    const s = stub(() => Promise.reject(new errors.RequestError('connection disconnected')))
+  it('a connection lost while PubAcks are awaited: those records are retried at once (not at the deadline), and a new connection is made', async () => {
+    const s = stub((_s, _p, id) => (id === 'B:0' ? ACK : 'silence'))
     const target = sink(s)
-    const error = await rejection(target.deliver(batch(2), context()))
-    expect(error.message).toContain('connection lost')
-    expect(s.connections[0]?.closeCalls).toBe(1)
-    await rejection(target.deliver(batch(2), context()))
+    target.ackTimeoutMs = 60_000
+    const delivering = target.deliver(batch(3), context())
+    await vi.waitFor(() => expect(s.publishes).toHaveLength(3))
+    await new Promise((r) => setImmediate(r))
+    s.connections[0]?.lose()
+    const result = (await delivering) as DeliveryResult
+    expect(result.retry).toEqual([
+      { index: 1, error: 'connection lost before the PubAck' },
+      { index: 2, error: 'connection lost before the PubAck' },
+    ])
+    await target.deliver(batch(1), context())
     expect(s.connections).toHaveLength(2)
   })
 
   it('honours the signal: rejects with its reason, and drops a connection that gave no PubAck at all', async () => {
-    const s = stub(() => new Promise<PubAckLike>(() => undefined))
+    const s = stub(() => 'silence')
     const target = sink(s)
     const abort = new AbortController()
     const delivering = target.deliver(batch(3), context(abort.signal))
@@ -341,7 +420,7 @@ describe('NatsSink JetStream publish', () => {
   })
 
   it('keeps the connection when an aborted attempt had PubAcks (a slow server, not a dead one)', async () => {
-    const s = stub((_s, _p, _id, n) => (n === 1 ? ack() : new Promise<PubAckLike>(() => undefined)))
+    const s = stub((_s, _p, _id, n) => (n === 1 ? ACK : 'silence'))
     const target = sink(s)
     const abort = new AbortController()
     const delivering = target.deliver(batch(3), context(abort.signal))
@@ -362,11 +441,10 @@ describe('NatsSink JetStream publish', () => {
 })
 
 describe('NatsSink no responders', () => {
+  const streamNotFound = () => Promise.reject(new jserrors.StreamNotFoundError({ err_code: 10059, code: 404, description: 'no stream matches subject' }))
+
   it("a subject no stream captures: JetStream's API answers 'no stream matches': failed for good, naming the subject; the API is asked once per subject", async () => {
-    const s = stub(
-      (subject) => (subject === 'logs.web' ? Promise.reject(noResponders(subject)) : ack()),
-      () => Promise.reject(new jserrors.StreamNotFoundError({ err_code: 10059, code: 404, description: 'no stream matches subject' })),
-    )
+    const s = stub((subject) => (subject === 'logs.web' ? 'no-responders' : ACK), streamNotFound)
     const target = sink(s, { subjectPattern: 'logs.{service}' })
     const result = (await target.deliver(batch(4, (i) => `{"level":30,"service":"${i < 2 ? 'api' : 'web'}"}`), context())) as DeliveryResult
     expect(result.rejected?.map((r) => r.index)).toEqual([2, 3])
@@ -377,10 +455,7 @@ describe('NatsSink no responders', () => {
   })
 
   it("with missingStream: 'retry' the same records are tried again", async () => {
-    const s = stub(
-      (subject) => Promise.reject(noResponders(subject)),
-      () => Promise.reject(new jserrors.StreamNotFoundError({ err_code: 10059, code: 404, description: 'no stream matches subject' })),
-    )
+    const s = stub(() => 'no-responders', streamNotFound)
     const error = await rejection(sink(s, { missingStream: 'retry' }).deliver(batch(2), context()))
     expect(error.permanent).toBe(false)
     expect(error.message).toContain("no JetStream stream captures subject 'logs.app'")
@@ -388,8 +463,8 @@ describe('NatsSink no responders', () => {
 
   it('JetStream not answering its API either (starting, not enabled): retried', async () => {
     const s = stub(
-      (subject) => Promise.reject(noResponders(subject)),
-      () => Promise.reject(noResponders('$JS.API.STREAM.NAMES')),
+      () => 'no-responders',
+      () => Promise.reject(apiNoResponders('$JS.API.STREAM.NAMES')),
     )
     const error = await rejection(sink(s).deliver(batch(2), context()))
     expect(error.permanent).toBe(false)
@@ -398,14 +473,14 @@ describe('NatsSink no responders', () => {
 
   it('the API timing out is retried too', async () => {
     const s = stub(
-      (subject) => Promise.reject(noResponders(subject)),
+      () => 'no-responders',
       () => Promise.reject(new errors.TimeoutError()),
     )
     expect((await rejection(sink(s).deliver(batch(1), context()))).permanent).toBe(false)
   })
 
   it('a stream found after all (created meanwhile): retried', async () => {
-    const s = stub((subject) => Promise.reject(noResponders(subject)))
+    const s = stub(() => 'no-responders')
     const error = await rejection(sink(s).deliver(batch(1), context()))
     expect(error.permanent).toBe(false)
     expect(error.message).toContain('though stream LOGS captures it')
