@@ -361,6 +361,25 @@ describe('close', () => {
     expect(report.undelivered).toBe(0)
   })
 
+  it('a producer still connecting when close() runs is disconnected once it connects, and never used', async () => {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const { sender: kafka, producers } = sender({}, (p) => {
+      p.connectGate = gate
+    })
+    send(kafka, lines(2))
+    void kafka.flush()
+    while (producers.length === 0) await new Promise((r) => setTimeout(r, 5))
+    const closing = kafka.close({ timeoutMs: 200 })
+    const report = await closing
+    open()
+    await new Promise((r) => setTimeout(r, 20))
+    expect(report.undelivered).toBe(2)
+    expect(producers).toHaveLength(1)
+    expect(producers[0]?.sends).toHaveLength(0)
+    expect(producers[0]?.disconnects).toBeGreaterThanOrEqual(1)
+  })
+
   it('makes no producer when nothing was ever delivered; send after close is counted, not thrown', async () => {
     const { sender: kafka, producers } = sender()
     await kafka.close()

@@ -21,13 +21,16 @@ export class StubProducer implements KafkaProducer {
   connects = 0
   disconnects = 0
   connectError: unknown
+  /** connect() waits for it when set (a broker slow to answer). */
+  connectGate: Promise<void> | undefined
   /** Never settles disconnect() (a broker that is gone). */
   hangOnDisconnect = false
   behaviour: StubBehaviour = () => undefined
 
-  connect(): Promise<void> {
+  async connect(): Promise<void> {
     this.connects++
-    return this.connectError === undefined ? Promise.resolve() : Promise.reject(this.connectError as Error)
+    await this.connectGate
+    if (this.connectError !== undefined) throw this.connectError
   }
 
   send(record: { topic: string; acks: number; timeout: number; compression?: number; messages: KafkaMessage[] }): Promise<unknown> {
