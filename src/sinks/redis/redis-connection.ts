@@ -10,7 +10,7 @@ export type PipelineReply = [Error | null, unknown?]
 export interface RedisClient {
   readonly status: string
   /** The socket (ioredis's `stream`), destroyed when a connection is dropped. */
-  readonly stream?: { destroy(): void } | undefined
+  readonly stream?: { destroy(): void; ref?(): unknown; unref?(): unknown } | undefined
   connect(): Promise<void>
   disconnect(): void
   on(event: 'error' | 'close', listener: (error?: unknown) => void): unknown
@@ -73,6 +73,8 @@ export class RedisConnection {
   /** Authenticated and on the right db: deliveries may use it. */
   #usable = false
   #closed = false
+  /** Pipelines waiting for their replies: while there are none, the socket does not hold the process open. */
+  #holds = 0
   /** The last 'error' event: the socket's reason, when connect() only says "Connection is closed.". */
   #lastError: unknown
 
@@ -91,6 +93,22 @@ export class RedisConnection {
     if (this.#usable && client.status === 'ready') return client
     this.#opening ??= this.#open(client).finally(() => (this.#opening = undefined))
     return untilAborted(this.#opening, signal, () => this.drop())
+  }
+
+  /**
+   * Keeps the socket referenced while a pipeline waits for its replies; returns the release. An idle
+   * connection does not keep the process (or a test runner) alive, as Node's idle keep-alive HTTP
+   * sockets do not: an app that never calls close() still exits.
+   */
+  hold(client: RedisClient): () => void {
+    this.#holds++
+    client.stream?.ref?.()
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (--this.#holds === 0) client.stream?.unref?.()
+    }
   }
 
   /**

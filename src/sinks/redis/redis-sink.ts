@@ -76,10 +76,13 @@ export class RedisSink implements Sink {
     }
     const commands = this.#options.mode === 'stream' ? this.#xadds(batch, lines) : this.#rpushes(lines)
     let replies: PipelineReply[] | null
+    const release = this.#connection.hold(client)
     try {
       replies = await untilAborted(client.pipeline(commands.map((c) => c.args)).exec(), signal, () => this.#connection.drop())
     } catch (error) {
       throw this.#error(error, `${this.#command} ${this.#options.key}`)
+    } finally {
+      release()
     }
     return this.#outcome(commands, replies, lines.length)
   }

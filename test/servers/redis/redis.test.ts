@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { CourierCloseReport, CourierWarning, TransportOptions } from '../../../src/index.js'
 import type { SenderStats } from '../../../src/stats/delivery-stats.js'
 import { endTransport, fixture, flushLogger, nextEvent, waitUntil } from '../../fixtures/integration.js'
-import { runNode } from '../../helpers/child-process.js'
+import { runCommand, runNode } from '../../helpers/child-process.js'
 import { useCleanups } from '../../helpers/cleanups.js'
 import { freePort } from '../helpers/free-port.js'
 import { missingAndDuplicates, RedisServer, type RedisServerOptions } from './redis-server.js'
@@ -207,6 +207,22 @@ describe('the redis sender against redis-server', () => {
     // Nothing on stderr: no warning, no close report of undelivered records, no word from ioredis.
     expect(result.stderr).toBe('')
     expect(await streamIds(server, 'logs')).toEqual(range(n))
+  })
+
+  it('an app that never closes an in-process sender still exits: the idle connection does not hold it', async () => {
+    const server = await redis()
+    const code = [
+      "import { createRecord, createRedisSender } from 'pino-courier'",
+      `const sender = createRedisSender({ url: '${server.url}', key: 'logs' })`,
+      'for (let i = 0; i < 100; i++) sender.send(createRecord(JSON.stringify({ level: 30, i })))',
+      'await sender.flush()',
+      "console.log('delivered', sender.stats().delivered)",
+    ].join('\n')
+    const result = await runCommand(process.execPath, ['--input-type=module', '--eval', code], { timeoutMs: 30_000 })
+    expect(result.signal, result.stderr).toBeNull()
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toBe('delivered 100\n')
+    expect(await streamIds(server, 'logs')).toEqual(range(100))
   })
 
   it('spool: records logged during an outage wait on disk across the app\'s exit; the next start delivers them once', async () => {

@@ -44,8 +44,12 @@ export class FakeRedis implements RedisClient {
     this.#behaviour = behaviour
   }
 
-  get stream(): { destroy(): void } {
-    return { destroy: () => undefined }
+  /** The socket: whether it holds the process open (ref'd) now. */
+  readonly stream = {
+    referenced: true,
+    destroy: (): void => undefined,
+    ref: (): void => void (this.stream.referenced = true),
+    unref: (): void => void (this.stream.referenced = false),
   }
 
   listeners(event: string): number {

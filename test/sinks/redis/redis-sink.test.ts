@@ -200,6 +200,18 @@ describe('the connection', () => {
     expect(client()?.connects).toBe(2)
   })
 
+  it('the socket holds the process open only while a pipeline waits for its replies', async () => {
+    let release = (): void => undefined
+    const behaviour: FakeBehaviour = { hold: new Promise<void>((resolve) => (release = resolve)) }
+    const { sink: s, client } = sink({}, behaviour)
+    const pending = s.deliver(batch(2), attempt())
+    await new Promise((r) => setTimeout(r, 10))
+    expect(client()?.stream.referenced).toBe(true)
+    release()
+    await pending
+    expect(client()?.stream.referenced).toBe(false)
+  })
+
   it('close drops the connection, is idempotent, and a delivery after it fails', async () => {
     const { sink: s, client } = sink()
     await s.deliver(batch(1), attempt())
