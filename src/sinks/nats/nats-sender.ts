@@ -76,7 +76,8 @@ export interface NatsSenderOptions extends CommonSenderOptions {
   /**
    * The worker pool. One batch in flight by default: all of a batch's publishes go out at once on one
    * connection and the stream stores them in that order; a retried record lands after the batches
-   * that went before it. `timeoutMs` is also how long a PubAck is waited for.
+   * that went before it. The PubAcks of a batch are waited for 90% of `timeoutMs` from the attempt's
+   * start: those acknowledged by then are delivered, only the others go again.
    * @default { concurrency: 1, timeoutMs: 10000 }
    */
   pool?: PoolOptions
@@ -234,11 +235,16 @@ export class NatsSender extends QueuedSender {
       load: loadNatsClient,
     })
     super(resolveSenderConfig(common, context, NATS_SENDER_DEFAULTS, 'nats'), sink, context)
-    sink.ackTimeoutMs = this.options.pool.timeoutMs
+    sink.ackTimeoutMs = Math.max(1, Math.floor(this.options.pool.timeoutMs * 0.9))
     this.#sink = sink
     this.endpoint = split.names
     this.subject = subject
     this.mode = mode ?? 'jetstream'
+  }
+
+  /** How long the PubAcks of a batch are waited for from its attempt's start: 90% of `pool.timeoutMs`. */
+  get ackTimeoutMs(): number {
+    return this.#sink.ackTimeoutMs
   }
 
   /** PubAcks that said `duplicate: true` (a record the stream had already, sent again): counted delivered. */

@@ -90,7 +90,7 @@ const MSG_ID_HEADER_BYTES = 27
 /** Longest wait of `close()` for the connection to close (it waits for nothing with the server gone). */
 const CLOSE_TIMEOUT_MS = 2_000
 
-/** How long a PubAck is waited for when the sender does not say (it sets the pool's `timeoutMs`). */
+/** How long PubAcks are waited for when the sender does not say (it sets 90% of the pool's `timeoutMs`). */
 const DEFAULT_ACK_TIMEOUT_MS = 10_000
 
 type Fate = PubAckAnswer
@@ -136,7 +136,12 @@ interface Connection {
  * retry schedule, and each attempt tries each server of the list once.
  */
 export class NatsSink implements Sink {
-  /** How long a PubAck is waited for: the sender sets its pool's `timeoutMs`. */
+  /**
+   * How long the PubAcks of a batch are waited for, from the start of its attempt (the connect
+   * included). The sender sets 90% of its pool's `timeoutMs`: the records acknowledged by then are
+   * reported delivered and only the others are sent again, where the attempt's own time limit would
+   * abort it whole.
+   */
   ackTimeoutMs = DEFAULT_ACK_TIMEOUT_MS
   /** PubAcks that said `duplicate: true` (the stream had the record already): counted delivered. */
   duplicates = 0
@@ -153,6 +158,7 @@ export class NatsSink implements Sink {
 
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void | DeliveryResult> {
     signal.throwIfAborted()
+    const deadline = Date.now() + this.ackTimeoutMs
     const payloads = payloadsOf(batch)
     const count = payloads.length
     if (count === 0) return
@@ -160,7 +166,7 @@ export class NatsSink implements Sink {
     const conn = await abortable(this.#connection(), signal)
     const ids = Array.from({ length: count }, (_, i) => batch.recordId?.(i) ?? `${batch.id}:${i}`)
     const fates =
-      this.#options.mode === 'core' ? await this.#publishCore(conn, payloads, subjects, ids, signal) : await this.#publishJetStream(conn, payloads, subjects, ids, signal)
+      this.#options.mode === 'core' ? await this.#publishCore(conn, payloads, subjects, ids, signal) : await this.#publishJetStream(conn, payloads, subjects, ids, signal, deadline)
     return this.#outcome(fates)
   }
 
@@ -330,7 +336,7 @@ export class NatsSink implements Sink {
     }
   }
 
-  async #publishJetStream(conn: Connection, payloads: Uint8Array[], subjects: string[], ids: string[], signal: AbortSignal): Promise<Fate[]> {
+  async #publishJetStream(conn: Connection, payloads: Uint8Array[], subjects: string[], ids: string[], signal: AbortSignal, deadline: number): Promise<Fate[]> {
     const { nc } = conn
     const client = this.#client as NatsClientApi
     const fates = new Array<Fate | undefined>(payloads.length)
@@ -371,11 +377,11 @@ export class NatsSink implements Sink {
     }
     if (left === 0) allIn()
     let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimer(resolve, this.ackTimeoutMs)
+    const outOfTime = new Promise<void>((resolve) => {
+      timer = setTimer(resolve, Math.max(1, deadline - Date.now()))
     })
     try {
-      await abortable(Promise.race([answered, deadline]), signal)
+      await abortable(Promise.race([answered, outOfTime]), signal)
     } catch (error) {
       // Out of time with no PubAck at all: the connection may be dead without having noticed.
       if (acks === 0) this.#drop(conn)
@@ -385,7 +391,7 @@ export class NatsSink implements Sink {
       // PubAcks that come after this are for nobody (the records go again, de-duplicated by their ids).
       for (const token of tokens) conn.waiting.delete(token)
     }
-    const late: ErrorOutcome = { kind: 'retry', message: `no PubAck within ${this.ackTimeoutMs} ms`, timeout: true }
+    const late: ErrorOutcome = { kind: 'retry', message: `no PubAck within ${this.ackTimeoutMs} ms of the attempt's start`, timeout: true }
     let timedOut = false
     let drop = false
     for (let i = 0; i < fates.length; i++) {

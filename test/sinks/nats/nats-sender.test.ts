@@ -63,13 +63,14 @@ describe('NatsSender options', () => {
     expect(error.message).not.toMatch(/secret/)
   })
 
-  it('has the defaults: JetStream, one batch in flight, 10 s per attempt (and per PubAck); servers shown without credentials', () => {
+  it('has the defaults: JetStream, one batch in flight, 10 s per attempt (PubAcks waited for 9 s of it); servers shown without credentials', () => {
     const s = sender({ servers: ['nats://u:pw-secret@127.0.0.1:4222', '127.0.0.1:4223', 'tls://h'], subject: 'logs.{level}' })
     expect(s.name).toBe('nats')
     expect(s.mode).toBe('jetstream')
     expect(s.subject).toBe('logs.{level}')
     expect(s.endpoint).toBe('nats://127.0.0.1:4222,nats://127.0.0.1:4223,tls://h:4222')
     expect(s.options.pool).toMatchObject({ concurrency: 1, timeoutMs: 10_000 })
+    expect(s.ackTimeoutMs).toBe(9_000)
     expect(s.options.batch).toMatchObject({ maxRecords: 5000, maxBytes: 1024 * 1024 })
     expect(s.duplicates).toBe(0)
   })

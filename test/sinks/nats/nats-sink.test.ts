@@ -253,10 +253,37 @@ describe('NatsSink JetStream publish', () => {
     const result = (await target.deliver(batch(5), context())) as DeliveryResult
     expect(result.rejected).toBeUndefined()
     expect(result.retry).toEqual([
-      { index: 1, error: 'no PubAck within 50 ms' },
-      { index: 3, error: 'no PubAck within 50 ms' },
+      { index: 1, error: "no PubAck within 50 ms of the attempt's start" },
+      { index: 3, error: "no PubAck within 50 ms of the attempt's start" },
     ])
     expect(s.connections[0]?.closeCalls).toBe(0)
+  })
+
+  it('waits for PubAcks until ackTimeoutMs after the attempt started, the connect included', async () => {
+    vi.useFakeTimers()
+    try {
+      const s = stub(
+        () => 'silence',
+        undefined,
+        () => new Promise((resolve) => setTimeout(() => resolve(new FakeConnection()), 80)),
+      )
+      const target = sink(s)
+      target.ackTimeoutMs = 100
+      let settled = false
+      const delivering = target.deliver(batch(1), context()).then(
+        () => (settled = true),
+        () => (settled = true),
+      )
+      await vi.advanceTimersByTimeAsync(80)
+      expect(s.publishes).toHaveLength(1)
+      await vi.advanceTimersByTimeAsync(15)
+      expect(settled).toBe(false)
+      await vi.advanceTimersByTimeAsync(10)
+      expect(settled).toBe(true)
+      await delivering
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('no PubAck at all within the time: all retried, and the connection dropped (it may be dead without knowing)', async () => {
@@ -265,7 +292,7 @@ describe('NatsSink JetStream publish', () => {
     target.ackTimeoutMs = 30
     const error = await rejection(target.deliver(batch(3), context()))
     expect(error.permanent).toBe(false)
-    expect(error.message).toBe('NATS nats://127.0.0.1:4222: no PubAck within 30 ms (all 3 records)')
+    expect(error.message).toBe("NATS nats://127.0.0.1:4222: no PubAck within 30 ms of the attempt's start (all 3 records)")
     expect(s.connections[0]?.closeCalls).toBe(1)
   })
 
