@@ -39,8 +39,8 @@ const RETRY = { baseDelayMs: 20, maxDelayMs: 300, maxAttempts: 10_000, maxRetryT
 interface Running {
   logger: pino.Logger
   warnings: CourierWarning[]
-  /** Flushes, ends the transport and resolves with its close report. */
-  finish(): Promise<CourierCloseReport>
+  /** Flushes (unless told not to), ends the transport and resolves with its close report. */
+  finish(options?: { flush?: boolean }): Promise<CourierCloseReport>
 }
 
 /** The transport in this process (its worker thread) with one redis sender named "redis". */
@@ -55,9 +55,9 @@ function transport(sender: Record<string, unknown>): Running {
   stream.on('courier:warning', (warning: CourierWarning) => warnings.push(warning))
   const logger = pino(stream)
   let finished: Promise<CourierCloseReport> | undefined
-  const finish = (): Promise<CourierCloseReport> =>
+  const finish = ({ flush = true } = {}): Promise<CourierCloseReport> =>
     (finished ??= (async () => {
-      await flushLogger(logger)
+      if (flush) await flushLogger(logger)
       await endTransport(stream, 120_000)
       return closed
     })())
@@ -182,7 +182,7 @@ describe('the redis sender against redis-server', () => {
     process.kill(pid, 'SIGSTOP')
     let stopped = true
     defer(() => {
-      if (stopped) process.kill(pid, 'SIGCONT')
+      if (stopped && server.process.running) process.kill(pid, 'SIGCONT')
     })
     const run = transport({ url: server.url, key: 'logs', pool: { timeoutMs: 500 } })
     log(run.logger, 200)
@@ -197,6 +197,23 @@ describe('the redis sender against redis-server', () => {
     // there twice, at most once per record and attempt given up (what `retried` counts).
     console.log(`redis SIGSTOP: ${duplicates} duplicate(s) of 200, ${statsOf(report).retried} record attempts given up`)
     expect(duplicates).toBeLessThanOrEqual(statsOf(report).retried)
+  })
+
+  it('close is bounded with a hung server: what could not be written is counted, the connection let go', async () => {
+    const server = await redis()
+    const pid = server.process.pid as number
+    process.kill(pid, 'SIGSTOP')
+    defer(() => {
+      if (server.process.running) process.kill(pid, 'SIGCONT')
+    })
+    // Attempts that would wait 60 s: only the close deadline (1 s) ends them.
+    const run = transport({ url: server.url, key: 'logs', pool: { timeoutMs: 60_000 }, closeTimeoutMs: 1000 })
+    log(run.logger, 100)
+    // No flush (it would wait for the server): the end of the stream, as an exiting app's.
+    const report = await run.finish({ flush: false })
+    expect(report.timedOut).toBe(true)
+    expect(report.undelivered).toBe(100)
+    expect(statsOf(report)).toMatchObject({ received: 100, delivered: 0, inFlight: 0, queued: 0 })
   })
 
   it('process.exit() right after a burst: every record delivered (a child app)', async () => {
