@@ -127,7 +127,7 @@ describe('the kafka sender against the Kafka mock', () => {
     kafkaSender.send(createRecord(line(0)))
     await kafkaSender.flush()
     expect(kafkaSender.stats(), 'the first record, before the broker froze').toMatchObject({ delivered: 1 })
-    kafka.stop()
+    await kafka.stop()
     for (let i = 1; i <= 10; i++) kafkaSender.send(createRecord(line(i)))
     void kafkaSender.flush()
     await new Promise((r) => setTimeout(r, 200))

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { ServerProcess } from '../helpers/server-process.js'
 
 /** How to install kcat (which brings librdkafka and its mock cluster). */
@@ -109,9 +110,19 @@ export class KafkaMock {
     }
   }
 
-  /** Freezes the mock (SIGSTOP): connections stay open, nothing is answered. */
-  stop(): void {
-    if (this.server.running) this.server.process.kill('SIGSTOP')
+  /**
+   * Freezes the mock (SIGSTOP): connections stay open, nothing is answered. Resolves once the kernel
+   * shows the process stopped: the signal lands a moment after kill() returns, and a request sent in
+   * that moment could still be answered.
+   */
+  async stop(): Promise<void> {
+    if (!this.server.running) return
+    this.server.process.kill('SIGSTOP')
+    const deadline = Date.now() + 10_000
+    while (!stopped(this.server.pid as number)) {
+      if (Date.now() > deadline) throw new Error('the Kafka mock did not stop within 10 s of SIGSTOP')
+      await new Promise((r) => setTimeout(r, 5))
+    }
   }
 
   /** Thaws a stopped mock (SIGCONT): it answers what waited meanwhile. */
@@ -144,4 +155,18 @@ export function onceEach(counts: ReadonlyMap<number, number>, from: number, to: 
   }
   for (const [i, times] of counts) if (i < from || i >= to) outside += times
   return { missing, duplicates, outside }
+}
+
+/** Whether every thread of the process is stopped (state T in /proc; the mock's broker runs in threads of its own). */
+function stopped(pid: number): boolean {
+  try {
+    const threads = readdirSync(`/proc/${pid}/task`)
+    return threads.every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      // The command name in parentheses may hold spaces: the state follows its closing parenthesis.
+      return stat.charAt(stat.lastIndexOf(')') + 2) === 'T'
+    })
+  } catch {
+    return false
+  }
 }

@@ -103,7 +103,7 @@ describe('the kafka sender through the transport, against the Kafka mock', () =>
     child.send(`pace 0 ${n}`)
     // Mid-stream: some read back, the app still logging.
     await kafka.waitFor((m) => m.length >= 2000, '2000 messages before the outage')
-    kafka.stop()
+    await kafka.stop()
     defer(() => kafka.resume())
     // Attempts time out (2 s) and are retried meanwhile; the rest of the stream is logged into the queue.
     await child.waitForLine(new RegExp(`^logged ${n}$`), 60_000)
