@@ -71,6 +71,8 @@ export class RetryLoop<Job extends RetryJob> {
       const outcome = await attempt((context) => host.deliver(job, context), n, this.#timeoutMs, host.stopped)
       let error: unknown
       if (outcome.ok) {
+        const truncated = (outcome.result as DeliveryResult | undefined)?.truncatedCount
+        if (typeof truncated === 'number' && truncated > 0) this.#ledger.truncated(Math.min(job.count, Math.floor(truncated)))
         if (!isPartial(outcome.result)) return host.delivered(job)
         error = host.deliveredInPart(job, outcome.result, n)
         if (error === undefined) return

@@ -66,6 +66,12 @@ export interface DeliveryResult {
   readonly rejectedCount?: number
   /** Why the counted ones were refused (the sink's own message). */
   readonly error?: string
+  /**
+   * Of the records accepted, those the sink cut to fit its size limit before sending (syslog's
+   * `maxMessageBytes`): they count delivered, and also in the sender's `truncated` stat, so that a
+   * shortened record is never a silent loss of its tail.
+   */
+  readonly truncatedCount?: number
 }
 
 /**

@@ -58,6 +58,11 @@ export interface SenderStats {
   readonly failed: number
   /** Of the failed records, those written to the dead-letter file. */
   readonly deadLettered: number
+  /**
+   * Of the delivered records, those the sink cut to fit its size limit (syslog's `maxMessageBytes`).
+   * Present once a record has been cut.
+   */
+  readonly truncated?: number
   /** Records dropped, by reason. */
   readonly dropped: Readonly<Record<DropReason, number>>
   /** Delivery attempts (requests) made, retries included. */
@@ -90,6 +95,7 @@ export class StatsCounters {
   retried = 0
   failed = 0
   deadLettered = 0
+  truncated = 0
   attempts = 0
   readonly dropped: Record<DropReason, number> = { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 }
   lastError: { at: number; message: string } | undefined
@@ -115,6 +121,7 @@ export class StatsCounters {
       retried: this.retried,
       failed: this.failed,
       deadLettered: this.deadLettered,
+      ...(this.truncated > 0 ? { truncated: this.truncated } : {}),
       dropped: { ...this.dropped },
       attempts: this.attempts,
       recentFailures: [...this.#failures],

@@ -155,6 +155,11 @@ export class Ledger {
     this.#counters.attempts++
   }
 
+  /** An attempt the sink took cut `count` of its records to fit (they are counted delivered too). */
+  truncated(count: number): void {
+    this.#counters.truncated += count
+  }
+
   /** An attempt failed, retried or not: kept as `lastError`. */
   attemptFailed(error: unknown): void {
     this.#counters.lastError = { at: Date.now(), message: errorMessage(error) }

@@ -133,6 +133,28 @@ describe('QueuedSender with partial outcomes', () => {
     expectLedger(report.stats)
   })
 
+  it('counts truncatedCount in the truncated stat only for attempts that resolve, at most the batch, and delivered too', async () => {
+    let calls = 0
+    // 1st attempt fails (its cuts must not count), 2nd resolves with 2 cut, 3rd batch claims more than it holds.
+    const sink: Sink = {
+      deliver: (b) => {
+        calls++
+        if (calls === 1) return Promise.reject(new Error('connection reset'))
+        return Promise.resolve({ truncatedCount: calls === 2 ? 2 : b.records.length + 10 })
+      },
+    }
+    const sender = new QueuedSender({ batch: { maxRecords: 5, maxWaitMs: 10 }, retry: { baseDelayMs: 1, maxDelayMs: 5 } }, sink)
+    expect(sender.stats().truncated).toBeUndefined()
+    for (let i = 0; i < 5; i++) sender.send(createRecord(line(i)))
+    await sender.flush()
+    expect(sender.stats()).toMatchObject({ delivered: 5, truncated: 2, retried: 5 })
+    for (let i = 5; i < 8; i++) sender.send(createRecord(line(i)))
+    await sender.flush()
+    const report = await sender.close()
+    expect(report.stats).toMatchObject({ delivered: 8, failed: 0, truncated: 5 })
+    expectLedger(report.stats)
+  })
+
   it('settles accepted and refused records at once and retries only the rest, each record once', async () => {
     const sink = new BulkSink()
     const failures: { records: number; error: string }[] = []

@@ -1,6 +1,5 @@
 import { hostname as osHostname } from 'node:os'
 import { readFileSync } from 'node:fs'
-import { parentPort, workerData } from 'node:worker_threads'
 import { z } from 'zod'
 import { ConfigError } from '../../config/config-error.js'
 import type { CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
@@ -82,8 +81,8 @@ export interface SyslogSenderOptions extends CommonSenderOptions {
   bom?: boolean
   /**
    * Largest syslog message in bytes (framing not counted). A longer one is cut at a UTF-8 character
-   * boundary (its MSG, then its structured data if that alone is too long) and counted in
-   * {@link SyslogSender.truncated}; or refused for good with `oversize: 'reject'`. At least 480 (what
+   * boundary (its MSG, then its structured data if that alone is too long), sent, and counted in the
+   * sender's `truncated` stat (`stats().truncated`, the `courier:stats` events); or refused for good with `oversize: 'reject'`. At least 480 (what
    * every receiver must take, RFC 5426), which leaves room for a message after the longest header
    * the checked header fields make (383 bytes); over UDP at most 65507.
    * @default 2048 over UDP (RFC 5426: what every receiver should take), 8096 over TCP and TLS
@@ -213,7 +212,6 @@ export class SyslogSender extends QueuedSender {
   /** Scheme, host and port of the receiver. */
   readonly endpoint: string
   readonly #sink: SyslogSink
-  #truncated = 0
 
   /** `checked`: the registry's token for options the transport's schema accepted already. */
   constructor(options: SyslogSenderOptions, context: SenderContext = {}, checked?: typeof CHECKED) {
@@ -253,59 +251,15 @@ export class SyslogSender extends QueuedSender {
       maxMessageBytes:
         maxMessageBytes ?? (format === 'rfc3164' ? DEFAULT_MAX_MESSAGE_BYTES.rfc3164 : transport === 'udp' ? DEFAULT_MAX_MESSAGE_BYTES.udp : DEFAULT_MAX_MESSAGE_BYTES.stream),
     }
-    const onTruncated = (count: number): void => this.#onTruncated(count)
-    const sink = new SyslogSink({ transport, host, port, origin, framing, oversize, tls, encoder }, new RecordFields(context), onTruncated)
+    const sink = new SyslogSink({ transport, host, port, origin, framing, oversize, tls, encoder }, new RecordFields(context))
     super(resolveSenderConfig(common, context, SYSLOG_SENDER_DEFAULTS, 'syslog'), sink, context)
     this.#sink = sink
     this.endpoint = origin
   }
 
-  /**
-   * Messages cut to `maxMessageBytes` so far (counted when their batch was sent; they are also in
-   * `delivered`). The engine's stats have no such counter: in a worker transport the count reaches
-   * the main thread as the {@link SYSLOG_TRUNCATED_EVENT} event.
-   */
-  get truncated(): number {
-    return this.#truncated
-  }
-
   /** TCP/TLS connections opened so far (a count above 1 means the connection was lost and made again). */
   get connections(): number {
     return this.#sink.connections
-  }
-
-  #onTruncated(count: number): void {
-    this.#truncated += count
-    const event: SyslogTruncatedEvent = { sender: this.name, records: count, total: this.#truncated }
-    ;(this as unknown as { emit(name: string, payload: unknown): boolean }).emit('truncated', event)
-    postFromTransportWorker(SYSLOG_TRUNCATED_EVENT, event)
-  }
-}
-
-/**
- * The event carrying {@link SyslogTruncatedEvent}: on the SyslogSender itself (`'truncated'`), and,
- * when it runs in pino-courier's transport worker, on the transport in the main thread:
- * `pino.transport({ target: 'pino-courier', … }).on('courier:syslog:truncated', (e) => …)`.
- */
-export const SYSLOG_TRUNCATED_EVENT = 'courier:syslog:truncated'
-
-/** Messages of a sent batch that were cut to `maxMessageBytes`. */
-export interface SyslogTruncatedEvent {
-  readonly sender: string
-  /** Cut in this batch. */
-  readonly records: number
-  /** Cut since the sender started. */
-  readonly total: number
-}
-
-/** Posts an event to the main thread when running in a pino (thread-stream) transport worker. */
-function postFromTransportWorker(name: string, payload: unknown): void {
-  const context = (workerData as { workerData?: { $context?: unknown } } | null)?.workerData?.$context
-  if (!parentPort || context === undefined) return
-  try {
-    parentPort.postMessage({ code: 'EVENT', name, args: [payload] })
-  } catch {
-    // Best effort, as the courier's stats: a closed port must not break delivery.
   }
 }
 

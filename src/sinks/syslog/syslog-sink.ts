@@ -24,19 +24,17 @@ export interface SyslogSinkOptions {
 /**
  * Sends batches to a syslog receiver: over TCP or TLS as one write of all the batch's framed messages
  * on one persistent connection, over UDP as one datagram per message. Messages longer than
- * `maxMessageBytes` are cut to fit and counted (`truncated`), or refused for good (`oversize: 'reject'`).
+ * `maxMessageBytes` are cut to fit and counted (the sender's `truncated` stat), or refused for good
+ * (`oversize: 'reject'`).
  */
 export class SyslogSink implements Sink {
   readonly #options: SyslogSinkOptions
   readonly #encoder: SyslogEncoder
   readonly #stream: SyslogStream | undefined
   readonly #datagrams: SyslogDatagrams | undefined
-  /** Told how many messages of a delivered batch were cut to `maxMessageBytes`. */
-  readonly #onTruncated: (count: number) => void
 
-  constructor(options: SyslogSinkOptions, fields: RecordFields, onTruncated: (count: number) => void = () => undefined) {
+  constructor(options: SyslogSinkOptions, fields: RecordFields) {
     this.#options = options
-    this.#onTruncated = onTruncated
     const escapeLf = options.transport !== 'udp' && options.framing === 'lf'
     this.#encoder = new SyslogEncoder({ ...options.encoder, escapeLf }, fields)
     const { host, port, origin } = options
@@ -81,9 +79,10 @@ export class SyslogSink implements Sink {
         await (this.#stream as SyslogStream).write(Buffer.concat(parts), signal)
       }
     }
-    // Counted once the batch is sent, so that a batch tried again does not count its cuts twice.
-    if (truncated > 0) this.#onTruncated(truncated)
-    return rejected.length > 0 ? { rejected: rejected.sort((a, b) => a.index - b.index) } : undefined
+    // The engine counts the cuts (the sender's `truncated` stat) only for an attempt that resolves, so
+    // that a batch tried again does not count them twice.
+    if (rejected.length === 0) return truncated > 0 ? { truncatedCount: truncated } : undefined
+    return { rejected: rejected.sort((a, b) => a.index - b.index), ...(truncated > 0 ? { truncatedCount: truncated } : {}) }
   }
 
   async close(): Promise<void> {
