@@ -276,7 +276,7 @@ export class NatsSink implements Sink {
     const outcome = classifyError(error)
     const where = this.#options.serverNames
     if (outcome.kind === 'permanent') return new DeliveryError(`NATS ${where}: ${outcome.message}`, { permanent: true, cause: error })
-    const reason = outcome.message.replace(/^connection lost: /, '')
+    const reason = outcome.timeout === true ? `no answer within ${this.#options.connectTimeoutMs} ms` : outcome.message.replace(/^connection lost: /, '')
     return new DeliveryError(`NATS ${where}: cannot connect: ${reason}`, { cause: error })
   }
 

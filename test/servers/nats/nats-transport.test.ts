@@ -83,11 +83,14 @@ describe('nats sender through pino.transport', () => {
 
   it('the server stopped mid-burst and restarted on the same port and store: every record stored once, none lost, no duplicate', async () => {
     const nats = await server()
-    const child = app(nats, 'end:20000', { retry: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 1000, maxRetryTimeMs: 90_000 } })
+    // 50 records every 5 ms: the burst lasts about 2 s, so the server goes down in the middle of it.
+    const child = app(nats, 'end:20000:50', { retry: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 1000, maxRetryTimeMs: 90_000 } })
     // Some delivered, the burst still going on.
     await waitUntil(() => (lastStats(child.output())?.delivered ?? 0) >= 2000, 'the first 2,000 delivered')
     const stopped = Date.now()
     await nats.stop()
+    // Mid-burst indeed: not everything was delivered when the server went away.
+    expect(lastStats(child.output())?.delivered ?? 0).toBeLessThan(20_000)
     await waitUntil(() => (lastStats(child.output())?.lastError?.at ?? 0) > stopped, 'an attempt failing while the server is down', 30_000)
     await new Promise((r) => setTimeout(r, 500))
     await nats.restart()
@@ -97,6 +100,9 @@ describe('nats sender through pino.transport', () => {
     expectLedger(report.stats)
     expect(report.stats).toMatchObject({ received: 20_000, delivered: 20_000, failed: 0 })
     expect(report.stats.retried).toBeGreaterThan(0)
+    // Nothing printed but the app's own lines: the client writes nothing to the console, also while the server is gone.
+    expect(result.stdout.split('\n').filter((l) => l !== '' && !/^(stats|logged|close) /.test(l))).toEqual([])
+    expect(result.stderr).toBe('')
     // The documented bound: no duplicate. Records sent again after the outage carry the identities of
     // their first attempt and the restart keeps the stream's duplicate window (2 min) state.
     expectOnceEach(await nats.readAll('LOGS'), 20_000)

@@ -408,6 +408,13 @@ describe('NatsSink JetStream publish', () => {
     expect(error.message).toBe('NATS nats://127.0.0.1:4222: cannot connect: connection refused')
   })
 
+  it('a connect that times out is retried, saying so', async () => {
+    const s = stub(undefined, undefined, () => Promise.reject(new errors.TimeoutError()))
+    const error = await rejection(sink(s).deliver(batch(1), context()))
+    expect(error.permanent).toBe(false)
+    expect(error.message).toBe('NATS nats://127.0.0.1:4222: cannot connect: no answer within 5000 ms')
+  })
+
   it('refused credentials fail for good, and the secret is not in the message', async () => {
     const s = stub(undefined, undefined, () => Promise.reject(new errors.AuthorizationError('Authorization Violation')))
     const target = sink(s, { auth: { user: 'u', pass: 'hunter2-secret' } })
