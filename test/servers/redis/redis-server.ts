@@ -2,6 +2,9 @@
  * A real redis-server for the server suite: started in the foreground on a free port, stopped by its
  * pid, with a plain ioredis client of the test's own to read back what the sender wrote.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from '../helpers/free-port.js'
 import { ServerProcess } from '../helpers/server-process.js'
@@ -35,9 +38,11 @@ export class RedisServer {
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     for (let tries = 0; ; tries++) {
       const port = options.port ?? (await freePort())
+      // Without persistence the server still gets a directory of its own: a replica (the READONLY
+      // test) writes the RDB its master sends into its working directory.
       const persistence = options.persistDir
         ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.persistDir, '--save', '']
-        : ['--save', '', '--appendonly', 'no']
+        : ['--save', '', '--appendonly', 'no', '--dir', scratchDir()]
       const server = ServerProcess.start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence, ...(options.args ?? [])], INSTALL_REDIS)
       try {
         await server.waitForOutput(/Ready to accept connections/, 30_000)
@@ -104,4 +109,16 @@ export function missingAndDuplicates(records: readonly { i: number }[], n: numbe
   for (const t of times.values()) duplicates += t - 1
   const unexpected = [...times.keys()].filter((i) => !(Number.isInteger(i) && i >= 0 && i < n))
   return { missing, duplicates, unexpected }
+}
+
+const scratch: string[] = []
+process.on('exit', () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A temporary working directory for a server without persistence, removed when the test process exits. */
+function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'courier-redis-'))
+  scratch.push(dir)
+  return dir
 }
