@@ -172,19 +172,27 @@ function splitServers(servers: readonly string[]): { urls: string[]; names: stri
   return { urls, names: urls.join(','), auth }
 }
 
-/** The client: @nats-io/transport-node (connect, headers, authenticators) and @nats-io/jetstream. */
-const natsCore = new OptionalPeer<typeof NatsNodeModule>('nats', ['@nats-io/transport-node', '@nats-io/jetstream'])
+/**
+ * The client: @nats-io/transport-node (connect, headers, authenticators) and, for JetStream's API
+ * (which stream captures a subject, asked after a "no responders"), @nats-io/jetstream. Core mode
+ * needs only the first.
+ */
+const natsBoth = new OptionalPeer<typeof NatsNodeModule>('nats', ['@nats-io/transport-node', '@nats-io/jetstream'])
+const natsCore = new OptionalPeer<typeof NatsNodeModule>('nats', ['@nats-io/transport-node'])
 const natsJetStream = new OptionalPeer<typeof NatsJetStreamModule>('nats', ['@nats-io/jetstream'])
 
 /** Loads the client packages (once; a missing one is an Error naming it). */
 export async function loadNatsClient(): Promise<NatsClientApi> {
-  const [core, js] = await Promise.all([natsCore.load(), natsJetStream.load()])
+  const core = await natsCore.load()
   return {
     connect: (options) => core.connect(options) as unknown as ReturnType<NatsClientApi['connect']>,
     headers: () => core.headers(),
     createInbox: () => core.createInbox(),
     credsAuthenticator: (creds) => core.credsAuthenticator(creds),
-    jetstreamManager: (nc, options) => js.jetstreamManager(nc as never, options) as unknown as ReturnType<NatsClientApi['jetstreamManager']>,
+    jetstreamManager: async (nc, options) => {
+      const js = await natsJetStream.load()
+      return (await js.jetstreamManager(nc as never, options)) as unknown as Awaited<ReturnType<NatsClientApi['jetstreamManager']>>
+    },
   }
 }
 
@@ -205,7 +213,8 @@ export class NatsSender extends QueuedSender {
   constructor(options: NatsSenderOptions, context: SenderContext = {}, checked?: typeof CHECKED) {
     if (checked !== CHECKED) validate(natsSenderOptionsSchema, options)
     const { servers, subject, subjectFallback, mode, missingStream, user, pass, token, credsFile, tls, connectionName, connectTimeoutMs, ...common } = options
-    natsCore.check()
+    if ((mode ?? 'jetstream') === 'jetstream') natsBoth.check()
+    else natsCore.check()
     const list = typeof servers === 'string' ? [servers] : servers
     const split = splitServers(list)
     const optionAuth = [user !== undefined && 'user', token !== undefined && 'token', credsFile !== undefined && 'credsFile'].filter(Boolean)
