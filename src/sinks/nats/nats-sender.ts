@@ -75,8 +75,8 @@ export interface NatsSenderOptions extends CommonSenderOptions {
   connectTimeoutMs?: number
   /**
    * The worker pool. One batch in flight by default: all of a batch's publishes go out at once on one
-   * connection and the stream stores them in that order; a retried record lands after the batches
-   * that went before it. The PubAcks of a batch are waited for 90% of `timeoutMs` from the attempt's
+   * connection and the stream stores them in that order; a record retried alone lands after those
+   * published after it, a batch retried whole before any later batch. The PubAcks of a batch are waited for 90% of `timeoutMs` from the attempt's
    * start: those acknowledged by then are delivered, only the others go again.
    * @default { concurrency: 1, timeoutMs: 10000 }
    */
