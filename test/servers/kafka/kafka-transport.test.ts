@@ -130,8 +130,8 @@ describe('the kafka sender through the transport, against the Kafka mock', () =>
     const child = app(`127.0.0.1:${proxy.port}`)
     child.send('log 0 5000')
     // The mock keeps data in memory only: everything before the crash is read back (and acknowledged) first.
-    await first.waitFor((m) => m.length >= 5000, 'the first 5000 records')
     await waitForStats(child, (s) => s.delivered === 5000, 'the first 5000 acknowledged')
+    await first.waitFor((m) => m.length >= 5000, 'the first 5000 records')
     await first.kill()
     child.send('log 5000 10000')
     await waitForStats(child, (s) => s.retried > 0, 'a failed attempt after the crash')
