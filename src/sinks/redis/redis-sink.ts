@@ -159,10 +159,22 @@ export class RedisSink implements Sink {
 }
 
 /**
- * The batch's lines without their newlines, as slices of the engine's record log (no copy: ioredis
- * copies them into its write buffer when the pipeline is sent, before the delivery settles).
+ * The batch's lines without their newlines, one per record, as slices of the engine's record log (no
+ * copy: ioredis copies them into its write buffer when the pipeline is sent, before the delivery
+ * settles). A record made in-process from JSON with a raw newline between its tokens
+ * (`createRecord('{"a":\n1}')`) would split into two lines, each sent as a record of its own and every
+ * later reply matched to the wrong record: a line that does not run from `{` to `}` (a fragment: no
+ * JSON object has `}` before a newline and `{` right after it) sends the records' own lines instead.
  */
 export function batchLines(batch: Batch): Buffer[] {
+  const lines = ndjsonLines(batch)
+  for (const line of lines) {
+    if (line[0] !== 0x7b /* { */ || line[line.length - 1] !== 0x7d /* } */) return batch.records.map((record) => Buffer.from(record.line))
+  }
+  return lines
+}
+
+function ndjsonLines(batch: Batch): Buffer[] {
   const lines: Buffer[] = []
   for (const piece of ndjsonPieces(batch)) {
     let start = 0

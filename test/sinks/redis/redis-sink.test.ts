@@ -53,6 +53,22 @@ describe('batchLines', () => {
     expect(batchLines(batch(7)).map(String)).toEqual(Array.from({ length: 7 }, (_, i) => line(i)))
   })
 
+  it('keeps one line per record when a record made in-process has a raw newline in its JSON whitespace', async () => {
+    // createRecord accepts JSON with a newline between its tokens: the NDJSON then has one more line
+    // than the batch has records, and a split by newline would send two fragments for one record and
+    // shift every later record's reply (and identity) by one.
+    const lines = [line(0), '{"level":30,\n"i":1}', line(2)]
+    const records = lines.map((l) => createRecord(l))
+    expect(records[1]?.line).toContain('\n')
+    const all = Buffer.from(records.map((r) => `${r.line}\n`).join(''))
+    const made: Batch = { id: 'nl', records, bytes: all.length, recordId: (i) => `nl:${i}`, ndjson: () => [all] }
+    expect(batchLines(made).map(String)).toEqual(lines)
+    const { sink: s, client } = sink({}, { command: (_args, index) => (index === 2 ? replyError('WRONGTYPE Operation against a key holding the wrong kind of value') : undefined) })
+    const result = (await s.deliver(made, attempt())) as DeliveryResult
+    expect(client()?.pipelines[0]?.map((c) => text(c).slice(4))).toEqual(lines.map((l, i) => [l, 'id', `nl:${i}`]))
+    expect(result.rejected).toEqual([{ index: 2, error: 'WRONGTYPE Operation against a key holding the wrong kind of value' }])
+  })
+
   it('reads hand-made batches (no ndjson) too', () => {
     const records = [createRecord(line(0)), createRecord(line(1))]
     expect(batchLines({ id: 'x', records, bytes: 0 }).map(String)).toEqual([line(0), line(1)])
