@@ -173,6 +173,16 @@ describe('NatsSender against nats-server', () => {
     expect(full.stats().retried).toBeGreaterThanOrEqual(3)
     expect(seen.map((f) => f.error).join('\n')).toContain('maximum messages exceeded (err_code 10077, status 503)')
 
+    // Retried, not failed, while the stream is full: room made meanwhile (here a purge) lets them in.
+    const waiting = sender({ servers: nats.url, subject: 'full.y', retry: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 1000, maxRetryTimeMs: 60_000 } })
+    send(waiting, 100, 103)
+    const flushed = waiting.flush()
+    await waitUntil(() => waiting.stats().attempts >= 3, 'attempts refused by the full stream')
+    expect(waiting.stats()).toMatchObject({ delivered: 0, failed: 0 })
+    await nats.manage((jsm) => jsm.streams.purge('FULL'))
+    await flushed
+    expect(waiting.stats()).toMatchObject({ delivered: 3, failed: 0 })
+
     const small = sender({ servers: nats.url, subject: 'small.x' })
     const smallSeen = failures(small)
     send(small, 0, 4, (i) => (i === 2 ? `,"pad":"${'x'.repeat(300)}"` : ''))
@@ -198,7 +208,13 @@ describe('NatsSender against nats-server', () => {
     const nc = await nats.connect()
     defer(() => nc.close())
     const got: string[] = []
-    const sub = nc.subscribe('core.>', { callback: (_e, m) => void got.push(m.string()) })
+    const ids: (string | undefined)[] = []
+    const sub = nc.subscribe('core.>', {
+      callback: (_e, m) => {
+        got.push(m.string())
+        ids.push(m.headers?.get('Nats-Msg-Id'))
+      },
+    })
     await nc.flush()
     const s = sender({ servers: nats.url, subject: 'core.app', mode: 'core' })
     send(s, 0, 2000)
@@ -206,6 +222,9 @@ describe('NatsSender against nats-server', () => {
     expect(s.stats()).toMatchObject({ delivered: 2000, failed: 0 })
     await waitUntil(() => got.length >= 2000, 'the subscriber to get 2000')
     expect(got.map((m) => (JSON.parse(m) as { i: number }).i)).toEqual(Array.from({ length: 2000 }, (_, i) => i))
+    // The header goes in core mode too (a stream capturing the subject would de-duplicate by it).
+    expect(new Set(ids).size).toBe(2000)
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}:0$/)
     sub.unsubscribe()
   })
 
