@@ -5,7 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram'
 import { lookup } from 'node:dns/promises'
 import { DeliveryError } from '../../pool/delivery-error.js'
-import { describe } from './syslog-stream.js'
+import { afterPoll, describe } from './syslog-stream.js'
 
 /** Where the datagrams go. */
 export interface DatagramTarget {
@@ -65,9 +65,9 @@ export class SyslogDatagrams {
       })
     })
     // An ICMP error that arrives while the batch goes out is reported on the socket ('error'), not
-    // to a send: give it the turn it needs to surface on loopback. Best effort: over a network, a
-    // refusal of this batch's last datagrams is seen by the next batch.
-    await new Promise((resolve) => setImmediate(resolve))
+    // to a send: let the loop poll the socket once (see afterPoll) so that it surfaces on loopback.
+    // Best effort: over a network, a refusal of this batch's last datagrams is seen by the next batch.
+    await new Promise<void>((resolve) => afterPoll(resolve))
     failure ??= this.#pendingError
     this.#pendingError = undefined
     if (failure) {

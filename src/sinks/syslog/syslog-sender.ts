@@ -20,7 +20,7 @@ import {
   type SyslogFraming,
 } from './syslog-format.js'
 import { SyslogSink, type SyslogTransport } from './syslog-sink.js'
-import type { SyslogTlsOptions } from './syslog-stream.js'
+import { tlsMaterialProblem, type SyslogTlsOptions } from './syslog-stream.js'
 
 export { FACILITIES, severityOf, type FacilityName, type OversizePolicy, type SyslogFormat, type SyslogFraming } from './syslog-format.js'
 export type { SyslogTlsOptions } from './syslog-stream.js'
@@ -292,6 +292,9 @@ function checkRules(options: SyslogSenderOptions, transport: SyslogTransport, fo
   for (const [name, file] of [['ca', 'caFile'], ['cert', 'certFile'], ['key', 'keyFile']] as const) {
     if (options.tls?.[name] !== undefined && options.tls[file] !== undefined) throw ruleError(`tls.${file}`, `give ${name} or ${file}, not both`)
   }
+  // Certificates and keys that cannot work fail every connection: refused now, not retried for ever.
+  const problem = options.tls === undefined ? undefined : tlsMaterialProblem(options.tls)
+  if (problem !== undefined) throw ruleError(`tls.${problem.option}`, problem.message)
 }
 
 /** `{ type: 'syslog', url, … }` in the transport options. */

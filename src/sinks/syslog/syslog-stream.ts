@@ -4,9 +4,10 @@
  * and counts as written when the write's callback has fired (the bytes are in the kernel) while the
  * connection was still up. Syslog has no acknowledgement: see docs/syslog.md for what that means.
  */
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from 'node:tls'
 import { DeliveryError } from '../../pool/delivery-error.js'
 import { setTimer } from '../../timers.js'
 
@@ -63,6 +64,76 @@ export function tlsConnectionOptions(tls: SyslogTlsOptions, host: string): Conne
   return options
 }
 
+/** What is wrong with the TLS material of `tls` (files read now): the option to blame and why; undefined when nothing is. */
+export interface TlsProblem {
+  /** The option, relative to `tls` (`key`, `keyFile`, `passphrase` …). */
+  readonly option: string
+  readonly message: string
+}
+
+/** A PEM certificate block (OpenSSL's TRUSTED CERTIFICATE form too, which Node's `ca` also reads). */
+const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED )?CERTIFICATE-----[\s\S]*?-----END (?:TRUSTED )?CERTIFICATE-----/g
+
+/**
+ * Checks at start-up what would otherwise fail every connection: certificates and keys that do not
+ * parse, a key the passphrase does not decrypt (or an encrypted key without one), a key that is not
+ * the certificate's, a cert without its key. Messages name OpenSSL's reason only, never the key, the
+ * passphrase or the PEM text.
+ */
+export function tlsMaterialProblem(tls: SyslogTlsOptions): TlsProblem | undefined {
+  const options = tlsConnectionOptions(tls, 'localhost')
+  const certOption = tls.certFile !== undefined ? 'certFile' : 'cert'
+  const keyOption = tls.keyFile !== undefined ? 'keyFile' : 'key'
+  const caOption = tls.caFile !== undefined ? 'caFile' : 'ca'
+  const why = (error: unknown): string => {
+    const code = (error as NodeJS.ErrnoException).code
+    const reason = error instanceof Error ? error.message.replace(/^error:[0-9A-F]+:/, '') : 'unreadable'
+    return code === undefined ? reason : `${code}: ${reason}`
+  }
+  if (options.ca !== undefined) {
+    const texts = Array.isArray(options.ca) ? options.ca : [options.ca]
+    for (const text of texts as string[]) {
+      const blocks = text.match(PEM_CERTIFICATE)
+      if (blocks === null) return { option: caOption, message: 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)' }
+      for (const block of blocks) {
+        if (block.startsWith('-----BEGIN TRUSTED')) continue
+        try {
+          new X509Certificate(block)
+        } catch (error) {
+          return { option: caOption, message: `a certificate in it does not parse (${why(error)})` }
+        }
+      }
+    }
+  }
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    return options.cert === undefined
+      ? { option: keyOption, message: `a client key needs its certificate (tls.cert or tls.certFile)` }
+      : { option: certOption, message: `a client certificate needs its key (tls.key or tls.keyFile)` }
+  }
+  if (options.cert === undefined) return undefined
+  try {
+    createSecureContext({ cert: options.cert })
+  } catch (error) {
+    return { option: certOption, message: `the certificate does not parse (${why(error)})` }
+  }
+  try {
+    createSecureContext({ key: options.key, passphrase: options.passphrase })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_OSSL_BAD_DECRYPT') {
+      return options.passphrase === undefined
+        ? { option: keyOption, message: 'the key is encrypted: give tls.passphrase' }
+        : { option: 'passphrase', message: `does not decrypt the key (${why(error)})` }
+    }
+    return { option: keyOption, message: `the key does not parse (${why(error)})` }
+  }
+  try {
+    createSecureContext({ cert: options.cert, key: options.key, passphrase: options.passphrase })
+  } catch (error) {
+    return { option: keyOption, message: `the key is not the certificate's (${why(error)})` }
+  }
+  return undefined
+}
+
 /** The connection; one per sink. */
 export class SyslogStream {
   readonly #target: StreamTarget
@@ -110,9 +181,11 @@ export class SyslogStream {
       signal.addEventListener('abort', onAbort, { once: true })
       socket.write(payload, (error) => {
         if (error) finish(this.#lost(`while the batch was written (${describe(error)})`, error))
-        // The peer may have ended the connection while the bytes went out: they went nowhere.
-        else if (this.#socket !== socket) finish(this.#lost('while the batch was written'))
-        else finish()
+        // The peer may have ended the connection before the bytes went out, its FIN (or the reset our
+        // bytes drew) not read yet: the write then succeeds into the kernel and the bytes go nowhere.
+        // That happens whenever the batch is written in the same event-loop turn the FIN arrived in
+        // (a busy worker). Wait until the loop has polled the socket once more, then look again.
+        else afterPoll(() => finish(this.#socket === socket ? undefined : this.#lost('while the batch was written')))
       })
     })
   }
@@ -220,6 +293,16 @@ export class SyslogStream {
     const why = this.#lastError === undefined ? '' : `: ${this.#lastError}`
     return new DeliveryError(`syslog: the connection to ${this.#target.origin} was lost ${when}${why}`, cause === undefined ? {} : { cause })
   }
+}
+
+/**
+ * Calls `then` once the event loop has run its poll phase at least once from now (I/O that is ready
+ * now, such as a FIN or a reset in a socket's kernel buffer, has then been read and its events
+ * emitted). One setImmediate is not enough: scheduled from the poll phase, it runs in the same loop
+ * turn's check phase, with no poll in between.
+ */
+export function afterPoll(then: () => void): void {
+  setImmediate(() => setImmediate(then))
 }
 
 /** An error as `CODE: message` (a network or TLS error's code names it best), never with a passphrase. */

@@ -17,6 +17,8 @@ export interface FakeTcpSyslog {
   endAll(): void
   /** Resets every open connection. */
   resetAll(): void
+  /** Closes every open connection at once (a FIN; bytes arriving after it draw a reset), the server still listening. */
+  destroyAll(): void
   close(): Promise<void>
 }
 
@@ -87,6 +89,9 @@ export async function startFakeTcpSyslog(options: FakeTcpOptions = {}): Promise<
     },
     resetAll() {
       for (const socket of sockets) socket.resetAndDestroy()
+    },
+    destroyAll() {
+      for (const socket of sockets) socket.destroy()
     },
     close() {
       for (const socket of sockets) socket.destroy()

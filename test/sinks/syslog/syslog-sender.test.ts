@@ -1,5 +1,9 @@
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { ConfigError } from '../../../src/config/config-error.js'
 import { LogRecord } from '../../../src/input/record.js'
 import type { SenderEvents } from '../../../src/senders/sender.js'
 import { createSenders } from '../../../src/sinks/registry.js'
@@ -7,6 +11,7 @@ import { createSyslogSender, type SyslogSender, type SyslogSenderOptions } from 
 import { waitUntil } from '../../fixtures/integration.js'
 import { useCleanups } from '../../helpers/cleanups.js'
 import { configErrorOf } from '../../helpers/config-error.js'
+import { CLIENT_CERT, CLIENT_KEY } from './tls-material.js'
 import { startFakeTcpSyslog, startFakeUdpSyslog, type FakeTcpOptions, type FakeTcpSyslog } from './fake-syslog.js'
 
 const { defer, tempDir } = useCleanups()
@@ -61,6 +66,34 @@ describe('options', () => {
     expect(error({ url: 'tls://h:6514', tls: { caFile: '/nonexistent/ca.pem' } }).paths).toEqual(['tls.caFile'])
     expect(error({ url: 'tls://h:6514', tls: { ca: 'x', caFile: '/etc/hostname' } }).paths).toEqual(['tls.caFile'])
     expect(error({ url: 'tls://h:6514', tls: { verify: true } }).paths).toEqual(['tls.verify'])
+  })
+
+  it('refuses TLS material that would fail every connection, naming the option and never the key or the passphrase', async () => {
+    const url = 'tls://h:6514'
+    const passphrase = 'pass-W0rd-never-shown'
+    const encrypted = createPrivateKey(CLIENT_KEY).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+    const keyFile = join(await tempDir(), 'key.pem')
+    writeFileSync(keyFile, 'not a key\n')
+    const secretFree = (e: ConfigError): ConfigError => {
+      expect(e.message).not.toContain(passphrase)
+      expect(e.message).not.toContain(encrypted.split('\n')[1] as string)
+      expect(e.message).not.toContain(CLIENT_KEY.split('\n')[1] as string)
+      return e
+    }
+    const wrong = secretFree(error({ url, tls: { cert: CLIENT_CERT, key: encrypted, passphrase: 'not-it' } }))
+    expect(wrong.paths).toEqual(['tls.passphrase'])
+    expect(secretFree(error({ url, tls: { cert: CLIENT_CERT, key: encrypted } })).paths).toEqual(['tls.key'])
+    expect(secretFree(error({ url, tls: { cert: CLIENT_CERT, key: other } })).paths).toEqual(['tls.key'])
+    expect(secretFree(error({ url, tls: { cert: CLIENT_CERT, keyFile } })).paths).toEqual(['tls.keyFile'])
+    expect(error({ url, tls: { cert: 'not a certificate', key: CLIENT_KEY } }).paths).toEqual(['tls.cert'])
+    expect(error({ url, tls: { cert: CLIENT_CERT } }).paths).toEqual(['tls.cert'])
+    expect(secretFree(error({ url, tls: { key: CLIENT_KEY } })).paths).toEqual(['tls.key'])
+    expect(error({ url, tls: { ca: 'not a certificate' } }).paths).toEqual(['tls.ca'])
+    expect(error({ url, tls: { ca: CLIENT_CERT.replace(/\n[A-Za-z0-9+/]{20}/, '\n') } }).paths).toEqual(['tls.ca'])
+    // What works is taken: the key with its passphrase and certificate, a CA bundle.
+    const fine = createSyslogSender({ url, tls: { cert: CLIENT_CERT, key: encrypted, passphrase, ca: [CLIENT_CERT, CLIENT_CERT] } })
+    defer(() => fine.close({ timeoutMs: 100 }))
   })
 
   it('checks header fields: printable US-ASCII and RFC 5424 lengths, an RFC 3164 TAG, the SD-ID and PARAM-NAMEs', () => {
@@ -152,6 +185,25 @@ describe('over TCP', () => {
     expect(fake.accepted).toBe(2)
   })
 
+  it('does not count a batch delivered that was written after the receiver closed, its FIN not read yet: it goes again on a new connection', async () => {
+    const fake = await tcp()
+    const s = sender({ url: `tcp://127.0.0.1:${fake.port}`, batch: { maxRecords: 1, maxWaitMs: 5 } })
+    s.send(record({ i: 0 }))
+    await s.flush()
+    await waitUntil(() => fake.messages.length === 1, 'the first message')
+    // The receiver closes its connection, and in the same event-loop turn (as in a busy worker, before
+    // the sender's loop has read the FIN) a batch is written: the kernel takes the bytes, the closed
+    // socket answers them with a reset. They went nowhere.
+    fake.destroyAll()
+    s.send(record({ i: 1 }))
+    await s.flush()
+    await waitUntil(() => fake.messages.length === 2, 'the second message, sent again on a new connection')
+    expect(ids(fake.messages)).toEqual([0, 1])
+    expect(s.stats()).toMatchObject({ delivered: 2, failed: 0 })
+    expect(s.stats().retried).toBeGreaterThanOrEqual(1)
+    expect(fake.accepted).toBe(2)
+  })
+
   it('retries while nothing listens (ECONNREFUSED, naming the receiver), and delivers once the receiver is up', async () => {
     const port = await deadPort()
     const s = sender({ url: `tcp://127.0.0.1:${port}` })
@@ -211,7 +263,9 @@ describe('over TCP', () => {
     expect(s.close()).toBe(closing)
     const report = await closing
     expect(report.stats.received).toBe(2)
-    expect(report.stats.delivered + report.stats.failed + report.stats.dropped.closed).toBe(2)
+    // The second record was written nowhere: it is not counted delivered.
+    expect(report.stats.delivered).toBe(1)
+    expect(report.stats.failed + report.stats.dropped.closed).toBe(1)
     s.send(record({ i: 2 }))
     expect(s.stats().dropped.closed).toBeGreaterThanOrEqual(1)
   })
