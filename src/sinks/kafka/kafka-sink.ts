@@ -75,7 +75,7 @@ export class KafkaSink implements Sink {
     signal.throwIfAborted()
     const { messages, refused } = this.#messages(batch)
     if (messages.length === 0) return refused.length > 0 ? { rejected: refused } : undefined
-    const producer = await raced(this.#connected(), signal)
+    const producer = await this.#connectedWithin(signal)
     const result = await sendSplitting(messages.length, (part) => this.#produce(producer, messages, part, signal))
     if (!result && refused.length === 0) return undefined
     // The splitter's outcome is indexed in `messages`: back to the batch's indexes.
@@ -96,13 +96,34 @@ export class KafkaSink implements Sink {
     if (producer !== undefined) await bounded(producer.disconnect(), this.#options.closeTimeoutMs)
   }
 
-  /** The connected producer: connects on first use, and again after a connect failed. */
+  /**
+   * The connected producer, within the attempt: connects on first use, again after a connect failed,
+   * and again after a connect outlived an attempt (a connect that never ends must not hold every
+   * later attempt: it is let go, and the next attempt starts afresh).
+   */
+  async #connectedWithin(signal: AbortSignal): Promise<KafkaProducer> {
+    const connecting = this.#connected()
+    try {
+      return await raced(connecting, signal)
+    } catch (error) {
+      if (signal.aborted && error === signal.reason && this.#connecting === connecting) {
+        this.#connecting = undefined
+        const pending = this.#producer
+        this.#producer = undefined
+        if (pending !== undefined) void bounded(pending.disconnect(), this.#options.closeTimeoutMs)
+      }
+      throw error
+    }
+  }
+
   #connected(): Promise<KafkaProducer> {
-    this.#connecting ??= this.#connect().catch((error: unknown) => {
-      this.#connecting = undefined
+    if (this.#connecting !== undefined) return this.#connecting
+    const connecting: Promise<KafkaProducer> = this.#connect().catch((error: unknown) => {
+      if (this.#connecting === connecting) this.#connecting = undefined
       throw kafkaDeliveryError(error, this.#options)
     })
-    return this.#connecting
+    this.#connecting = connecting
+    return connecting
   }
 
   async #connect(): Promise<KafkaProducer> {
@@ -121,10 +142,11 @@ export class KafkaSink implements Sink {
       void bounded(producer.disconnect(), this.#options.closeTimeoutMs)
       throw error
     }
-    // Closed while connecting: close() found no producer to disconnect, or disconnected it already.
-    if (this.#closed) {
+    // Closed, or given up on (see #connectedWithin), while connecting: close() or the attempt that
+    // gave up disconnected it already; it is not used.
+    if (this.#closed || this.#producer !== producer) {
       void bounded(producer.disconnect(), this.#options.closeTimeoutMs)
-      throw new Error('the kafka sender is closed')
+      throw new Error(this.#closed ? 'the kafka sender is closed' : 'connecting took longer than the attempt')
     }
     return producer
   }

@@ -331,6 +331,19 @@ describe('delivery', () => {
     expect(kafka.stats().lastError?.message).toMatch(/ECONNREFUSED/)
   })
 
+  it('a connect that never ends is given up with its attempt; the next attempt connects a new producer', async () => {
+    const { sender: kafka, producers } = sender({ pool: { timeoutMs: 50 } }, (p, index) => {
+      if (index === 0) p.connectGate = new Promise(() => {})
+    })
+    send(kafka, lines(2))
+    await kafka.flush()
+    expect(producers).toHaveLength(2)
+    expect(producers[0]?.disconnects).toBe(1)
+    expect(producers[0]?.sends).toHaveLength(0)
+    expect(producers[1]?.values()).toHaveLength(2)
+    expect(kafka.stats()).toMatchObject({ delivered: 2, retried: 2 })
+  })
+
   it('an attempt that hangs ends at pool.timeoutMs and is retried', async () => {
     const { sender: kafka, producers } = sender({ pool: { timeoutMs: 50 } }, (p) => {
       p.behaviour = (index) => (index === 0 ? 'hang' : undefined)
