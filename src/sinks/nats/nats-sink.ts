@@ -440,7 +440,11 @@ export class NatsSink implements Sink {
         return { kind: this.#options.missingStream === 'retry' ? 'retry' : 'permanent', message, status: 404, code: 10059 }
       }
       const outcome = classifyError(error)
-      if (outcome.kind === 'permanent') return outcome
+      // Not knowing whether a stream is missing or JetStream is not ready, the records wait (retried).
+      if (outcome.kind === 'permanent') {
+        const message = `no responders for '${subject}', and JetStream's API could not tell why (${outcome.message}): the user needs publish permission on $JS.API.STREAM.NAMES`
+        return { kind: 'retry', message, status: 503 }
+      }
       return { kind: 'retry', message: `JetStream is not answering (starting after a restart, or not enabled on the server): no responders for '${subject}'`, status: 503 }
     }
   }

@@ -513,6 +513,17 @@ describe('NatsSink no responders', () => {
     expect((await rejection(sink(s).deliver(batch(1), context()))).permanent).toBe(false)
   })
 
+  it('the API refused by permissions: retried (a missing stream and JetStream not ready cannot be told apart), naming the permission', async () => {
+    const violation = new errors.PermissionViolationError('Permissions Violation for Publish to "$JS.API.STREAM.NAMES"', 'publish', '$JS.API.STREAM.NAMES')
+    const s = stub(
+      () => 'no-responders',
+      () => Promise.reject(new errors.RequestError(violation.message, { cause: violation })),
+    )
+    const error = await rejection(sink(s).deliver(batch(1), context()))
+    expect(error.permanent).toBe(false)
+    expect(error.message).toContain('the user needs publish permission on $JS.API.STREAM.NAMES')
+  })
+
   it('a stream found after all (created meanwhile): retried', async () => {
     const s = stub(() => 'no-responders')
     const error = await rejection(sink(s).deliver(batch(1), context()))
