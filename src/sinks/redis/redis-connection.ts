@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { classifyRedisError } from './redis-errors.js'
 
 /** A value in a Redis command. */
 export type RedisArg = string | number | Buffer
@@ -160,8 +161,17 @@ export class RedisConnection {
         })
       }
       if (db !== undefined && db !== 0) await client.call('SELECT', db)
-      // Only for operators reading CLIENT LIST: a server or ACL that refuses it refuses nothing else.
-      await client.call('CLIENT', 'SETNAME', CONNECTION_NAME).catch(() => undefined)
+      // Only for operators reading CLIENT LIST: a server or ACL that refuses it (an error reply for
+      // good: NOPERM, an unknown command) refuses nothing else. Any other failure is the connection's:
+      // a server at its maxclients answers the first command with `ERR max number of clients reached`
+      // and closes, and that is the attempt's reason, not "Stream isn't writeable" from the pipeline.
+      await client.call('CLIENT', 'SETNAME', CONNECTION_NAME).catch((error: unknown) => {
+        if (classifyRedisError(error).permanent) return
+        throw error instanceof Error && error.name === 'ReplyError' ? error : (this.#lastError ?? error)
+      })
+      // Closed under the handshake (not a Redis server, a TLS port spoken to in plain text): the
+      // socket's reason, rather than a client marked usable that the pipeline finds closed.
+      if (client.status !== 'ready') throw this.#lastError ?? new Error('Connection is closed.')
     } catch (error) {
       dropClient(client)
       throw error

@@ -282,6 +282,20 @@ describe('the redis sender against redis-server', () => {
     expect(missingAndDuplicates(ids.map((i) => ({ i })), n)).toEqual({ missing: [], duplicates: 0, unexpected: [] })
   })
 
+  it('maxclients reached: retried with the server\'s words (not a closed stream), delivered once a slot frees', async () => {
+    const server = await redis({ args: ['--maxclients', '1'] })
+    // The test's own client takes the one slot.
+    await server.client().ping()
+    const run = transport({ url: server.url, key: 'logs' })
+    log(run.logger, 500)
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying'), 'a retrying warning')
+    expect(run.warnings.find((w) => w.kind === 'retrying')?.error).toMatch(/ERR max number of clients reached/)
+    await server.client().config('SET', 'maxclients', '10')
+    const report = await run.finish()
+    expect(statsOf(report)).toMatchObject({ received: 500, delivered: 500, failed: 0 })
+    expect(await streamIds(server, 'logs')).toEqual(range(500))
+  })
+
   it('WRONGTYPE (the key holds a string): failed for good at once and dead-lettered, never retried', async () => {
     const server = await redis()
     await server.client().set('logs', 'not a stream')

@@ -61,6 +61,11 @@ export class FakeRedis implements RedisClient {
     return this
   }
 
+  /** Emits an event to the sink's listeners (an 'error' the socket or the parser met). */
+  emit(event: 'error' | 'close', error?: unknown): void {
+    for (const listener of this.#listeners.get(event) ?? []) listener(error)
+  }
+
   once(event: 'end', listener: () => void): this {
     return this.on(event as 'close', listener)
   }

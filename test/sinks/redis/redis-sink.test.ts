@@ -189,6 +189,50 @@ describe('the connection', () => {
     await expect(s.deliver(batch(1), attempt())).resolves.toBeUndefined()
   })
 
+  it('a server that refuses the connection in its first reply (max clients): retried with the server\'s words, nothing sent', async () => {
+    let full = true
+    const { sink: s, client } = sink({}, { call: (command) => {
+      if (command === 'CLIENT' && full) {
+        // Redis answers the first command with this error and closes the connection.
+        client()?.disconnect()
+        throw replyError('ERR max number of clients reached')
+      }
+    } })
+    const error = await rejection(s.deliver(batch(2), attempt()))
+    expect(error.permanent).toBe(false)
+    expect(error.message).toBe('redis redis://127.0.0.1:6379: ERR max number of clients reached')
+    expect(client()?.pipelines).toHaveLength(0)
+    full = false
+    await expect(s.deliver(batch(2), attempt())).resolves.toBeUndefined()
+    expect(client()?.connects).toBe(2)
+  })
+
+  it('a connection closed during the handshake (no reply to CLIENT SETNAME): the attempt fails with the socket\'s reason, nothing sent', async () => {
+    let closing = true
+    const { sink: s, client } = sink({}, { call: (command) => {
+      if (command === 'CLIENT' && closing) {
+        // Not a Redis server (an HTTP port): the client's parser gives up and the connection closes.
+        client()?.emit('error', new Error('Protocol error, got "H" as reply type byte'))
+        client()?.disconnect()
+        throw new Error('Connection is closed.')
+      }
+    } })
+    const error = await rejection(s.deliver(batch(2), attempt()))
+    expect(error.permanent).toBe(false)
+    expect(error.message).toBe('redis redis://127.0.0.1:6379: Protocol error, got "H" as reply type byte')
+    expect(client()?.pipelines).toHaveLength(0)
+    closing = false
+    await expect(s.deliver(batch(2), attempt())).resolves.toBeUndefined()
+  })
+
+  it('a CLIENT SETNAME the server or the ACL refuses is no error', async () => {
+    const { sink: s, client } = sink({}, { call: (command) => {
+      if (command === 'CLIENT') throw replyError("NOPERM User logger has no permissions to run the 'client|setname' command")
+    } })
+    await expect(s.deliver(batch(2), attempt())).resolves.toBeUndefined()
+    expect(client()?.pipelines).toHaveLength(1)
+  })
+
   it('a connection lost under the pipeline: the records without a reply are retried', async () => {
     const { sink: s } = sink({}, { command: (_args, index) => (index >= 2 ? new Error('Connection is closed.') : undefined) })
     const result = (await s.deliver(batch(4), attempt())) as DeliveryResult
