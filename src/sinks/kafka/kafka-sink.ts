@@ -213,8 +213,9 @@ interface Outgoing {
  * The lines of the batch without their newlines, one per record, as Buffers copied out of the
  * engine's record log in one piece (kafkajs may still hold them after an aborted attempt, when the
  * log reuses its memory); the records' lines for a hand-made batch. `ndjson()` gives one slice per
- * run of consecutive records, so the copy is cut at its newlines (a line never holds one: pino
- * escapes them, and the transport splits its input on them).
+ * run of consecutive records, so the copy is cut at its newlines (pino escapes them and the transport
+ * splits its input on them; a record made in-process may hold one, and the batch then takes the
+ * records' own lines, one value per record whatever they hold).
  */
 export function lineValues(batch: Batch): (Buffer | string)[] {
   const slices = batch.ndjson?.()
@@ -225,7 +226,13 @@ export function lineValues(batch: Batch): (Buffer | string)[] {
   while (at < whole.length) {
     const newline = whole.indexOf(10, at)
     const end = newline < 0 ? whole.length : newline
-    values.push(whole.subarray(at, end))
+    const value = whole.subarray(at, end)
+    // A record made in-process (createRecord) may hold a raw newline in its JSON's whitespace: cut
+    // there, it would be two messages for one record, and every later message's index (what the
+    // engine settles, refuses or retries) would name the wrong record. Such a cut leaves a piece
+    // that is not a whole object (`{"a":1,` or `"b":2}`, or an empty line): the records' own lines then.
+    if (value[0] !== 0x7b /* { */ || value[value.length - 1] !== 0x7d /* } */) return batch.records.map((record) => record.line)
+    values.push(value)
     at = end + 1
   }
   return values

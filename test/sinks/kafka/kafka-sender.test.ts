@@ -243,6 +243,25 @@ describe('delivery', () => {
     expectLedger(stats)
   })
 
+  it('a record made in-process with a raw newline in its JSON is one message, and a refusal names the right record (no key option)', async () => {
+    // createRecord takes JSON with a newline between its tokens: cut at every newline of the NDJSON,
+    // that record was two messages, and every later index shifted by one, so the record refused over
+    // maxMessageBytes was counted delivered and the one after it dead-lettered although it was sent.
+    const dir = await tempDir()
+    const path = join(dir, 'dead.ndjson')
+    const { sender: kafka, producers } = sender({ maxMessageBytes: 60, deadLetter: { path } })
+    const big = `{"level":30,"i":2,"pad":"${'x'.repeat(80)}"}`
+    const sent = ['{"level":30,"i":0}', '{"level":30,\n"i":1}', big, '{"level":30,"i":3}']
+    send(kafka, sent)
+    await kafka.flush()
+    expect(producers[0]?.values()).toEqual([sent[0], sent[1], sent[3]])
+    const stats = kafka.stats()
+    expect(stats).toMatchObject({ delivered: 3, failed: 1, deadLettered: 1 })
+    expectLedger(stats)
+    await kafka.close()
+    expect((await readFile(path, 'utf8')).trim().split('\n')).toEqual([big])
+  })
+
   it('a permanent failure fails the batch for good, dead-lettered, without a retry', async () => {
     const dir = await tempDir()
     const path = join(dir, 'dead.ndjson')
