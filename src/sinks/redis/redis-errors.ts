@@ -44,8 +44,10 @@ export const TRANSIENT_REPLY_CODES: ReadonlySet<string> = new Set([
  * `NOPERM` (the ACL user may not run the command or touch the key), `ERR` (a command or an argument
  * the server refuses: an unknown command on an old server, `DB index is out of range`), `MOVED` /
  * `ASK` / `CROSSSLOT` (a Redis Cluster node: the sender speaks to one server, not to a cluster).
- * Any other code (a module's, a future one) is retried: the engine gives up after its retry budget
- * and dead-letters then, so nothing is lost either way.
+ * An error reply with any other code (a module's, a proxy's, a future one) is also for good: the
+ * server answered and refused, and with a disk spool the engine retries a transient failure for as
+ * long as it takes, so an unknown refusal retried would hold the batch in flight (and every record
+ * behind it) for ever while the spool filled up. Dead-lettered instead, nothing is lost.
  */
 export const PERMANENT_REPLY_CODES: ReadonlySet<string> = new Set(['WRONGTYPE', 'NOAUTH', 'WRONGPASS', 'NOPERM', 'ERR', 'MOVED', 'ASK', 'CROSSSLOT'])
 
@@ -60,8 +62,8 @@ export function classifyRedisError(error: unknown): RedisErrorClass {
   const code = /^([A-Z][A-Z_]*)(?: |$)/.exec(message)?.[1]
   if (code !== undefined && (name === 'ReplyError' || TRANSIENT_REPLY_CODES.has(code) || PERMANENT_REPLY_CODES.has(code))) {
     if (code === 'ERR' && TRANSIENT_ERR.test(message)) return { permanent: false, code, reconnect: false }
-    if (PERMANENT_REPLY_CODES.has(code)) return { permanent: true, code, reconnect: false }
-    return { permanent: false, code, reconnect: code === 'READONLY' }
+    if (TRANSIENT_REPLY_CODES.has(code)) return { permanent: false, code, reconnect: code === 'READONLY' }
+    return { permanent: true, code, reconnect: false }
   }
   // Everything else is the connection: refused, reset, timed out, closed under a pipeline, written to
   // while down (the offline queue is off), a TLS handshake that failed. Retried; the next attempt

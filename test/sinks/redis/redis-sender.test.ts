@@ -122,6 +122,25 @@ describe('outcomes through the engine', () => {
     expect(await readFile(path, 'utf8')).toContain('{"level":30,"i":2}')
   })
 
+  it('an error reply with a code no one listed (a module\'s) fails for good and is dead-lettered, also with a spool', async () => {
+    // With a spool the engine retries a transient failure for as long as it takes: a refusal no one
+    // knows would hold the one batch in flight for ever, while the spool filled up behind it.
+    const dir = await tempDir()
+    const path = join(dir, 'dead.ndjson')
+    const { sender: s, factory } = sender({ spool: { dir: join(dir, 'spool') }, deadLetter: { path } }, { command: () => replyError('DENIED the logs module refuses this write') })
+    send(s, 4)
+    let settled = false
+    const flushed = s.flush().then(() => (settled = true))
+    // Generous: settles at the first attempt; a retry loop would still be going at any deadline.
+    await Promise.race([flushed, new Promise((r) => setTimeout(r, 5000))])
+    expect(settled).toBe(true)
+    const stats = s.stats()
+    expect(stats).toMatchObject({ received: 4, delivered: 0, failed: 4, retried: 0, deadLettered: 4 })
+    expect(stats.recentFailures[0]?.error).toMatch(/XADD logs: DENIED the logs module refuses this write/)
+    expect(factory.clients[0]?.pipelines).toHaveLength(1)
+    expectLedger(stats)
+  })
+
   it('a wrong password: every batch failed for good with the server\'s reason, the password nowhere in stats', async () => {
     const { sender: s } = sender({ url: 'redis://:very-secret-pw@127.0.0.1:6379' }, { call: (command) => {
       if (command === 'AUTH') throw replyError('WRONGPASS invalid username-password pair or user is disabled.')
