@@ -25,6 +25,7 @@ export function redisUrlProblem(text: string): string | undefined {
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return 'Invalid URL (expected redis:// or rediss://)'
   if (url.hostname === '') return 'the URL names no host'
+  if (url.port === '0') return "the URL's port must be 1 to 65535"
   if (url.search !== '' || url.hash !== '') return 'the URL takes no query or fragment: give db, username, password and tls as options'
   for (const part of [url.username, url.password]) {
     try {
@@ -43,8 +44,10 @@ export function parseRedisUrl(text: string): RedisUrlParts {
   const url = new URL(text)
   const user = decodeURIComponent(url.username)
   const pass = decodeURIComponent(url.password)
-  // `redis://secret@host`: the one part is the password.
-  const [username, password] = pass !== '' ? [user === '' ? undefined : user, pass] : [undefined, user === '' ? undefined : user]
+  // `redis://secret@host`: the one part is the password. `redis://alice:@host` names a user with an
+  // empty password (the URL parser reads both the same: the colon is looked for in the text).
+  const colon = userinfo(text).includes(':')
+  const [username, password] = colon || pass !== '' ? [user === '' ? undefined : user, pass === '' ? undefined : pass] : [undefined, user === '' ? undefined : user]
   const db = url.pathname.replace(/^\//, '')
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -54,4 +57,12 @@ export function parseRedisUrl(text: string): RedisUrlParts {
     password,
     db: db === '' ? undefined : Number(db),
   }
+}
+
+/** The text between `//` and the last `@` of the authority (the userinfo), or '' when there is none. */
+function userinfo(text: string): string {
+  const start = text.indexOf('//') + 2
+  // The path (a db number), query and fragment hold no `@` in a URL redisUrlProblem accepts.
+  const at = text.lastIndexOf('@')
+  return at < start ? '' : text.slice(start, at)
 }

@@ -52,6 +52,8 @@ describe('options', () => {
     { what: 'idField named as field', options: { idField: 'line' }, message: /idField: field and idField must differ/ },
     { what: 'tls settings with redis://', options: { tls: { rejectUnauthorized: false } }, message: /tls: tls settings need a rediss:\/\/ URL/ },
     { what: 'a username without a password', options: { url: 'redis://127.0.0.1:6379', username: 'bob' }, message: /username: a username needs a password/ },
+    { what: 'a URL user with an empty password', options: { url: 'redis://alice:@127.0.0.1:6379' }, message: /url: a username needs a password/ },
+    { what: 'a URL with port 0', options: { url: 'redis://127.0.0.1:0' }, message: /url: the URL's port must be 1 to 65535/ },
     { what: 'a misspelt option', options: { stream: 'x' }, message: /stream: unknown option|Unrecognized key/ },
   ])('refuses $what at start-up with a ConfigError naming the option', async ({ options, message }) => {
     const { createSenders } = await import('../../../src/sinks/registry.js')
@@ -68,6 +70,10 @@ describe('options', () => {
     expect(parseRedisUrl('rediss://bob:p%40ss@cache.example:6380/4')).toEqual({ host: 'cache.example', port: 6380, tls: true, username: 'bob', password: 'p@ss', db: 4 })
     expect(parseRedisUrl('redis://:secret@[::1]:7000/')).toMatchObject({ host: '::1', port: 7000, username: undefined, password: 'secret', db: undefined })
     expect(parseRedisUrl('redis://secret@h')).toMatchObject({ username: undefined, password: 'secret' })
+    // A colon says which part is which: a user whose password is empty is not a password.
+    expect(parseRedisUrl('redis://alice:@h')).toMatchObject({ username: 'alice', password: undefined })
+    expect(parseRedisUrl('redis://:@h')).toMatchObject({ username: undefined, password: undefined })
+    expect(parseRedisUrl('redis://a:b@c@h')).toMatchObject({ username: 'a', password: 'b@c', host: 'h' })
   })
 
   it('options win over the URL; the endpoint shown has no credentials; the type\'s defaults', async () => {
