@@ -532,8 +532,14 @@ export class NatsSink implements Sink {
  * Each record's line (without its newline) as a payload. The engine's slices are valid only until the
  * attempt settles, and a publish may still sit in the socket's buffer after that (an attempt that
  * timed out), so they are copied: once, into one buffer for the batch.
+ *
+ * A record made in-process from JSON with a raw newline between its tokens (`createRecord('{"a":\n1}')`)
+ * would split into two lines: each fragment would go as a record of its own, and every later record
+ * with the next one's `Nats-Msg-Id` (the stream would then drop a real record as a duplicate). A line
+ * that does not run from `{` to `}` (a fragment: no JSON object has `}` right before a newline and `{`
+ * right after it) sends the records' own lines instead.
  */
-function payloadsOf(batch: Batch): Uint8Array[] {
+export function payloadsOf(batch: Batch): Uint8Array[] {
   const chunks = batch.ndjson?.()
   if (chunks === undefined) return batch.records.map((record) => Buffer.from(record.line))
   // Chunks are runs of consecutive lines, each line ending in a newline (never inside a JSON line).
@@ -543,7 +549,9 @@ function payloadsOf(batch: Batch): Uint8Array[] {
   while (at < all.length) {
     let end = all.indexOf(10, at)
     if (end === -1) end = all.length
-    out.push(all.subarray(at, end))
+    const line = all.subarray(at, end)
+    if (line[0] !== 0x7b /* { */ || line[line.length - 1] !== 0x7d /* } */) return batch.records.map((record) => Buffer.from(record.line))
+    out.push(line)
     at = end + 1
   }
   return out

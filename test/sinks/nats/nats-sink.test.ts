@@ -230,6 +230,22 @@ describe('NatsSink JetStream publish', () => {
     expect(s.publishes.map((p) => p.payload)).toEqual(b.records.map((r) => r.line))
   })
 
+  it('keeps one payload, subject and Nats-Msg-Id per record when a record made in-process has a raw newline in its JSON', async () => {
+    // createRecord accepts JSON with a newline between its tokens: the NDJSON then has one more line
+    // than the batch has records. Split by newline, the fragments went as records of their own and
+    // every later record took the next one's Nats-Msg-Id: the stream then dropped a real record as a
+    // "duplicate" of a fragment.
+    const lines = ['{"level":30,"i":0}', '{"level":30,\n"i":1}', '{"level":30,"i":2}']
+    const records = lines.map((l) => createRecord(l))
+    expect(records[1]?.line).toContain('\n')
+    const all = Buffer.from(records.map((r) => `${r.line}\n`).join(''))
+    const made: Batch = { id: 'NL', records, bytes: all.length, recordId: (i) => `NL:${i}`, ndjson: () => [all] }
+    const s = stub((_subject, _payload, msgId) => (msgId === 'NL:2' ? { error: { code: 400, err_code: 10054, description: 'message size exceeds maximum allowed' } } : ACK))
+    const result = (await sink(s).deliver(made, context())) as DeliveryResult
+    expect(s.publishes.map((p) => [p.payload, p.msgId])).toEqual(lines.map((l, i) => [l, `NL:${i}`]))
+    expect(result.rejected?.map((r) => r.index)).toEqual([2])
+  })
+
   it('has every publish of the batch out before any PubAck comes', async () => {
     const pending: (() => void)[] = []
     const s = stub(() => new Promise<Answer>((resolve) => pending.push(() => resolve(ACK))))
