@@ -4,7 +4,7 @@ import { leadingTimeMs } from '../shared/record-fields.js'
 import { setTimer } from '../../timers.js'
 import { sendSplitting } from '../shared/request-splitter.js'
 import type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sink.js'
-import { kafkaDeliveryError, type FailureContext } from './kafka-errors.js'
+import { classifyKafkaError, kafkaDeliveryError, type FailureContext } from './kafka-errors.js'
 
 /** A message as kafkajs takes it. */
 export interface KafkaMessage {
@@ -162,7 +162,20 @@ export class KafkaSink implements Sink {
       await raced(producer.send(record), signal)
     } catch (error) {
       if (signal.aborted && error === signal.reason) throw error
-      throw kafkaDeliveryError(error, this.#options)
+      // The broker refuses a timestamp outside its window (message.timestamp.after.max.ms is one hour
+      // by default since Kafka 4.0; before.max.ms when an operator sets it): one record with a clock
+      // ahead, or a replay of old records, would fail the whole batch for good. Sent again, once,
+      // without timestamps (kafkajs stamps the time of sending; the record's own time stays in its line).
+      if (classifyKafkaError(error, this.#options).what !== 'INVALID_TIMESTAMP' || !record.messages.some((m) => m.timestamp !== undefined)) {
+        throw kafkaDeliveryError(error, this.#options)
+      }
+      const untimed = { ...record, messages: record.messages.map(({ timestamp: _, ...message }) => message) }
+      try {
+        await raced(producer.send(untimed), signal)
+      } catch (again) {
+        if (signal.aborted && again === signal.reason) throw again
+        throw kafkaDeliveryError(again, this.#options)
+      }
     }
   }
 

@@ -262,6 +262,33 @@ describe('delivery', () => {
     expect((await readFile(path, 'utf8')).trim().split('\n')).toEqual([big])
   })
 
+  it('a timestamp the broker refuses (INVALID_TIMESTAMP) is dropped: the batch goes again at once without timestamps, delivered', async () => {
+    // Kafka 4.0 refuses a timestamp over an hour ahead of the broker's clock: one record from a host
+    // whose clock is ahead failed the whole batch for good, every record dead-lettered.
+    const dir = await tempDir()
+    const path = join(dir, 'dead.ndjson')
+    const ahead = String(Date.now() + 2 * 3_600_000)
+    const { sender: kafka, producers } = sender({ deadLetter: { path } }, (p) => {
+      p.behaviour = (_, sent) => (sent.messages.some((m) => m.timestamp === ahead) ? protocol('INVALID_TIMESTAMP', 32, false) : undefined)
+    })
+    const sent = [...lines(3), `{"level":30,"time":${ahead},"i":3,"msg":"m3"}`]
+    send(kafka, sent)
+    await kafka.flush()
+    const producer = producers[0] as StubProducer
+    expect(producer.sends).toHaveLength(2)
+    expect(producer.sends[1]?.messages.map((m) => m.timestamp)).toEqual([undefined, undefined, undefined, undefined])
+    expect(producer.sends[1]?.messages.map((m) => String(m.value))).toEqual(sent)
+    expect(kafka.stats()).toMatchObject({ delivered: 4, failed: 0, retried: 0, deadLettered: 0 })
+
+    // Refused again without timestamps: failed for good, as before (no loop).
+    const again = sender({}, (p) => (p.behaviour = () => protocol('INVALID_TIMESTAMP', 32, false)))
+    send(again.sender, lines(2))
+    await again.sender.flush()
+    expect(again.producers[0]?.sends).toHaveLength(2)
+    expect(again.sender.stats()).toMatchObject({ delivered: 0, failed: 2, retried: 0 })
+    expect(again.sender.stats().recentFailures[0]?.error).toMatch(/INVALID_TIMESTAMP/)
+  })
+
   it('a permanent failure fails the batch for good, dead-lettered, without a retry', async () => {
     const dir = await tempDir()
     const path = join(dir, 'dead.ndjson')
