@@ -71,6 +71,8 @@ export class RedisConnection {
   readonly #factory: RedisClientFactory
   #client: Promise<RedisClient> | undefined
   #opening: Promise<RedisClient> | undefined
+  /** Connects given up by the attempt that made them (its signal fired), dropped since. */
+  readonly #abandoned = new WeakSet<Promise<RedisClient>>()
   /** Authenticated and on the right db: deliveries may use it. */
   #usable = false
   #closed = false
@@ -89,11 +91,25 @@ export class RedisConnection {
    * Rejects with the connection's error (or the signal's reason, dropping the half-made connection).
    */
   async ready(signal: AbortSignal): Promise<RedisClient> {
-    if (this.#closed) throw new Error('the redis connection is closed')
-    const client = await (this.#client ??= this.#create())
-    if (this.#usable && client.status === 'ready') return client
-    this.#opening ??= this.#open(client).finally(() => (this.#opening = undefined))
-    return untilAborted(this.#opening, signal, () => this.drop())
+    for (;;) {
+      if (this.#closed) throw new Error('the redis connection is closed')
+      const client = await (this.#client ??= this.#create())
+      if (this.#usable && client.status === 'ready') return client
+      // Cleared (by `finally`) before anyone awaiting it resumes.
+      const opening = (this.#opening ??= this.#open(client).finally(() => (this.#opening = undefined)))
+      try {
+        return await untilAborted(opening, signal, () => {
+          this.#abandoned.add(opening)
+          this.drop()
+        })
+      } catch (error) {
+        // An earlier attempt gave this connect up at its deadline (a blackholed address, a hung
+        // handshake) and dropped it: it fails a moment later with "Connection is closed.", which is
+        // not this attempt's outcome. Connect anew, within this attempt's own time.
+        if (this.#abandoned.has(opening) && !signal.aborted) continue
+        throw error
+      }
+    }
   }
 
   /**

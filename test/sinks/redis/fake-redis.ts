@@ -24,6 +24,8 @@ export interface FakeBehaviour {
   call?: (command: string, args: RedisArg[]) => unknown
   /** Each pipelined command: its reply, or an Error for an error reply. */
   command?: (args: RedisArg[], index: number) => unknown
+  /** When it returns a promise, connect() waits for it (a connect that hangs: a blackholed address); a disconnect meanwhile fails the connect. */
+  connectHold?: (attempt: number) => Promise<void> | undefined
   /** When set, exec() waits for this before answering (a hung server). */
   hold?: Promise<void>
 }
@@ -75,6 +77,12 @@ export class FakeRedis implements RedisClient {
     this.connects++
     this.status = 'connecting'
     await Promise.resolve()
+    const hold = this.#behaviour.connectHold?.(this.connects)
+    if (hold) {
+      // As ioredis: a connect given up fails a moment later (its socket closes), not at once.
+      const closed = new Promise<boolean>((resolve) => this.#closeWaiters.push(() => setImmediate(() => resolve(true))))
+      if (await Promise.race([hold.then(() => false), closed])) throw new Error('Connection is closed.')
+    }
     try {
       this.#behaviour.connect?.(this.connects)
     } catch (error) {

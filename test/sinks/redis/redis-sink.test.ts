@@ -260,6 +260,21 @@ describe('the connection', () => {
     expect(client()?.connects).toBe(2)
   })
 
+  it('a connect cut off by the attempt\'s signal (a blackholed address): the next attempt connects anew, not failed by the old one', async () => {
+    let hang = true
+    const { sink: s, client } = sink({}, { connectHold: () => (hang ? new Promise<void>(() => undefined) : undefined) })
+    const abort = new AbortController()
+    const pending = s.deliver(batch(2), attempt(abort.signal))
+    await new Promise((r) => setTimeout(r, 10))
+    abort.abort(new Error('delivery attempt timed out after 10000 ms'))
+    expect((await rejection(pending)).message).toMatch(/timed out/)
+    // The next attempt, at once: it must make a connection of its own, not wait on the one given up.
+    hang = false
+    await expect(s.deliver(batch(2), attempt())).resolves.toBeUndefined()
+    expect(client()?.connects).toBe(2)
+    expect(client()?.pipelines).toHaveLength(1)
+  })
+
   it('the socket holds the process open only while a pipeline waits for its replies', async () => {
     let release = (): void => undefined
     const behaviour: FakeBehaviour = { hold: new Promise<void>((resolve) => (release = resolve)) }
