@@ -277,10 +277,15 @@ describe('the connection', () => {
 
   it('the socket holds the process open only while a pipeline waits for its replies', async () => {
     let release = (): void => undefined
-    const behaviour: FakeBehaviour = { hold: new Promise<void>((resolve) => (release = resolve)) }
+    const behaviour: FakeBehaviour = {}
     const { sink: s, client } = sink({}, behaviour)
+    // Idle after a first batch: unref'd (the fake's socket starts ref'd, as Node's do).
+    await s.deliver(batch(1), attempt())
+    expect(client()?.stream.referenced).toBe(false)
+    behaviour.hold = new Promise<void>((resolve) => (release = resolve))
     const pending = s.deliver(batch(2), attempt())
     await new Promise((r) => setTimeout(r, 10))
+    expect(client()?.pipelines).toHaveLength(2)
     expect(client()?.stream.referenced).toBe(true)
     release()
     await pending
