@@ -34,10 +34,16 @@ async function mock(options?: Parameters<typeof KafkaMock.start>[0]): Promise<Ka
   return started
 }
 
-/** Fast engine retries, enough of them to ride out any outage a test makes; attempts end after 2 s. */
+/**
+ * Fast engine retries, enough of them to ride out any outage a test makes. Attempts may take 30 s:
+ * an attempt cut short by its time limit after kafkajs had sent it is written anyway and again by
+ * the retry (the documented copies), so a short limit on a loaded machine would make copies the
+ * tests that expect none did not cause. Only the frozen-broker test, whose attempts must time out,
+ * sets 2 s.
+ */
 const RIDE_OUT = {
   batch: { maxRecords: 1000, maxWaitMs: 20 },
-  pool: { timeoutMs: 2000 },
+  pool: { timeoutMs: 30_000 },
   retry: { baseDelayMs: 50, maxDelayMs: 500, maxAttempts: 10_000, maxRetryTimeMs: 600_000 },
 }
 
@@ -99,7 +105,7 @@ describe('the kafka sender through the transport, against the Kafka mock', () =>
   it('a broker that hangs mid-stream (SIGSTOP) and comes back: nothing lost, duplicates no more than the records sent again', async () => {
     const n = 20_000
     const kafka = await mock()
-    const child = app(kafka.bootstrap)
+    const child = app(kafka.bootstrap, { pool: { timeoutMs: 2000 } })
     child.send(`pace 0 ${n}`)
     // Mid-stream: some read back, the app still logging.
     await kafka.waitFor((m) => m.length >= 2000, '2000 messages before the outage')
