@@ -1,5 +1,6 @@
 import type * as NatsJetStreamModule from '@nats-io/jetstream'
 import type * as NatsNodeModule from '@nats-io/transport-node'
+import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from '../../config/config-error.js'
 import type { CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
@@ -13,6 +14,7 @@ import { RecordFields } from '../shared/record-fields.js'
 import { defineSinkType } from '../sink-type.js'
 import { NatsSink, type MissingStreamPolicy, type NatsAuth, type NatsClientApi, type NatsMode, type NatsTlsOptions } from './nats-sink.js'
 import { DEFAULT_SUBJECT_FALLBACK, fallbackProblem, SubjectTemplate } from './nats-subject.js'
+import { credsProblem, tlsProblem } from './nats-tls.js'
 
 export type { MissingStreamPolicy, NatsMode, NatsTlsOptions } from './nats-sink.js'
 export { DEFAULT_SUBJECT_FALLBACK, MAX_SUBJECT_VALUE_LENGTH } from './nats-subject.js'
@@ -228,6 +230,18 @@ export class NatsSender extends QueuedSender {
       })
     }
     const auth: NatsAuth = optionAuth.length > 0 ? { user, pass, token, credsFile } : split.auth
+    // Material that cannot work would fail every connect as a transient error, retried for ever.
+    const tlsIssue = tls === undefined ? undefined : tlsProblem(tls)
+    if (tlsIssue !== undefined) throw new ConfigError(`pino-courier: invalid options: ${tlsIssue.option}: ${tlsIssue.message}`, { paths: [tlsIssue.option] })
+    if (credsFile !== undefined) {
+      let problem: string | undefined
+      try {
+        problem = credsProblem(readFileSync(credsFile))
+      } catch (error) {
+        problem = `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`
+      }
+      if (problem !== undefined) throw new ConfigError(`pino-courier: invalid options: credsFile: ${problem}`, { paths: ['credsFile'] })
+    }
     const fallback = subjectFallback ?? DEFAULT_SUBJECT_FALLBACK
     const template = SubjectTemplate.parse(subject, fallback) as SubjectTemplate
     const sink = new NatsSink({

@@ -5,6 +5,7 @@ import type { RecordFields } from '../shared/record-fields.js'
 import type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sink.js'
 import { classifyError, readPubAck, type ErrorOutcome, type PubAckAnswer } from './nats-errors.js'
 import type { SubjectTemplate } from './nats-subject.js'
+import { credsProblem } from './nats-tls.js'
 
 /** `jetstream`: each record acknowledged by a PubAck. `core`: published and flushed, no acknowledgement. */
 export type NatsMode = 'jetstream' | 'core'
@@ -224,7 +225,16 @@ export class NatsSink implements Sink {
       } catch (error) {
         throw new DeliveryError(`NATS: cannot read credsFile: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { permanent: true })
       }
-      options.authenticator = client.credsAuthenticator(new Uint8Array(creds))
+      // The client parses the file only inside its connect, and any failure there would be retried.
+      const problem = credsProblem(creds)
+      if (problem !== undefined) throw new DeliveryError(`NATS: credsFile ${problem}`, { permanent: true })
+      const authenticator = client.credsAuthenticator(new Uint8Array(creds))
+      try {
+        if (typeof authenticator === 'function') (authenticator as (nonce: string) => unknown)('pino-courier')
+      } catch {
+        throw new DeliveryError('NATS: credsFile: its NKey seed does not decode', { permanent: true })
+      }
+      options.authenticator = authenticator
     }
     if (tls !== undefined) options.tls = { ...tls }
     let nc: NatsConnectionLike

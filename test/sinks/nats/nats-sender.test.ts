@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
 import { createNatsSender, type NatsSender, type NatsSenderOptions } from '../../../src/sinks/nats/nats-sender.js'
 import { useCleanups } from '../../helpers/cleanups.js'
+import { makeTempDir } from '../../helpers/temp-dir.js'
+import { CLIENT_CERT, CLIENT_KEY, OTHER_KEY } from './tls-material.js'
 import { configErrorOf as configError } from '../../helpers/config-error.js'
 
 const { defer } = useCleanups()
@@ -61,6 +63,52 @@ describe('NatsSender options', () => {
     expect(error.message).toMatch(message)
     expect(error.paths).toEqual([path])
     expect(error.message).not.toMatch(/secret/)
+  })
+
+  describe('TLS material and creds files that cannot work are refused at start-up (they failed every connect as a transient error, retried for ever)', () => {
+    const write = async (name: string, text: string): Promise<string> => {
+      const { writeFile } = await import('node:fs/promises')
+      const { join } = await import('node:path')
+      const { dir, cleanup } = await makeTempDir('nats-tls-')
+      defer(cleanup)
+      const file = join(dir, name)
+      await writeFile(file, text)
+      return file
+    }
+    const base = { servers: 'nats://127.0.0.1:4222', subject: 'logs.app' }
+
+    it.each([
+      { what: 'a caFile that does not exist', tls: () => ({ caFile: '/nonexistent/ca.pem' }), path: 'tls.caFile', message: /tls\.caFile: cannot read the file: ENOENT/ },
+      { what: 'a CA that holds no certificate', tls: () => ({ ca: 'not a pem' }), path: 'tls.ca', message: /tls\.ca: holds no PEM certificate/ },
+      { what: 'a CA whose certificate does not parse', tls: () => ({ ca: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }), path: 'tls.ca', message: /tls\.ca: a certificate in it does not parse/ },
+      { what: 'ca and caFile both', tls: () => ({ ca: CLIENT_CERT, caFile: '/x.pem' }), path: 'tls.caFile', message: /tls\.caFile: give ca or caFile, not both/ },
+      { what: 'a certificate without its key', tls: () => ({ cert: CLIENT_CERT }), path: 'tls.cert', message: /tls\.cert: a client certificate needs its key/ },
+      { what: 'a key without its certificate', tls: () => ({ key: CLIENT_KEY }), path: 'tls.key', message: /tls\.key: a client key needs its certificate/ },
+      { what: 'a key that does not parse', tls: () => ({ cert: CLIENT_CERT, key: '-----BEGIN PRIVATE KEY-----\nsecret-key-text\n-----END PRIVATE KEY-----\n' }), path: 'tls.key', message: /tls\.key: the key does not parse/ },
+      { what: "a key that is not the certificate's", tls: () => ({ cert: CLIENT_CERT, key: OTHER_KEY }), path: 'tls.key', message: /tls\.key: the key is not the certificate's/ },
+    ])('$what', ({ tls, path, message }) => {
+      const error = configError(() => createNatsSender({ ...base, tls: tls() }))
+      expect(error.message).toMatch(message)
+      expect(error.paths).toEqual([path])
+      expect(error.message).not.toMatch(/PRIVATE KEY|secret-key-text|MII|AAAA/)
+    })
+
+    it('names the file option when the material came from a file, and takes good material from files', async () => {
+      const certFile = await write('cert.pem', CLIENT_CERT)
+      const keyFile = await write('other.pem', OTHER_KEY)
+      expect(configError(() => createNatsSender({ ...base, tls: { certFile, keyFile } })).paths).toEqual(['tls.keyFile'])
+      const good = await write('key.pem', CLIENT_KEY)
+      sender({ ...base, tls: { certFile, keyFile: good, caFile: certFile } })
+    })
+
+    it('a credsFile that cannot be read or holds no JWT and seed, without showing its contents', async () => {
+      expect(configError(() => createNatsSender({ ...base, credsFile: '/nonexistent/u.creds' })).message).toMatch(/credsFile: cannot read the file: ENOENT/)
+      const junk = await write('junk.creds', 'SUAsecret-seed-text with no blocks')
+      const error = configError(() => createNatsSender({ ...base, credsFile: junk }))
+      expect(error.paths).toEqual(['credsFile'])
+      expect(error.message).toMatch(/credsFile: holds no user JWT and NKey seed/)
+      expect(error.message).not.toContain('secret-seed-text')
+    })
   })
 
   it('has the defaults: JetStream, one batch in flight, 10 s per attempt (PubAcks waited for 9 s of it); servers shown without credentials', () => {

@@ -661,10 +661,27 @@ describe('NatsSink close', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nats-creds-'))
     try {
       const file = join(dir, 'user.creds')
-      await writeFile(file, 'CREDS')
+      const { nkeys } = await import('@nats-io/transport-node')
+      const seed = new TextDecoder().decode(nkeys.createUser().getSeed())
+      const creds = (jwt: string, key: string): string =>
+        `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\n\n-----BEGIN USER NKEY SEED-----\n${key}\n------END USER NKEY SEED------\n\n*************************************************************\n`
+      await writeFile(file, creds('eyJ0eXAiOiJKV1QifQ.e30.sig', seed))
       const s = stub()
       await sink(s, { auth: { credsFile: file }, tls: { caFile: '/ca.pem', rejectUnauthorized: false } }).deliver(batch(1), context())
-      expect(Buffer.from((s.connectOptions[0]?.authenticator as { creds: Uint8Array }).creds).toString()).toBe('CREDS')
+      expect(Buffer.from((s.connectOptions[0]?.authenticator as { creds: Uint8Array }).creds).toString()).toContain(seed)
+      expect(s.connectOptions[0]?.tls).toEqual({ caFile: '/ca.pem', rejectUnauthorized: false })
+      // A file rotated into one the client cannot use fails for good, where the client's own failure
+      // inside its connect was retried for ever; its contents are never shown.
+      const real = { ...stub().client, credsAuthenticator: (await import('@nats-io/transport-node')).credsAuthenticator }
+      await writeFile(file, 'SUsecret-seed-text, no blocks')
+      const junk = await rejection(sink({ ...stub(), client: real }, { auth: { credsFile: file } }).deliver(batch(1), context()))
+      expect(junk.permanent).toBe(true)
+      expect(junk.message).toMatch(/^NATS: credsFile holds no user JWT and NKey seed/)
+      await writeFile(file, creds('eyJ0eXAiOiJKV1QifQ.e30.sig', 'SUAsecretnotaseed'))
+      const bad = await rejection(sink({ ...stub(), client: real }, { auth: { credsFile: file } }).deliver(batch(1), context()))
+      expect(bad.permanent).toBe(true)
+      expect(bad.message).toBe('NATS: credsFile: its NKey seed does not decode')
+      expect(`${junk.message}${bad.message}`).not.toMatch(/secret/)
       expect(s.connectOptions[0]?.tls).toEqual({ caFile: '/ca.pem', rejectUnauthorized: false })
       const missing = stub()
       const error = await rejection(sink(missing, { auth: { credsFile: join(dir, 'nope.creds') } }).deliver(batch(1), context()))
