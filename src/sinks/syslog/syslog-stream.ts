@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from 'node:tls'
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls'
 import { DeliveryError } from '../../pool/delivery-error.js'
 import { setTimer } from '../../timers.js'
 
@@ -45,6 +45,11 @@ export interface StreamTarget {
 
 /** Keep-alive probes on an idle connection start after this long, so a receiver that vanished is noticed. */
 const KEEP_ALIVE_MS = 30_000
+/**
+ * TLS 1.3: how long a new connection waits for the server's first session ticket, its sign that it
+ * accepted the client (certificate), before it is used anyway (a server that sends no tickets).
+ */
+export const TLS13_CONFIRM_MS = 1_000
 /** How long close() waits for the connection to end gracefully (FIN) before destroying it. */
 const END_GRACE_MS = 1_000
 
@@ -224,16 +229,26 @@ export class SyslogStream {
         return
       }
       this.#pending = socket
+      let confirmTimer: NodeJS.Timeout | undefined
+      let settled = false
       const cleanup = (): void => {
+        settled = true
         this.#pending = undefined
+        clearTimeout(confirmTimer)
         socket.off('error', onError)
         socket.off('close', onClosed)
+        socket.off('session', onSession)
         signal.removeEventListener('abort', onAbort)
       }
-      // Destroyed without an error: close() while connecting.
+      // Closed without an error: close() while connecting, or the receiver ended the connection (a TLS
+      // 1.3 server refusing the client's certificate, or its lack of one, may just close it).
       const onClosed = (): void => {
         cleanup()
-        reject(new DeliveryError(`syslog: the connection to ${origin} is closed`))
+        if (this.#closed) reject(new DeliveryError(`syslog: the connection to ${origin} is closed`))
+        else {
+          const when = tls ? 'before it accepted the TLS session (does it want a client certificate, or another one?)' : 'while connecting'
+          reject(new DeliveryError(`syslog: cannot connect to ${origin}: the receiver closed the connection ${when}`))
+        }
       }
       const onError = (error: Error): void => {
         cleanup()
@@ -245,7 +260,8 @@ export class SyslogStream {
         socket.destroy()
         reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)))
       }
-      socket.once(tls ? 'secureConnect' : 'connect', () => {
+      const onReady = (): void => {
+        if (settled) return
         cleanup()
         if (this.#closed) {
           socket.destroy()
@@ -254,7 +270,21 @@ export class SyslogStream {
         }
         this.#adopt(socket)
         resolve(socket)
+      }
+      socket.once(tls ? 'secureConnect' : 'connect', () => {
+        if (!tls || (socket as TLSSocket).getProtocol() !== 'TLSv1.3') return onReady()
+        // TLS 1.3: the client's handshake ends before the server has checked the client's certificate
+        // (or seen that it sent none). A server that refuses it says so with an alert a round trip
+        // later, when a first batch would already count delivered, and the next batch, on a new
+        // connection, likewise: every record lost. A server that accepts it sends its session
+        // tickets: wait for the first one (or an error), at most TLS13_CONFIRM_MS for a server that
+        // sends none.
+        socket.once('session', onSession)
+        confirmTimer = setTimer(onReady, TLS13_CONFIRM_MS)
       })
+      // Not from within the 'session' event: Node (20) corrupts the TLS stream when it is written to
+      // there (or in the microtasks that follow it): the receiver fails with 'bad record mac'.
+      const onSession = (): void => void setImmediate(onReady)
       socket.on('error', onError)
       socket.once('close', onClosed)
       signal.addEventListener('abort', onAbort, { once: true })

@@ -2,6 +2,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { describe, expect, it } from 'vitest'
 import type { ConfigError } from '../../../src/config/config-error.js'
 import { LogRecord } from '../../../src/input/record.js'
@@ -268,6 +269,58 @@ describe('over TCP', () => {
     expect(report.stats.failed + report.stats.dropped.closed).toBe(1)
     s.send(record({ i: 2 }))
     expect(s.stats().dropped.closed).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('over TLS 1.3', () => {
+  /** A TLS 1.3 receiver (the test certificate as its own), keeping what arrives as text. */
+  async function tlsReceiver(options: { requireClientCert: boolean }): Promise<{ port: number; text: () => string; refused: () => number }> {
+    const chunks: string[] = []
+    let refused = 0
+    const sockets = new Set<TLSSocket>()
+    const server = createTlsServer(
+      { key: CLIENT_KEY, cert: CLIENT_CERT, minVersion: 'TLSv1.3', requestCert: options.requireClientCert, rejectUnauthorized: options.requireClientCert },
+      (socket) => {
+        sockets.add(socket)
+        socket.on('close', () => sockets.delete(socket))
+        socket.on('error', () => undefined)
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk.toString('utf8')))
+      },
+    )
+    server.on('tlsClientError', () => refused++)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => server.close(() => resolve(undefined)))
+    })
+    return { port: (server.address() as { port: number }).port, text: () => chunks.join(''), refused: () => refused }
+  }
+
+  it('does not count records delivered on a connection the server refuses after the handshake (a client certificate it does not trust)', async () => {
+    // TLS 1.3: the client's handshake ends before the server has checked its certificate; the refusal
+    // comes after, when the batch was already written.
+    const receiver = await tlsReceiver({ requireClientCert: true })
+    const s = sender({
+      url: `tls://127.0.0.1:${receiver.port}`,
+      tls: { rejectUnauthorized: false, cert: CLIENT_CERT, key: CLIENT_KEY },
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    })
+    for (let i = 0; i < 5; i++) s.send(record({ i }))
+    await s.flush()
+    expect(receiver.refused()).toBeGreaterThan(0)
+    expect(receiver.text()).toBe('')
+    expect(s.stats()).toMatchObject({ received: 5, delivered: 0, failed: 5 })
+    expect(s.stats().recentFailures[0]?.error).toMatch(/the receiver closed the connection before it accepted the TLS session/)
+  })
+
+  it('delivers on one connection once the server has accepted the session', async () => {
+    const receiver = await tlsReceiver({ requireClientCert: false })
+    const s = sender({ url: `tls://127.0.0.1:${receiver.port}`, tls: { rejectUnauthorized: false } })
+    for (let i = 0; i < 20; i++) s.send(record({ i }))
+    await s.flush()
+    expect(s.stats()).toMatchObject({ received: 20, delivered: 20, failed: 0 })
+    await waitUntil(() => (receiver.text().match(/"i":\d+/g) ?? []).length === 20, '20 messages')
+    expect(s.connections).toBe(1)
   })
 })
 
