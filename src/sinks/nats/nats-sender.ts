@@ -28,7 +28,8 @@ export const DEFAULT_NATS_CONNECTION_NAME = 'pino-courier'
 /** Options of {@link createNatsSender}. */
 export interface NatsSenderOptions extends CommonSenderOptions {
   /**
-   * The server(s): `nats://host:4222`, `tls://host:4222` (TLS required) or `host:4222`; a list for a
+   * The server(s): `nats://host:4222`, `tls://host:4222` (TLS required: no CONNECT is sent to a server
+   * that offers no TLS; all servers of a list, or none) or `host:4222`; a list for a
    * cluster (each connect tries each once). Credentials in a URL (`nats://user:pass@host`,
    * `nats://token@host`) are taken out of it and used as `user`/`pass` or `token`.
    */
@@ -219,6 +220,14 @@ export class NatsSender extends QueuedSender {
     else natsCore.check()
     const list = typeof servers === 'string' ? [servers] : servers
     const split = splitServers(list)
+    // nats.js drops a URL's scheme: tls:// alone would connect in plain text (credentials and all) to
+    // a server that offers no TLS. A `tls` option makes the client require it, of every server.
+    const secure = list.filter((server) => parseServer(server)?.protocol === 'tls:').length
+    if (secure > 0 && secure < list.length) {
+      throw new ConfigError('pino-courier: invalid options: servers: mixes tls:// and nats:// servers: the client applies one TLS setting to all; use tls:// for all (or set tls)', {
+        paths: ['servers'],
+      })
+    }
     const optionAuth = [user !== undefined && 'user', token !== undefined && 'token', credsFile !== undefined && 'credsFile'].filter(Boolean)
     if (optionAuth.length > 1) {
       throw new ConfigError(`pino-courier: invalid options: ${optionAuth[1]}: set one of user/pass, token and credsFile`, { paths: [String(optionAuth[1])] })
@@ -251,7 +260,7 @@ export class NatsSender extends QueuedSender {
       mode: mode ?? 'jetstream',
       missingStream: missingStream ?? 'fail',
       auth,
-      tls,
+      tls: tls ?? (secure > 0 ? {} : undefined),
       connectionName: connectionName ?? DEFAULT_NATS_CONNECTION_NAME,
       connectTimeoutMs: connectTimeoutMs ?? DEFAULT_NATS_CONNECT_TIMEOUT_MS,
       fields: new RecordFields(context),

@@ -112,11 +112,11 @@ describe('NatsSender options', () => {
   })
 
   it('has the defaults: JetStream, one batch in flight, 10 s per attempt (PubAcks waited for 9 s of it); servers shown without credentials', () => {
-    const s = sender({ servers: ['nats://u:pw-secret@127.0.0.1:4222', '127.0.0.1:4223', 'tls://h'], subject: 'logs.{level}' })
+    const s = sender({ servers: ['nats://u:pw-secret@127.0.0.1:4222', '127.0.0.1:4223', 'h'], subject: 'logs.{level}' })
     expect(s.name).toBe('nats')
     expect(s.mode).toBe('jetstream')
     expect(s.subject).toBe('logs.{level}')
-    expect(s.endpoint).toBe('nats://127.0.0.1:4222,nats://127.0.0.1:4223,tls://h:4222')
+    expect(s.endpoint).toBe('nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://h:4222')
     expect(s.options.pool).toMatchObject({ concurrency: 1, timeoutMs: 10_000 })
     expect(s.ackTimeoutMs).toBe(9_000)
     expect(s.options.batch).toMatchObject({ maxRecords: 5000, maxBytes: 1024 * 1024 })
@@ -138,6 +138,37 @@ describe('NatsSender without a server', () => {
     expect(stats).toMatchObject({ received: 10, delivered: 0, failed: 10, attempts: 3, retried: 20 })
     expect(stats.lastError?.message).toContain(`NATS nats://127.0.0.1:${port}: cannot connect: connection refused`)
     expect(JSON.stringify(stats)).not.toContain('pw-secret')
+  })
+
+  it('a tls:// server that offers no TLS gets no CONNECT (credentials are never sent in clear); the refusal is retried, saying why', async () => {
+    // nats.js drops the scheme of a server URL: tls:// alone used to connect in plain text to a
+    // server (or anything in between) that did not offer TLS, sending the password in its CONNECT.
+    const received: Buffer[] = []
+    const server = createServer((socket) => {
+      socket.on('data', (data) => received.push(data))
+      socket.on('error', () => undefined)
+      socket.write('INFO {"server_id":"FAKE","version":"2.9.10","proto":1,"headers":true,"max_payload":1048576}\r\n')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const { port } = server.address() as { port: number }
+    const s = sender({
+      servers: `tls://user:pw-secret@127.0.0.1:${port}`,
+      subject: 'logs.app',
+      connectTimeoutMs: 2000,
+      retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 2 },
+    })
+    s.send(createRecord('{"level":30,"i":1}'))
+    await s.flush()
+    expect(s.stats()).toMatchObject({ delivered: 0, failed: 1 })
+    expect(Buffer.concat(received).toString()).not.toContain('CONNECT')
+    expect(s.stats().lastError?.message).toContain(`NATS tls://127.0.0.1:${port}: cannot connect: server does not support 'tls'`)
+  })
+
+  it('refuses a list that mixes tls:// and nats:// servers (the client applies one TLS setting to all)', () => {
+    const error = configError(() => createNatsSender({ servers: ['tls://a:4222', 'nats://b:4222'], subject: 'logs.app' }))
+    expect(error.paths).toEqual(['servers'])
+    expect(error.message).toMatch(/servers: mixes tls:\/\/ and nats:\/\/ servers/)
   })
 
   it('close() with the server down is bounded and idempotent', async () => {
