@@ -90,9 +90,10 @@ export interface KafkaSenderOptions extends CommonSenderOptions {
    */
   acks?: 'all' | -1 | 0 | 1
   /**
-   * kafkajs's idempotent producer (the broker drops a batch kafkajs sends twice within one producer
-   * session). Needs `acks: 'all'` and `pool.concurrency` at most 5. Not tested against a real broker
-   * here (see docs/kafka.md). @default false
+   * kafkajs's idempotent producer (the broker drops the copy kafkajs's own single retry writes; the
+   * engine's retries are new sends, and a producer whose send failed is replaced). Needs `acks: 'all'`
+   * and `pool.concurrency` at most 5. Not tested against a real broker here (see docs/kafka.md).
+   * @default false
    */
   idempotent?: boolean
   /** `gzip` (built into kafkajs) or `none`; snappy, lz4 and zstd need codecs kafkajs does not bundle. @default 'none' */
@@ -343,6 +344,7 @@ export class KafkaSender extends QueuedSender {
         headers,
         idHeader,
         maxMessageBytes: maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        idempotent: settings.idempotent,
         closeTimeoutMs: KAFKA_CLOSE_TIMEOUT_MS,
       },
       producers ?? kafkajsProducers(settings),

@@ -38,6 +38,8 @@ export interface KafkaSinkOptions extends FailureContext {
   readonly headers: Readonly<Record<string, string>> | undefined
   readonly idHeader: string | undefined
   readonly maxMessageBytes: number
+  /** kafkajs's idempotent producer: replaced after a failed send (see #afterFailedSend). */
+  readonly idempotent: boolean
   /** Longest wait for the producer to disconnect on close. */
   readonly closeTimeoutMs: number
 }
@@ -75,8 +77,9 @@ export class KafkaSink implements Sink {
     signal.throwIfAborted()
     const { messages, refused } = this.#messages(batch)
     if (messages.length === 0) return refused.length > 0 ? { rejected: refused } : undefined
-    const producer = await this.#connectedWithin(signal)
-    const result = await sendSplitting(messages.length, (part) => this.#produce(producer, messages, part, signal))
+    await this.#connectedWithin(signal)
+    // Each part asks for the producer again: an idempotent one is replaced after a failed send.
+    const result = await sendSplitting(messages.length, async (part) => this.#produce(await this.#connectedWithin(signal), messages, part, signal))
     if (!result && refused.length === 0) return undefined
     // The splitter's outcome is indexed in `messages`: back to the batch's indexes.
     const toBatch = (list: readonly RecordRejection[] | undefined): RecordRejection[] =>
@@ -161,6 +164,7 @@ export class KafkaSink implements Sink {
       // may still complete in the background (a record written twice once the engine retries it).
       await raced(producer.send(record), signal)
     } catch (error) {
+      this.#afterFailedSend(producer)
       if (signal.aborted && error === signal.reason) throw error
       // The broker refuses a timestamp outside its window (message.timestamp.after.max.ms is one hour
       // by default since Kafka 4.0; before.max.ms when an operator sets it): one record with a clock
@@ -171,12 +175,33 @@ export class KafkaSink implements Sink {
       }
       const untimed = { ...record, messages: record.messages.map(({ timestamp: _, ...message }) => message) }
       try {
-        await raced(producer.send(untimed), signal)
+        const again = this.#options.idempotent ? await this.#connectedWithin(signal) : producer
+        try {
+          await raced(again.send(untimed), signal)
+        } catch (error) {
+          this.#afterFailedSend(again)
+          throw error
+        }
       } catch (again) {
         if (signal.aborted && again === signal.reason) throw again
         throw kafkaDeliveryError(again, this.#options)
       }
     }
+  }
+
+  /**
+   * An idempotent producer is let go after any send that failed or was given up on, and the next
+   * send connects a new one (a new producer id). kafkajs takes a failed send's sequence numbers
+   * back, but the broker may have written that send (its answer timed out), or some partitions of
+   * it (another partition refused its records): the next records would go out under sequence
+   * numbers the broker already holds, and be taken for copies and dropped although acknowledged,
+   * or refused OUT_OF_ORDER_SEQUENCE_NUMBER on every attempt after.
+   */
+  #afterFailedSend(producer: KafkaProducer): void {
+    if (!this.#options.idempotent || this.#producer !== producer) return
+    this.#producer = undefined
+    this.#connecting = undefined
+    void bounded(producer.disconnect(), this.#options.closeTimeoutMs)
   }
 
   /** The batch's records as messages, and the ones over maxMessageBytes, refused. */

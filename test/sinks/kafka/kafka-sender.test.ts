@@ -289,6 +289,34 @@ describe('delivery', () => {
     expect(again.sender.stats().recentFailures[0]?.error).toMatch(/INVALID_TIMESTAMP/)
   })
 
+  it('an idempotent producer is replaced after a failed send (its sequence numbers are not reused); a plain one is kept', async () => {
+    // kafkajs takes a failed send's sequence numbers back although the broker may have written it (or
+    // some partitions of it): the next records would reuse them, and be dropped as copies although
+    // acknowledged, or refused OUT_OF_ORDER_SEQUENCE_NUMBER for ever.
+    const timedOut = (): Error => protocol('REQUEST_TIMED_OUT', 7, true)
+    const idem = sender({ idempotent: true }, (p, n) => (p.behaviour = (i) => (n === 0 && i === 0 ? timedOut() : undefined)))
+    send(idem.sender, lines(4))
+    await idem.sender.flush()
+    expect(idem.sender.stats()).toMatchObject({ delivered: 4, failed: 0, retried: 4 })
+    expect(idem.producers).toHaveLength(2)
+    expect(idem.producers[0]).toMatchObject({ disconnects: 1 })
+    expect(idem.producers[1]?.sends).toHaveLength(1)
+
+    // Within one attempt too: the halves of a batch split after MESSAGE_TOO_LARGE go on new producers.
+    const tooLarge = (): Error => protocol('MESSAGE_TOO_LARGE', 10, false)
+    const split = sender({ idempotent: true }, (p, n) => (p.behaviour = () => (n === 0 ? tooLarge() : undefined)))
+    send(split.sender, lines(4))
+    await split.sender.flush()
+    expect(split.sender.stats()).toMatchObject({ delivered: 4, failed: 0, retried: 0 })
+    expect(split.producers.map((p) => p.sends.length)).toEqual([1, 2])
+
+    const plain = sender({}, (p) => (p.behaviour = (i) => (i === 0 ? timedOut() : undefined)))
+    send(plain.sender, lines(4))
+    await plain.sender.flush()
+    expect(plain.sender.stats()).toMatchObject({ delivered: 4, retried: 4 })
+    expect(plain.producers).toHaveLength(1)
+  })
+
   it('a permanent failure fails the batch for good, dead-lettered, without a retry', async () => {
     const dir = await tempDir()
     const path = join(dir, 'dead.ndjson')
