@@ -151,7 +151,10 @@ export const syslogSenderOptionsSchema = z.strictObject({
   structuredData: z
     .strictObject({
       id: sdName.regex(/^[^@]+@\d+$/, 'an SD-ID of your own is `name@<private enterprise number>` (RFC 5424 §7.2.2)'),
-      keys: z.union([z.array(sdName).min(1), z.record(sdName, z.string().min(1))]),
+      keys: z.union([
+        z.array(sdName).min(1),
+        z.record(sdName, z.string().min(1)).refine((keys) => Object.keys(keys).length > 0, 'name at least one field'),
+      ]),
     })
     .optional(),
   bom: z.boolean().optional(),

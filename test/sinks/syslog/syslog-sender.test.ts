@@ -108,6 +108,9 @@ describe('options', () => {
     expect(error({ format: 'rfc3164', msgId: 'm' }).paths).toEqual(['msgId'])
     expect(error({ structuredData: { id: 'nopen', keys: ['a'] } }).paths).toEqual(['structuredData.id'])
     expect(error({ structuredData: { id: 'x@1', keys: ['a', 'b=c'] } }).paths).toEqual(['structuredData.keys[1]'])
+    // No field at all: every record would go without structured data.
+    expect(error({ structuredData: { id: 'x@1', keys: {} } }).paths).toEqual(['structuredData.keys'])
+    expect(error({ structuredData: { id: 'x@1', keys: [] } }).paths).toEqual(['structuredData.keys'])
     expect(error({ facility: 'local8' }).paths).toEqual(['facility'])
     expect(error({ facility: 24 }).paths).toEqual(['facility'])
   })
