@@ -295,6 +295,9 @@ export class SyslogStream {
   #adopt(socket: Socket): void {
     this.connections++
     this.#lastError = undefined
+    // Each write in flight listens for 'close' until it settles: with pool.concurrency above 10, Node
+    // would print a MaxListenersExceededWarning for what is no leak (the pool bounds the writes).
+    socket.setMaxListeners(0)
     socket.setNoDelay(true)
     socket.setKeepAlive(true, KEEP_ALIVE_MS)
     socket.on('error', (error) => {

@@ -146,6 +146,22 @@ describe('over TCP', () => {
     expect(s.connections).toBe(1)
   })
 
+  it('shares the connection among many deliveries at once without a MaxListenersExceededWarning', async () => {
+    const warnings: string[] = []
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`)
+    process.on('warning', onWarning)
+    defer(() => void process.off('warning', onWarning))
+    const fake = await tcp()
+    const s = sender({ url: `tcp://127.0.0.1:${fake.port}`, pool: { concurrency: 16 }, batch: { maxRecords: 5, maxWaitMs: 5 } })
+    for (let i = 0; i < 2000; i++) s.send(record({ i }))
+    await s.flush()
+    expect(s.stats()).toMatchObject({ delivered: 2000, failed: 0 })
+    await waitUntil(() => fake.messages.length === 2000, '2000 messages')
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warnings.filter((w) => w.includes('[Socket]'))).toEqual([])
+  })
+
   it('frames with LF when asked, an LF inside a message written as \\n', async () => {
     const fake = await tcp({ framing: 'lf' })
     const s = sender({ url: `tcp://127.0.0.1:${fake.port}`, framing: 'lf', messageOnly: true })
