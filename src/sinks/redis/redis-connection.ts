@@ -1,5 +1,4 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
-import { classifyRedisError } from './redis-errors.js'
 
 /** A value in a Redis command. */
 export type RedisArg = string | number | Buffer
@@ -177,13 +176,17 @@ export class RedisConnection {
         })
       }
       if (db !== undefined && db !== 0) await client.call('SELECT', db)
-      // Only for operators reading CLIENT LIST: a server or ACL that refuses it (an error reply for
-      // good: NOPERM, an unknown command) refuses nothing else. Any other failure is the connection's:
-      // a server at its maxclients answers the first command with `ERR max number of clients reached`
-      // and closes, and that is the attempt's reason, not "Stream isn't writeable" from the pipeline.
+      // Only for operators reading CLIENT LIST: an ACL or a server that refuses this one command
+      // (NOPERM, an unknown or renamed command) refuses nothing else. Any other failure is the
+      // connection's: a server at its maxclients (`ERR max number of clients reached`) or in
+      // protected mode (`DENIED …`) answers the first command so and closes, and that is the
+      // attempt's reason, not "Stream isn't writeable" from the pipeline.
       await client.call('CLIENT', 'SETNAME', CONNECTION_NAME).catch((error: unknown) => {
-        if (classifyRedisError(error).permanent) return
-        throw error instanceof Error && error.name === 'ReplyError' ? error : (this.#lastError ?? error)
+        if (error instanceof Error && error.name === 'ReplyError') {
+          if (SETNAME_REFUSED.test(error.message)) return
+          throw error
+        }
+        throw this.#lastError ?? error
       })
       // Closed under the handshake (not a Redis server, a TLS port spoken to in plain text): the
       // socket's reason, rather than a client marked usable that the pipeline finds closed.
@@ -200,6 +203,9 @@ export class RedisConnection {
     return client
   }
 }
+
+/** A CLIENT SETNAME refused as a command (by the ACL, or a server or proxy without it), not the connection refused. */
+const SETNAME_REFUSED = /^(NOPERM |ERR unknown (sub)?command)/i
 
 /** States in which a client holds (or is making) a socket. */
 const LIVE = new Set(['connecting', 'connect', 'ready'])

@@ -225,12 +225,28 @@ describe('the connection', () => {
     await expect(s.deliver(batch(2), attempt())).resolves.toBeUndefined()
   })
 
-  it('a CLIENT SETNAME the server or the ACL refuses is no error', async () => {
+  it.each([
+    "NOPERM User logger has no permissions to run the 'client|setname' command",
+    "ERR unknown command 'CLIENT', with args beginning with: 'SETNAME' 'pino-courier' ",
+    "ERR unknown subcommand 'SETNAME'. Try CLIENT HELP.",
+  ])('a CLIENT SETNAME the server or the ACL refuses is no error: %s', async (message) => {
     const { sink: s, client } = sink({}, { call: (command) => {
-      if (command === 'CLIENT') throw replyError("NOPERM User logger has no permissions to run the 'client|setname' command")
+      if (command === 'CLIENT') throw replyError(message)
     } })
     await expect(s.deliver(batch(2), attempt())).resolves.toBeUndefined()
     expect(client()?.pipelines).toHaveLength(1)
+  })
+
+  it('a server that refuses every client (protected mode: DENIED, then it closes) fails the attempt at connect with its words', async () => {
+    // The reply is read before the connection's close: the client still says 'ready'.
+    const denied = 'DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.'
+    const { sink: s, client } = sink({}, { call: (command) => {
+      if (command === 'CLIENT') throw replyError(denied)
+    } })
+    const error = await rejection(s.deliver(batch(2), attempt()))
+    expect(error.message).toBe(`redis redis://127.0.0.1:6379: ${denied}`)
+    expect(error.permanent).toBe(true)
+    expect(client()?.pipelines).toHaveLength(0)
   })
 
   it('a connection lost under the pipeline: the records without a reply are retried', async () => {
