@@ -66,6 +66,8 @@ export class KafkaSink implements Sink {
   /** The producer once made, connected or connecting: what close() disconnects. */
   #producer: KafkaProducer | undefined
   #connecting: Promise<KafkaProducer> | undefined
+  /** The connect under way that an attempt still waits for (cleared when an attempt gives up on it). */
+  #connectToken: object | undefined
   #closed = false
 
   constructor(options: KafkaSinkOptions, factory: ProducerFactory) {
@@ -111,6 +113,7 @@ export class KafkaSink implements Sink {
     } catch (error) {
       if (signal.aborted && error === signal.reason && this.#connecting === connecting) {
         this.#connecting = undefined
+        this.#connectToken = undefined
         const pending = this.#producer
         this.#producer = undefined
         if (pending !== undefined) void bounded(pending.disconnect(), this.#options.closeTimeoutMs)
@@ -121,7 +124,9 @@ export class KafkaSink implements Sink {
 
   #connected(): Promise<KafkaProducer> {
     if (this.#connecting !== undefined) return this.#connecting
-    const connecting: Promise<KafkaProducer> = this.#connect().catch((error: unknown) => {
+    const token = {}
+    this.#connectToken = token
+    const connecting: Promise<KafkaProducer> = this.#connect(token).catch((error: unknown) => {
       if (this.#connecting === connecting) this.#connecting = undefined
       throw kafkaDeliveryError(error, this.#options)
     })
@@ -129,12 +134,15 @@ export class KafkaSink implements Sink {
     return connecting
   }
 
-  async #connect(): Promise<KafkaProducer> {
+  /** `token`: this connect's; an attempt that gives up on it clears `#connectToken` (see #connectedWithin). */
+  async #connect(token: object): Promise<KafkaProducer> {
     if (this.#closed) throw new Error('the kafka sender is closed')
     const producer = await this.#factory()
-    if (this.#closed) {
+    // Given up on while kafkajs was loading or the producer was made: before it is ever the sink's
+    // producer, or it would stay connected, unused and never disconnected once the next attempt makes its own.
+    if (this.#closed || this.#connectToken !== token) {
       void bounded(producer.disconnect(), this.#options.closeTimeoutMs)
-      throw new Error('the kafka sender is closed')
+      throw new Error(this.#closed ? 'the kafka sender is closed' : 'connecting took longer than the attempt')
     }
     this.#producer = producer
     try {

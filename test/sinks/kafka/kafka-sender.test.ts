@@ -22,7 +22,7 @@ import { createSenders } from '../../../src/sinks/registry.js'
 import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
 import { useCleanups } from '../../helpers/cleanups.js'
 import { configErrorOf } from '../../helpers/config-error.js'
-import { stubFactory, type StubProducer } from './stub-producer.js'
+import { StubProducer, stubFactory } from './stub-producer.js'
 
 const { tempDir } = useCleanups()
 
@@ -416,6 +416,32 @@ describe('delivery', () => {
     expect(producers[0]?.sends).toHaveLength(0)
     expect(producers[1]?.values()).toHaveLength(2)
     expect(kafka.stats()).toMatchObject({ delivered: 2, retried: 2 })
+  })
+
+  it('a producer made after its attempt gave up (kafkajs still loading) is disconnected, never connected; close disconnects every one', async () => {
+    // The first producer arrives after its attempt timed out and the next attempt connected its own:
+    // it took the sink's producer slot, so the one in use was never disconnected on close.
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const made: StubProducer[] = []
+    const factory = async (): Promise<StubProducer> => {
+      const producer = new StubProducer()
+      made.push(producer)
+      if (made.length === 1) await gate
+      return producer
+    }
+    const kafka = new KafkaSender({ ...base, batch: { maxWaitMs: 60_000 }, retry: { baseDelayMs: 5, maxDelayMs: 20 }, pool: { timeoutMs: 50 } }, {}, undefined, factory)
+    senders.push(kafka)
+    send(kafka, lines(2))
+    await kafka.flush()
+    expect(kafka.stats()).toMatchObject({ delivered: 2, retried: 2 })
+    open()
+    await new Promise((r) => setTimeout(r, 20))
+    await kafka.close()
+    expect(made).toHaveLength(2)
+    expect(made[0]).toMatchObject({ connects: 0, disconnects: 1 })
+    expect(made[0]?.sends).toHaveLength(0)
+    expect(made[1]).toMatchObject({ connects: 1, disconnects: 1 })
   })
 
   it('an attempt that hangs ends at pool.timeoutMs and is retried', async () => {
