@@ -96,18 +96,22 @@ export class RedisConnection {
       if (this.#usable && client.status === 'ready') return client
       // Cleared (by `finally`) before anyone awaiting it resumes.
       const opening = (this.#opening ??= this.#open(client).finally(() => (this.#opening = undefined)))
+      // An earlier attempt gave this connect up at its deadline (a blackholed address, a hung
+      // handshake) and dropped it: it fails a moment later with "Connection is closed." (or has just
+      // succeeded, on a socket being destroyed), which is not this attempt's outcome. Connect anew,
+      // within this attempt's own time.
+      let connected: RedisClient
       try {
-        return await untilAborted(opening, signal, () => {
+        connected = await untilAborted(opening, signal, () => {
           this.#abandoned.add(opening)
           this.drop()
         })
       } catch (error) {
-        // An earlier attempt gave this connect up at its deadline (a blackholed address, a hung
-        // handshake) and dropped it: it fails a moment later with "Connection is closed.", which is
-        // not this attempt's outcome. Connect anew, within this attempt's own time.
         if (this.#abandoned.has(opening) && !signal.aborted) continue
         throw error
       }
+      if (this.#abandoned.has(opening)) continue
+      return connected
     }
   }
 
