@@ -224,6 +224,47 @@ describe('over TCP', () => {
     expect(fake.accepted).toBe(2)
   })
 
+  it('gives up on a write a receiver that stopped reading never completes: the connection is dropped, the batch goes again on a new one, nothing lost once it reads', async () => {
+    // Accepts and reads nothing until told: the kernel's buffers fill and the write never calls back.
+    const sockets = new Set<Socket>()
+    let reading = false
+    const received = new Set<number>()
+    const read = (socket: Socket): void => {
+      socket.on('data', (chunk: Buffer) => {
+        for (const match of chunk.toString('latin1').matchAll(/"i":(\d+)/g)) received.add(Number(match[1]))
+      })
+      socket.resume()
+    }
+    const stalled = createServer((socket) => {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => undefined)
+      if (reading) read(socket)
+      else socket.pause()
+    })
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve))
+    defer(() => {
+      for (const socket of sockets) socket.destroy()
+      return new Promise((resolve) => stalled.close(resolve))
+    })
+    const { port } = stalled.address() as { port: number }
+    const s = sender({ url: `tcp://127.0.0.1:${port}`, pool: { timeoutMs: 300 }, maxMessageBytes: 65_536 })
+    const retries: SenderEvents['retry'][0][] = []
+    s.on('retry', (r) => retries.push(r))
+    // 24 MB: more than the kernel buffers of a loopback connection hold.
+    const pad = 'x'.repeat(60_000)
+    for (let i = 0; i < 400; i++) s.send(record({ i, pad }))
+    await waitUntil(() => retries.length > 0 && s.connections >= 2, 'a timed-out write and a new connection')
+    expect(retries[0]?.error).toMatch(/timed out/)
+    reading = true
+    for (const socket of sockets) read(socket)
+    await s.flush()
+    expect(s.stats()).toMatchObject({ received: 400, delivered: 400, failed: 0 })
+    await waitUntil(() => received.size === 400, 'every record at the receiver')
+    // The connections given up on were ended by the sender (their bytes delivered first): one is left.
+    await waitUntil(() => sockets.size === 1, 'the abandoned connections to close')
+  })
+
   it('retries while nothing listens (ECONNREFUSED, naming the receiver), and delivers once the receiver is up', async () => {
     const port = await deadPort()
     const s = sender({ url: `tcp://127.0.0.1:${port}` })
