@@ -251,16 +251,22 @@ describe('over TCP', () => {
     const s = sender({ url: `tcp://127.0.0.1:${port}`, pool: { timeoutMs: 300 }, maxMessageBytes: 65_536 })
     const retries: SenderEvents['retry'][0][] = []
     s.on('retry', (r) => retries.push(r))
-    // 24 MB: more than the kernel buffers of a loopback connection hold.
+    // 600 kB at a time until the kernel's buffers of the connection are full (a few MB on loopback,
+    // whatever this machine's limits) and a write times out.
     const pad = 'x'.repeat(60_000)
-    for (let i = 0; i < 400; i++) s.send(record({ i, pad }))
-    await waitUntil(() => retries.length > 0 && s.connections >= 2, 'a timed-out write and a new connection')
+    let sent = 0
+    while (retries.length === 0) {
+      if (sent >= 2000) throw new Error('120 MB written and no write ever stalled')
+      for (let k = 0; k < 10; k++) s.send(record({ i: sent++, pad }))
+      await waitUntil(() => retries.length > 0 || (s.stats().queued === 0 && s.stats().inFlight === 0), 'the records written, or a write timed out')
+    }
+    await waitUntil(() => s.connections >= 2, 'a new connection')
     expect(retries[0]?.error).toMatch(/timed out/)
     reading = true
     for (const socket of sockets) read(socket)
     await s.flush()
-    expect(s.stats()).toMatchObject({ received: 400, delivered: 400, failed: 0 })
-    await waitUntil(() => received.size === 400, 'every record at the receiver')
+    expect(s.stats()).toMatchObject({ received: sent, delivered: sent, failed: 0 })
+    await waitUntil(() => received.size === sent, 'every record at the receiver')
     // The connections given up on were ended by the sender (their bytes delivered first): one is left.
     await waitUntil(() => sockets.size === 1, 'the abandoned connections to close')
   })
