@@ -254,13 +254,25 @@ export function kafkajsConfig(settings: KafkaClientSettings): { client: KafkaCon
   return { client, producer }
 }
 
-/** A factory of kafkajs producers: kafkajs imported on first use. */
+/** `list` starting at its `by`-th element (modulo its length), the ones before it at the end. */
+export function rotated<T>(list: readonly T[], by: number): T[] {
+  const at = list.length === 0 ? 0 : by % list.length
+  return [...list.slice(at), ...list.slice(0, at)]
+}
+
+/**
+ * A factory of kafkajs producers: kafkajs imported on first use. Each producer's client starts at
+ * the next bootstrap broker: kafkajs tries one bootstrap broker per connect (its retries are off)
+ * and a new client starts at the head of its list, so with the first broker down every connect
+ * would try it alone, for ever, while the rest of the cluster was up.
+ */
 function kafkajsProducers(settings: KafkaClientSettings): ProducerFactory {
+  let made = 0
   return async () => {
     const loaded = await kafkajsPeer.load()
     // kafkajs is CommonJS: its names are the default export's (and, through Node's CJS detection, named ones).
     const kafkajs = (loaded as unknown as { default?: typeof loaded }).default ?? loaded
-    const { client, producer } = kafkajsConfig(settings)
+    const { client, producer } = kafkajsConfig({ ...settings, brokers: rotated(settings.brokers, made++) })
     const kafka: Kafka = new kafkajs.Kafka(client)
     return kafka.producer({ ...producer, createPartitioner: kafkajs.Partitioners.DefaultPartitioner }) as unknown as KafkaProducer
   }

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
 import { createKafkaSender, type KafkaSender, type KafkaSenderOptions } from '../../../src/sinks/kafka/kafka-sender.js'
 import { useCleanups } from '../../helpers/cleanups.js'
+import { freePort } from '../helpers/free-port.js'
 import { KafkaMock, onceEach } from './kafka-mock.js'
 
 const { tempDir } = useCleanups()
@@ -119,6 +120,21 @@ describe('the kafka sender against the Kafka mock', () => {
     expect(onceEach(counts, 0, n)).toEqual({ missing: 0, duplicates: 0, outside: 0 })
     await kafkaSender.close()
     expect((await readFile(path, 'utf8')).trim()).toBe(big)
+  })
+
+  it('a bootstrap broker that is down does not stop the sender: the next connect tries the next one in the list', async () => {
+    // kafkajs tries one bootstrap broker per connect (its retries are off) and a new client starts at
+    // the head of the list: with the first broker down, every attempt tried it alone, for ever, while
+    // the rest of the cluster was up.
+    const kafka = await mock()
+    const down = await freePort()
+    const kafkaSender = sender(kafka, { brokers: [`127.0.0.1:${down}`, kafka.bootstrap], retry: { baseDelayMs: 20, maxDelayMs: 50, maxAttempts: 6 } })
+    const n = 100
+    for (let i = 0; i < n; i++) kafkaSender.send(createRecord(line(i)))
+    await kafkaSender.flush()
+    expect(kafkaSender.stats()).toMatchObject({ received: n, delivered: n, failed: 0 })
+    await kafka.waitFor((m) => m.length >= n, `${n} messages`)
+    expect(onceEach(kafka.counts(), 0, n)).toEqual({ missing: 0, duplicates: 0, outside: 0 })
   })
 
   it('close() is bounded with the broker frozen and a delivery in flight, and reports what it could not deliver', async () => {

@@ -17,6 +17,7 @@ import {
   kafkajsConfig,
   KafkaSender,
   type KafkaSenderOptions,
+  rotated,
 } from '../../../src/sinks/kafka/kafka-sender.js'
 import { createSenders } from '../../../src/sinks/registry.js'
 import { totalDropped, type SenderStats } from '../../../src/stats/delivery-stats.js'
@@ -142,6 +143,18 @@ describe('options', () => {
       producer: { idempotent: true, maxInFlightRequests: 3, retry: KAFKAJS_IDEMPOTENT_RETRY },
     })
     expect(kafkajsConfig({ ...settings, ssl: undefined, sasl: undefined }).client).not.toHaveProperty('ssl')
+  })
+})
+
+describe('bootstrap brokers', () => {
+  it('each new producer starts at the next broker of the list (kafkajs tries one per connect, from the head)', () => {
+    // The server suite shows the effect: with the first broker down, the sender still delivers.
+    expect([0, 1, 2, 3].map((n) => rotated(['a:1', 'b:2', 'c:3'], n))).toEqual([
+      ['a:1', 'b:2', 'c:3'],
+      ['b:2', 'c:3', 'a:1'],
+      ['c:3', 'a:1', 'b:2'],
+      ['a:1', 'b:2', 'c:3'],
+    ])
   })
 })
 
