@@ -15,6 +15,7 @@ import { defineSinkType } from '../sink-type.js'
 import { NatsSink, type MissingStreamPolicy, type NatsAuth, type NatsClientApi, type NatsMode, type NatsTlsOptions } from './nats-sink.js'
 import { DEFAULT_SUBJECT_FALLBACK, fallbackProblem, SubjectTemplate } from './nats-subject.js'
 import { credsProblem, tlsProblem } from './nats-tls.js'
+import { socketReleasingConnect, type Connect } from './nats-transport.js'
 
 export type { MissingStreamPolicy, NatsMode, NatsTlsOptions } from './nats-sink.js'
 export { DEFAULT_SUBJECT_FALLBACK, MAX_SUBJECT_VALUE_LENGTH } from './nats-subject.js'
@@ -187,8 +188,10 @@ const natsJetStream = new OptionalPeer<typeof NatsJetStreamModule>('nats', ['@na
 /** Loads the client packages (once; a missing one is an Error naming it). */
 export async function loadNatsClient(): Promise<NatsClientApi> {
   const core = await natsCore.load()
+  // nats.js left the socket of a connect that timed out open for ever: see nats-transport.ts.
+  const connect: Connect = (await socketReleasingConnect(core)) ?? ((options) => core.connect(options))
   return {
-    connect: (options) => core.connect(options) as unknown as ReturnType<NatsClientApi['connect']>,
+    connect: (options) => connect(options) as unknown as ReturnType<NatsClientApi['connect']>,
     headers: () => core.headers(),
     createInbox: () => core.createInbox(),
     credsAuthenticator: (creds) => core.credsAuthenticator(creds),

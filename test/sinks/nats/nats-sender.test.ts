@@ -2,7 +2,7 @@
  * NatsSender's options (ConfigErrors naming the option, at start-up), its defaults, and what it does
  * with no server to talk to (no nats-server needed: the client is installed, the port refuses).
  */
-import { createServer } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
 import { createNatsSender, type NatsSender, type NatsSenderOptions } from '../../../src/sinks/nats/nats-sender.js'
@@ -169,6 +169,34 @@ describe('NatsSender without a server', () => {
     const error = configError(() => createNatsSender({ servers: ['tls://a:4222', 'nats://b:4222'], subject: 'logs.app' }))
     expect(error.paths).toEqual(['servers'])
     expect(error.message).toMatch(/servers: mixes tls:\/\/ and nats:\/\/ servers/)
+  })
+
+  it('a connect that times out before the server says INFO (a hung server) leaves no socket open behind it', async () => {
+    // nats.js's close of a transport that never got connected did nothing: each timed-out connect
+    // left its socket open for ever (a file descriptor per retry, and a process that cannot exit).
+    const open = new Set<Socket>()
+    let accepted = 0
+    const server = createServer((socket) => {
+      accepted++
+      open.add(socket)
+      socket.on('close', () => open.delete(socket))
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    defer(() => {
+      for (const socket of open) socket.destroy()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+    const { port } = server.address() as { port: number }
+    const s = sender({ servers: `nats://127.0.0.1:${port}`, subject: 'logs.app', connectTimeoutMs: 200, retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 3 } })
+    s.send(createRecord('{"level":30,"i":1}'))
+    await s.flush()
+    expect(s.stats()).toMatchObject({ delivered: 0, failed: 1 })
+    expect(s.stats().lastError?.message).toContain('cannot connect: no answer within 200 ms')
+    expect(accepted).toBe(3)
+    const deadline = Date.now() + 10_000
+    while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(open.size).toBe(0)
   })
 
   it('close() with the server down is bounded and idempotent', async () => {
