@@ -457,6 +457,25 @@ describe('delivery', () => {
     expect(made[1]).toMatchObject({ connects: 1, disconnects: 1 })
   })
 
+  it('the SASL password and the TLS passphrase and key never reach the stats, whatever kafkajs says', async () => {
+    const secrets = { password: 'hunter2-sasl-XYZ', passphrase: 'pp-tls-SECRET', key: '-----BEGIN PRIVATE KEY-----MIIkeybytes-----END PRIVATE KEY-----' }
+    const said = `auth failed for ${secrets.password} with ${secrets.passphrase} and ${secrets.key}`
+    const { sender: kafka } = sender(
+      {
+        sasl: { mechanism: 'plain', username: 'app', password: secrets.password },
+        ssl: { key: secrets.key, passphrase: secrets.passphrase },
+        retry: { baseDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+      },
+      (p) => (p.connectError = new Error(said)),
+    )
+    send(kafka, lines(2))
+    await kafka.flush()
+    const text = JSON.stringify(kafka.stats())
+    expect(kafka.stats()).toMatchObject({ failed: 2 })
+    expect(text).toContain('auth failed for')
+    for (const secret of Object.values(secrets)) expect(text).not.toContain(secret)
+  })
+
   it('an attempt that hangs ends at pool.timeoutMs and is retried', async () => {
     const { sender: kafka, producers } = sender({ pool: { timeoutMs: 50 } }, (p) => {
       p.behaviour = (index) => (index === 0 ? 'hang' : undefined)
