@@ -137,6 +137,17 @@ describe('the kafka sender against the Kafka mock', () => {
     expect(onceEach(kafka.counts(), 0, n)).toEqual({ missing: 0, duplicates: 0, outside: 0 })
   })
 
+  it('acks 0: kafkajs expects no answer and resolves once written; every record arrives', async () => {
+    const kafka = await mock()
+    const kafkaSender = sender(kafka, { acks: 0, batch: { maxRecords: 100, maxWaitMs: 20 } })
+    const n = 1000
+    for (let i = 0; i < n; i++) kafkaSender.send(createRecord(line(i)))
+    await kafkaSender.flush()
+    expect(kafkaSender.stats()).toMatchObject({ received: n, delivered: n, failed: 0, retried: 0 })
+    await kafka.waitFor((m) => m.length >= n, `${n} messages`)
+    expect(onceEach(kafka.counts(), 0, n)).toEqual({ missing: 0, duplicates: 0, outside: 0 })
+  })
+
   it('close() is bounded with the broker frozen and a delivery in flight, and reports what it could not deliver', async () => {
     const kafka = await mock()
     const kafkaSender = sender(kafka, { pool: { timeoutMs: 1000 }, retry: { baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 1000 } })
