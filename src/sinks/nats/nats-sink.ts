@@ -487,12 +487,20 @@ export class NatsSink implements Sink {
         fates[i] = { ok: false, outcome }
       }
     }
+    const lost = Symbol('lost')
     try {
-      // The server answers the PING after it has read every publish before it: a round trip.
-      await abortable(nc.flush(), signal)
+      // The server answers the PING after it has read every publish before it: a round trip. With
+      // reconnection off, nats.js closes a lost connection without settling a flush under way.
+      const closed = nc.closed().then(
+        () => lost,
+        () => lost,
+      )
+      const answer = await abortable(Promise.race([nc.flush(), closed]), signal)
+      if (answer === lost) throw lost
     } catch (error) {
       this.#drop(conn)
       if (signal.aborted) throw error
+      if (error === lost) throw new DeliveryError(`NATS ${this.#options.serverNames}: connection lost before the server confirmed the batch`)
       throw new DeliveryError(`NATS ${this.#options.serverNames}: ${classifyError(error).message} (before the server confirmed the batch)`, { cause: error })
     }
     // A refused publish arrives as an -ERR before the flush's PONG; let the status reader see it.

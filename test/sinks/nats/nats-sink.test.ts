@@ -575,6 +575,30 @@ describe('NatsSink core NATS', () => {
     expect(nc.closeCalls).toBe(1)
   })
 
+  it('a connection lost while the flush waits for its PONG: retried at once (nats.js never settles that flush)', async () => {
+    // With reconnection off, nats.js closes the connection without rejecting a flush() under way:
+    // the attempt waited for its whole time limit before the batch went again.
+    const nc = new FakeConnection()
+    nc.flushResult = () => new Promise<void>(() => undefined)
+    const target = sink(
+      stub(undefined, undefined, () => Promise.resolve(nc)),
+      { mode: 'core' },
+    )
+    let settled: unknown
+    const attempt = target.deliver(batch(3), context()).then(
+      () => (settled = 'resolved'),
+      (error: unknown) => (settled = error),
+    )
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(nc.published).toHaveLength(3)
+    nc.lose()
+    for (let i = 0; i < 20 && settled === undefined; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(settled).toBeInstanceOf(DeliveryError)
+    expect((settled as DeliveryError).permanent).toBe(false)
+    expect((settled as DeliveryError).message).toContain('connection lost before the server confirmed the batch')
+    void attempt
+  })
+
   it('a publish the server does not permit (an -ERR reported as a status before the PONG) fails those records for good', async () => {
     const nc = new FakeConnection()
     nc.flushResult = () => {
