@@ -150,6 +150,8 @@ export class SyslogStream {
   /** Why the last connection went away, for the next message. */
   #lastError: string | undefined
   #closed = false
+  /** Writes in flight: the connection holds the process open only while there is one. */
+  #writes = 0
   /** Connections opened so far (for tests and stats of reconnects). */
   connections = 0
 
@@ -167,11 +169,14 @@ export class SyslogStream {
     if (this.#closed) throw new DeliveryError(`syslog: the connection to ${this.#target.origin} is closed`)
     signal.throwIfAborted()
     const socket = this.#socket ?? (await this.#connect(signal))
+    this.#writes++
+    socket.ref()
     await new Promise<void>((resolve, reject) => {
       let settled = false
       const finish = (error?: unknown): void => {
         if (settled) return
         settled = true
+        if (--this.#writes === 0 && this.#socket === socket) socket.unref()
         socket.off('close', onClose)
         signal.removeEventListener('abort', onAbort)
         if (error === undefined) resolve()
@@ -314,6 +319,9 @@ export class SyslogStream {
     socket.on('close', () => this.#drop(socket))
     socket.on('data', () => undefined)
     socket.resume()
+    // Idle, it does not keep the process alive (as Node's idle keep-alive HTTP sockets do not): an
+    // app with an in-process sender it never closed still exits. A write in flight holds it (ref).
+    if (this.#writes === 0) socket.unref()
     this.#socket = socket
   }
 

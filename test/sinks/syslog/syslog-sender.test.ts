@@ -9,7 +9,8 @@ import { LogRecord } from '../../../src/input/record.js'
 import type { SenderEvents } from '../../../src/senders/sender.js'
 import { createSenders } from '../../../src/sinks/registry.js'
 import { createSyslogSender, type SyslogSender, type SyslogSenderOptions } from '../../../src/sinks/syslog/syslog-sender.js'
-import { waitUntil } from '../../fixtures/integration.js'
+import { fixture, waitUntil } from '../../fixtures/integration.js'
+import { runNode } from '../../helpers/child-process.js'
 import { useCleanups } from '../../helpers/cleanups.js'
 import { configErrorOf } from '../../helpers/config-error.js'
 import { CLIENT_CERT, CLIENT_KEY } from './tls-material.js'
@@ -160,6 +161,15 @@ describe('over TCP', () => {
     // Warnings are emitted on the next tick.
     await new Promise((resolve) => setImmediate(resolve))
     expect(warnings.filter((w) => w.includes('[Socket]'))).toEqual([])
+  })
+
+  it('lets an app with an in-process sender it never closed exit: the idle connection does not hold the process', async () => {
+    const fake = await tcp()
+    const result = await runNode(fixture('syslog-app.mjs'), [`tcp://127.0.0.1:${fake.port}`, '10', 'idle'], { timeoutMs: 30_000 })
+    // Held open, the child would be killed at its timeout (SIGKILL) instead.
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null })
+    expect(result.stdout).toMatch(/^flushed .*"delivered":10,/m)
+    await waitUntil(() => fake.messages.length === 10, '10 messages')
   })
 
   it('frames with LF when asked, an LF inside a message written as \\n', async () => {
