@@ -33,6 +33,9 @@ async function redis(options: RedisServerOptions = {}): Promise<RedisServer> {
   return server
 }
 
+/** How long a condition is waited for: generous for a loaded machine (polled, so no slower when all is well), within the 120 s a test has. */
+const WAIT = 90_000
+
 /** Fast retries, enough of them for any outage a test makes. */
 const RETRY = { baseDelayMs: 20, maxDelayMs: 300, maxAttempts: 10_000, maxRetryTimeMs: 120_000 }
 
@@ -51,6 +54,10 @@ function transport(sender: Record<string, unknown>): Running {
   })
   const closed = nextEvent<CourierCloseReport>(stream, 'courier:close', 120_000)
   closed.catch(() => undefined)
+  // The worker up: ending the stream before it is makes thread-stream wait for it synchronously,
+  // at most 10 s, which a worker starting on a loaded machine can take.
+  const ready = nextEvent(stream, 'ready', 120_000)
+  ready.catch(() => undefined)
   const warnings: CourierWarning[] = []
   stream.on('courier:warning', (warning: CourierWarning) => warnings.push(warning))
   const logger = pino(stream)
@@ -58,6 +65,7 @@ function transport(sender: Record<string, unknown>): Running {
   const finish = ({ flush = true } = {}): Promise<CourierCloseReport> =>
     (finished ??= (async () => {
       if (flush) await flushLogger(logger)
+      else await ready
       await endTransport(stream, 120_000)
       return closed
     })())
@@ -145,7 +153,7 @@ describe('the redis sender against redis-server', () => {
       await new Promise((r) => setTimeout(r, 15))
       if (burst === 10) {
         // While batches flow: wait until some are in, then crash the server under them.
-        await waitUntil(async () => (await server.client().xlen('logs')) > 0, 'the first entries')
+        await waitUntil(async () => (await server.client().xlen('logs')) > 0, 'the first entries', WAIT)
         await server.kill()
       }
       if (burst === 25) restarted = await redis({ port, persistDir: dir })
@@ -167,7 +175,7 @@ describe('the redis sender against redis-server', () => {
     const port = await freePort()
     const run = transport({ url: `redis://127.0.0.1:${port}`, key: 'logs' })
     log(run.logger, 1000)
-    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying'), 'a retrying warning')
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying'), 'a retrying warning', WAIT)
     expect(run.warnings.find((w) => w.kind === 'retrying')?.error).toMatch(/ECONNREFUSED/)
     const server = await redis({ port })
     const report = await run.finish()
@@ -186,7 +194,7 @@ describe('the redis sender against redis-server', () => {
     })
     const run = transport({ url: server.url, key: 'logs', pool: { timeoutMs: 500 } })
     log(run.logger, 200)
-    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /timed out/.test(w.error ?? '')), 'a timed-out attempt')
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /timed out/.test(w.error ?? '')), 'a timed-out attempt', WAIT)
     process.kill(pid, 'SIGCONT')
     stopped = false
     const report = await run.finish()
@@ -261,7 +269,7 @@ describe('the redis sender against redis-server', () => {
     // Back (its data kept), and a new start of the transport with the same spool delivers them.
     const back = await redis({ port, persistDir: data })
     const run = transport({ url: back.url, key: 'logs', spool: { dir: spool } })
-    await waitUntil(async () => (await back.client().xlen('logs')) >= 5000, '5,000 entries', 60_000)
+    await waitUntil(async () => (await back.client().xlen('logs')) >= 5000, '5,000 entries', WAIT)
     const report = await run.finish()
     expect(statsOf(report)).toMatchObject({ recovered: 3000, delivered: 3000, spooled: 0, failed: 0 })
     expect(await streamIds(back, 'logs')).toEqual(range(5000))
@@ -272,7 +280,7 @@ describe('the redis sender against redis-server', () => {
     const n = 10_000
     const run = transport({ url: server.url, key: 'logs', batch: { maxRecords: 1000, maxWaitMs: 20 } })
     log(run.logger, n)
-    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /OOM command not allowed/.test(w.error ?? '')), 'an OOM retry')
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /OOM command not allowed/.test(w.error ?? '')), 'an OOM retry', WAIT)
     await server.client().config('SET', 'maxmemory', '0')
     const report = await run.finish()
     expect(statsOf(report)).toMatchObject({ received: n, delivered: n, failed: 0 })
@@ -288,7 +296,7 @@ describe('the redis sender against redis-server', () => {
     await server.client().ping()
     const run = transport({ url: server.url, key: 'logs' })
     log(run.logger, 500)
-    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying'), 'a retrying warning')
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying'), 'a retrying warning', WAIT)
     expect(run.warnings.find((w) => w.kind === 'retrying')?.error).toMatch(/ERR max number of clients reached/)
     await server.client().config('SET', 'maxclients', '10')
     const report = await run.finish()
@@ -315,10 +323,10 @@ describe('the redis sender against redis-server', () => {
     const primary = await redis()
     const replica = await redis()
     await replica.client().replicaof('127.0.0.1', String(primary.port))
-    await waitUntil(async () => /master_link_status:up/.test(await replica.client().info('replication')), 'the replica in sync')
+    await waitUntil(async () => /master_link_status:up/.test(await replica.client().info('replication')), 'the replica in sync', WAIT)
     const run = transport({ url: replica.url, key: 'logs', mode: 'list' })
     log(run.logger, 500)
-    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /READONLY/.test(w.error ?? '')), 'a READONLY retry')
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /READONLY/.test(w.error ?? '')), 'a READONLY retry', WAIT)
     await replica.client().replicaof('NO', 'ONE')
     const report = await run.finish()
     expect(statsOf(report)).toMatchObject({ received: 500, delivered: 500, failed: 0 })
@@ -370,10 +378,10 @@ describe('the redis sender against redis-server', () => {
     blocker.on('error', () => undefined)
     defer(() => blocker.disconnect())
     blocker.eval('while true do end', 0).catch(() => undefined)
-    await waitUntil(async () => /BUSY/.test(await server.client().ping().then(String, String)), 'the server busy')
+    await waitUntil(async () => /BUSY/.test(await server.client().ping().then(String, String)), 'the server busy', WAIT)
     const run = transport({ url: server.url, key: 'logs' })
     log(run.logger, 300)
-    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /BUSY/.test(w.error ?? '')), 'a BUSY retry')
+    await waitUntil(() => run.warnings.some((w) => w.kind === 'retrying' && /BUSY/.test(w.error ?? '')), 'a BUSY retry', WAIT)
     await server.client().script('KILL')
     const report = await run.finish()
     expect(statsOf(report)).toMatchObject({ received: 300, delivered: 300, failed: 0 })
