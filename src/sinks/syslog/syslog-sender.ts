@@ -185,6 +185,8 @@ function urlProblem(text: string): string | undefined {
   }
   if (!['udp:', 'tcp:', 'tls:'].includes(url.protocol)) return 'expected a udp://, tcp:// or tls:// URL'
   if (url.hostname === '') return 'the URL has no host'
+  // A tcp:// or udp:// URL keeps its host as written: a %-escape would be looked up as it stands.
+  if (url.hostname.includes('%')) return 'the host has a %-escape: write it plainly'
   if (url.port === '0') return 'port 0 is not a port a receiver listens on'
   if (url.username !== '' || url.password !== '') return 'syslog takes no credentials in the URL (use tls client certificates)'
   if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') return 'a syslog URL has no path, query or fragment'

@@ -60,6 +60,7 @@ describe('options', () => {
     expect(error({ url: 'tcp://h:1/x' }).paths).toEqual(['url'])
     expect(error({ url: 'udp://h:1?x=1' }).paths).toEqual(['url'])
     expect(error({ url: 'udp://h:0' }).paths).toEqual(['url'])
+    expect(error({ url: 'tcp://ex%61mple.com:514' }).paths).toEqual(['url'])
   })
 
   it('refuses LF framing with TLS, TLS settings without a tls:// URL, and unreadable TLS files', () => {
