@@ -47,7 +47,8 @@ export interface NatsMsgLike {
 
 /** The part of a NATS connection the sink uses (the client's NatsConnection has it all). */
 export interface NatsConnectionLike {
-  readonly info?: { readonly max_payload: number } | undefined
+  /** The server's INFO: `headers` is false on a server that takes no message headers (`no_header_support`, before 2.2). */
+  readonly info?: { readonly max_payload: number; readonly headers?: boolean } | undefined
   publish(subject: string, payload: Uint8Array, options?: { headers?: unknown; reply?: string }): void
   subscribe(subject: string, options: { callback: (error: Error | null, msg: NatsMsgLike) => void }): unknown
   flush(): Promise<void>
@@ -332,23 +333,28 @@ export class NatsSink implements Sink {
   }
 
   /** Refuses records over the server's max_payload without sending them (the client would refuse them too). */
-  #oversize(nc: NatsConnectionLike, payload: Uint8Array, id: string): Fate | undefined {
+  #oversize(nc: NatsConnectionLike, payload: Uint8Array, id: string | undefined): Fate | undefined {
     const max = nc.info?.max_payload
     if (max === undefined) return undefined
-    const size = payload.length + MSG_ID_HEADER_BYTES + Buffer.byteLength(id)
+    const size = payload.length + (id === undefined ? 0 : MSG_ID_HEADER_BYTES + Buffer.byteLength(id))
     if (size <= max) return undefined
+    const what = id === undefined ? '' : ` (${size} with its Nats-Msg-Id header)`
     return {
       ok: false,
-      outcome: {
-        kind: 'permanent',
-        message: `record of ${payload.length} bytes (${size} with its Nats-Msg-Id header) is over the server's max_payload of ${max} bytes: not sent`,
-      },
+      outcome: { kind: 'permanent', message: `record of ${payload.length} bytes${what} is over the server's max_payload of ${max} bytes: not sent` },
     }
   }
 
   async #publishJetStream(conn: Connection, payloads: Uint8Array[], subjects: string[], ids: string[], signal: AbortSignal, deadline: number): Promise<Fate[]> {
     const { nc } = conn
     const client = this.#client as NatsClientApi
+    if (nc.info?.headers === false) {
+      // nats.js would send the HPUB anyway, and the server close the connection on it: every attempt lost.
+      throw new DeliveryError(
+        `NATS ${this.#options.serverNames}: the server takes no message headers (headers: false in its INFO: no_header_support, or a server before 2.2); JetStream publishes need them (Nats-Msg-Id): enable them, or use mode: 'core'`,
+        { permanent: true },
+      )
+    }
     const fates = new Array<Fate | undefined>(payloads.length)
     const tokens: string[] = []
     let left = 0
@@ -464,18 +470,23 @@ export class NatsSink implements Sink {
     const client = this.#client as NatsClientApi
     const fates = new Array<Fate>(payloads.length)
     const before = conn.deniedSeq
+    // A server that takes no headers closes the connection on a publish with them: none is sent then.
+    const withHeaders = nc.info?.headers !== false
     for (let i = 0; i < payloads.length; i++) {
       const payload = payloads[i] as Uint8Array
-      const id = ids[i] as string
+      const id = withHeaders ? (ids[i] as string) : undefined
       const oversize = this.#oversize(nc, payload, id)
       if (oversize !== undefined) {
         fates[i] = oversize
         continue
       }
-      const headers = client.headers()
-      headers.set('Nats-Msg-Id', id)
+      let headers: ReturnType<NatsClientApi['headers']> | undefined
+      if (id !== undefined) {
+        headers = client.headers()
+        headers.set('Nats-Msg-Id', id)
+      }
       try {
-        nc.publish(subjects[i] as string, payload, { headers })
+        nc.publish(subjects[i] as string, payload, headers === undefined ? undefined : { headers })
         fates[i] = { ok: true, duplicate: false }
       } catch (error) {
         const outcome = classifyError(error)

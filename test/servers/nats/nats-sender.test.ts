@@ -228,6 +228,27 @@ describe('NatsSender against nats-server', () => {
     sub.unsubscribe()
   })
 
+  it('a server without header support (no_header_support): core publishes go without Nats-Msg-Id and arrive; JetStream fails for good, saying why', async () => {
+    // nats.js sent HPUB anyway, and the server closed the connection on it: every attempt was lost.
+    const nats = await server({ jetstream: false, config: 'no_header_support: true\n' })
+    const nc = await nats.connect()
+    defer(() => nc.close())
+    const got: string[] = []
+    nc.subscribe('core.>', { callback: (_e, m) => got.push(m.string()) })
+    await nc.flush()
+    const s = sender({ servers: nats.url, subject: 'core.app', mode: 'core', retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 3 } })
+    send(s, 0, 50)
+    await s.flush()
+    expect(s.stats()).toMatchObject({ delivered: 50, failed: 0, retried: 0 })
+    await waitUntil(() => got.length >= 50, 'the subscriber to get 50')
+    const js = sender({ servers: nats.url, subject: 'core.app', retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 3 } })
+    const seen = failures(js)
+    send(js, 0, 5)
+    await js.flush()
+    expect(js.stats()).toMatchObject({ delivered: 0, failed: 5, retried: 0 })
+    expect(seen.map((f) => f.error).join('\n')).toContain('the server takes no message headers')
+  })
+
   it.each(['core', 'jetstream'] as const)('%s: a publish the server does not permit fails for good (not counted delivered)', async (mode) => {
     const nats = await server({
       config: 'authorization { users = [ { user: u, password: p, permissions: { publish: { allow: ["ok.>", "_INBOX.>", "$JS.API.>"] } } } ] }\n',

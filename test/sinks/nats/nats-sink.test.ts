@@ -29,7 +29,7 @@ type Publish = (subject: string, payload: string, msgId: string, n: number) => A
 const ACK: Answer = { stream: 'LOGS', seq: 1 }
 
 class FakeConnection implements NatsConnectionLike {
-  info: { max_payload: number } | undefined = { max_payload: 1024 * 1024 }
+  info: { max_payload: number; headers?: boolean } | undefined = { max_payload: 1024 * 1024 }
   readonly published: { subject: string; payload: string; msgId: string | undefined; reply: string | undefined }[] = []
   closeCalls = 0
   closing: Promise<void> = Promise.resolve()
@@ -573,6 +573,22 @@ describe('NatsSink core NATS', () => {
     expect(error.permanent).toBe(false)
     expect(error.message).toContain('before the server confirmed the batch')
     expect(nc.closeCalls).toBe(1)
+  })
+
+  it('a server that takes no headers (headers: false in its INFO) gets core publishes without Nats-Msg-Id; JetStream mode fails for good, saying why', async () => {
+    // nats.js sent the HPUB anyway and the server closed the connection on it: every attempt was
+    // "connection lost", retried until the records failed (for ever with a spool).
+    const nc = new FakeConnection()
+    nc.info = { max_payload: 1024 * 1024, headers: false }
+    const core = stub(undefined, undefined, () => Promise.resolve(nc))
+    await sink(core, { mode: 'core' }).deliver(batch(2), context())
+    expect(nc.published.map((p) => p.msgId)).toEqual([undefined, undefined])
+    const js = new FakeConnection()
+    js.info = { max_payload: 1024 * 1024, headers: false }
+    const error = await rejection(sink(stub(undefined, undefined, () => Promise.resolve(js)), {}).deliver(batch(2), context()))
+    expect(error.permanent).toBe(true)
+    expect(error.message).toContain('the server takes no message headers')
+    expect(js.published).toHaveLength(0)
   })
 
   it('a connection lost while the flush waits for its PONG: retried at once (nats.js never settles that flush)', async () => {
