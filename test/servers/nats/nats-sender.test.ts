@@ -234,7 +234,11 @@ describe('NatsSender against nats-server', () => {
     const nc = await nats.connect()
     defer(() => nc.close())
     const got: string[] = []
-    nc.subscribe('core.>', { callback: (_e, m) => got.push(m.string()) })
+    nc.subscribe('core.>', {
+      callback: (_e, m) => {
+        got.push(m.string())
+      },
+    })
     await nc.flush()
     const s = sender({ servers: nats.url, subject: 'core.app', mode: 'core', retry: { baseDelayMs: 5, maxDelayMs: 10, maxAttempts: 3 } })
     send(s, 0, 50)
