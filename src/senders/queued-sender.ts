@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events'
+import { EventEmitter, setMaxListeners } from 'node:events'
 import { Batcher } from '../batch/batcher.js'
 import { DeliveryBatch } from '../batch/delivery-batch.js'
 import type { CommonSenderOptions, ResolvedDeliveryOptions } from '../config/delivery-options.js'
@@ -82,6 +82,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#ledger = new Ledger(this.name, this, { log, observer: context.observer, deadLetter, onSettled: () => this.#flushes.check() })
     this.#queue = new Admission(queue, log, this.#ledger)
     this.#batcher = new Batcher(batch, config.flushLevel, this.#queue, log, () => this.#pump())
+    // Every attempt in flight and every retry waiting listens for the stop, and both are bounded
+    // (pool.concurrency, the queue): Node's limit of 10 listeners would warn on the app's stderr.
+    setMaxListeners(0, this.#stop.signal)
     this.#pool = new Dispatcher(pool, () => this.#pump(), this.#stop.signal)
     this.#waits = new RetryWaits(this.#stop.signal)
     if (spool) {

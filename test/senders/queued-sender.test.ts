@@ -1713,3 +1713,34 @@ describe('QueuedSender', () => {
     })
   })
 })
+
+describe('QueuedSender with many attempts in flight', () => {
+  it('prints no MaxListenersExceededWarning with pool.concurrency above 10 (each attempt listens for the stop)', async () => {
+    vi.useRealTimers()
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): void => void warnings.push(warning)
+    process.on('warning', onWarning)
+    try {
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      let started = 0
+      const sink: Sink = {
+        deliver: async () => {
+          started++
+          await gate
+        },
+      }
+      const sender = new QueuedSender({ batch: { maxRecords: 1, maxWaitMs: 1 }, pool: { concurrency: 16 } }, sink)
+      for (let i = 0; i < 16; i++) sender.send(createRecord(`{"level":30,"i":${i}}`))
+      await vi.waitFor(() => expect(started).toBe(16), { timeout: 10_000 })
+      release()
+      await sender.flush()
+      await sender.close()
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})
