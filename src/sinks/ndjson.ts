@@ -37,6 +37,39 @@ function buildNdjson(batch: Batch): Buffer {
   return body.subarray(0, offset)
 }
 
+/**
+ * Each record's line without its newline, one Buffer per record in batch order, for a sink that sends
+ * every record as a message of its own (a Kafka message, a NATS publish, a Redis entry).
+ *
+ * `copy: false` gives slices of the engine's record log, valid until the attempt settles (a client
+ * that copies them into its write buffer at once: ioredis); `copy: true` copies them once, into one
+ * Buffer for the batch, for a client that may still hold them after an attempt gave up (a kafkajs send
+ * or a NATS publish left in a socket's buffer) while the log reuses its memory.
+ *
+ * A record made in-process from JSON with a raw newline between its tokens (`createRecord('{"a":\n1}')`)
+ * would be cut in two at that newline, and every later message would stand for the wrong record (the
+ * wrong reply, id or outcome). A piece that does not run from `{` to `}` is such a fragment (no JSON
+ * object has `}` right before a newline and `{` right after it): then the records' own lines are used.
+ */
+export function recordLines(batch: Batch, { copy }: { copy: boolean }): Buffer[] {
+  const own = (): Buffer[] => batch.records.map((record) => Buffer.from(record.line))
+  if (typeof batch.ndjson !== 'function') return own()
+  const pieces = batch.ndjson()
+  const sources = copy ? [pieces.length === 1 ? Buffer.from(pieces[0] as Buffer) : Buffer.concat(pieces)] : pieces
+  const lines: Buffer[] = []
+  for (const piece of sources) {
+    for (let at = 0; at < piece.length; ) {
+      let end = piece.indexOf(0x0a, at)
+      if (end === -1) end = piece.length
+      const line = piece.subarray(at, end)
+      if (line[0] !== 0x7b /* { */ || line[line.length - 1] !== 0x7d /* } */) return own()
+      lines.push(line)
+      at = end + 1
+    }
+  }
+  return lines
+}
+
 /** The batch as a JSON array of the records, built from the raw lines without re-serializing. */
 export function toJsonArray(batch: Batch): Buffer {
   if (typeof batch.ndjson === 'function') {

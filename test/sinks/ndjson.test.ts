@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../src/input/record.js'
-import { toJsonArray, toNdjson } from '../../src/sinks/ndjson.js'
+import { recordLines, toJsonArray, toNdjson } from '../../src/sinks/ndjson.js'
 import type { Batch } from '../../src/senders/sender.js'
 
 function batchOf(lines: readonly string[]): Batch {
@@ -33,5 +33,49 @@ describe('toJsonArray', () => {
   it('gives [one] for one record and [] for none', () => {
     expect(toJsonArray(batchOf([odd[0]!])).toString('utf8')).toBe(`[${odd[0]}]`)
     expect(toJsonArray({ id: 'b0', records: [], bytes: 0 }).toString('utf8')).toBe('[]')
+  })
+})
+
+describe('recordLines', () => {
+  const lineOf = (i: number): string => `{"level":30,"i":${i}}`
+  const engineBatch = (lines: string[], pieces: number[]): Batch => {
+    const records = lines.map((l) => createRecord(l))
+    const all = Buffer.from(records.map((r) => `${r.line}\n`).join(''))
+    // Cut the NDJSON after the given numbers of lines, as the record log gives runs of records.
+    const ends: number[] = []
+    let at = 0
+    for (const n of pieces) {
+      for (let k = 0; k < n; k++) at = all.indexOf(10, at) + 1
+      ends.push(at)
+    }
+    const slices = ends.map((end, i) => all.subarray(i === 0 ? 0 : (ends[i - 1] as number), end))
+    return { id: 'b', records, bytes: all.length, ndjson: () => slices }
+  }
+
+  it('gives one line per record, without newlines, across runs, as slices or as copies', () => {
+    const lines = Array.from({ length: 7 }, (_, i) => lineOf(i))
+    const batch = engineBatch(lines, [3, 1, 3])
+    for (const copy of [false, true]) expect(recordLines(batch, { copy }).map(String)).toEqual(lines)
+  })
+
+  it('copies into memory of its own with copy: true, and slices the batch’s with copy: false', () => {
+    const batch = engineBatch([lineOf(0), lineOf(1)], [2])
+    const source = (batch.ndjson as () => Buffer[])()[0] as Buffer
+    const sliced = recordLines(batch, { copy: false })
+    const copied = recordLines(batch, { copy: true })
+    source.fill(0x20)
+    expect(sliced.map(String)).toEqual([' '.repeat(lineOf(0).length), ' '.repeat(lineOf(1).length)])
+    expect(copied.map(String)).toEqual([lineOf(0), lineOf(1)])
+  })
+
+  it('falls back to the records’ own lines when one holds a raw newline (no fragment sent as a record)', () => {
+    const lines = [lineOf(0), '{"level":30,\n"i":1}', lineOf(2)]
+    const batch = engineBatch(lines, [4])
+    for (const copy of [false, true]) expect(recordLines(batch, { copy }).map(String)).toEqual(lines)
+  })
+
+  it('reads hand-made batches (no ndjson)', () => {
+    const records = [createRecord(lineOf(0)), createRecord(lineOf(1))]
+    expect(recordLines({ id: 'x', records, bytes: 0 }, { copy: true }).map(String)).toEqual([lineOf(0), lineOf(1)])
   })
 })

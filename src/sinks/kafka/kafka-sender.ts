@@ -10,7 +10,7 @@ import { QueuedSender } from '../../senders/queued-sender.js'
 import type { SenderContext } from '../../senders/sender.js'
 import { durationSchema } from '../../timers.js'
 import { secretNeedles } from '../http/redact.js'
-import { fieldKeys, type FieldKey } from '../loki/loki-labels.js'
+import { fieldPath } from '../shared/field-path.js'
 import { OptionalPeer } from '../shared/optional-peer.js'
 import { defineSinkType } from '../sink-type.js'
 import { KafkaSink, type KafkaProducer, type ProducerFactory } from './kafka-sink.js'
@@ -349,7 +349,7 @@ export class KafkaSender extends QueuedSender {
         brokers,
         allowAutoTopicCreation: settings.allowAutoTopicCreation,
         secrets: secretNeedles(secrets),
-        key: key === undefined ? undefined : (fieldKeys([key])[0] as FieldKey),
+        key: key === undefined ? undefined : fieldPath(key),
         acks: ackNumber,
         ackTimeoutMs: timeoutMs,
         compression: compression === 'gzip' ? 1 : 0,

@@ -1,5 +1,7 @@
+import { recordLines } from '../ndjson.js'
+import { abortable } from '../shared/abortable.js'
 import type { LogRecord } from '../../input/record.js'
-import { fieldValue, type FieldKey } from '../loki/loki-labels.js'
+import { fieldValue, type FieldPath } from '../shared/field-path.js'
 import { leadingTimeMs } from '../shared/record-fields.js'
 import { setTimer } from '../../timers.js'
 import { sendSplitting } from '../shared/request-splitter.js'
@@ -28,7 +30,7 @@ export type ProducerFactory = () => Promise<KafkaProducer>
 /** What the Kafka sink needs of the sender's options. */
 export interface KafkaSinkOptions extends FailureContext {
   /** The record field whose value is the message key; none: every key is null. */
-  readonly key: FieldKey | undefined
+  readonly key: FieldPath | undefined
   /** kafkajs's numbers: -1 (all in-sync replicas), 1 (the leader), 0 (no answer at all). */
   readonly acks: -1 | 0 | 1
   /** How long the broker may wait for the replicas' acknowledgements (the produce request's `timeout`). */
@@ -109,7 +111,7 @@ export class KafkaSink implements Sink {
   async #connectedWithin(signal: AbortSignal): Promise<KafkaProducer> {
     const connecting = this.#connected()
     try {
-      return await raced(connecting, signal)
+      return await abortable(connecting, signal)
     } catch (error) {
       if (signal.aborted && error === signal.reason && this.#connecting === connecting) {
         this.#connecting = undefined
@@ -170,7 +172,7 @@ export class KafkaSink implements Sink {
     try {
       // kafkajs cannot be told to stop: on a timeout or close the attempt ends here, and the send
       // may still complete in the background (a record written twice once the engine retries it).
-      await raced(producer.send(record), signal)
+      await abortable(producer.send(record), signal)
     } catch (error) {
       this.#afterFailedSend(producer)
       if (signal.aborted && error === signal.reason) throw error
@@ -185,7 +187,7 @@ export class KafkaSink implements Sink {
       try {
         const again = this.#options.idempotent ? await this.#connectedWithin(signal) : producer
         try {
-          await raced(again.send(untimed), signal)
+          await abortable(again.send(untimed), signal)
         } catch (error) {
           this.#afterFailedSend(again)
           throw error
@@ -216,7 +218,7 @@ export class KafkaSink implements Sink {
   #messages(batch: Batch): { messages: Outgoing[]; refused: RecordRejection[] } {
     const { key, headers, idHeader, maxMessageBytes } = this.#options
     const records = key === undefined ? undefined : batch.records
-    let values = lineValues(batch)
+    let values: (Buffer | string)[] = recordLines(batch, { copy: true })
     // A record made in-process from JSON with a raw newline in its whitespace would cut into two
     // values: the records' own lines then (they are at hand whenever a key is read).
     if (records !== undefined && values.length !== records.length) values = records.map((record) => record.line)
@@ -225,7 +227,7 @@ export class KafkaSink implements Sink {
     const refused: RecordRejection[] = []
     for (let index = 0; index < values.length; index++) {
       const value = values[index] as Buffer | string
-      const keyText = records === undefined ? null : keyOf((records[index] as LogRecord).value(), key as FieldKey)
+      const keyText = records === undefined ? null : keyOf((records[index] as LogRecord).value(), key as FieldPath)
       const id = idHeader === undefined ? undefined : batch.recordId?.(index)
       const bytes =
         byteLength(value) +
@@ -256,39 +258,10 @@ interface Outgoing {
 }
 
 /**
- * The lines of the batch without their newlines, one per record, as Buffers copied out of the
- * engine's record log in one piece (kafkajs may still hold them after an aborted attempt, when the
- * log reuses its memory); the records' lines for a hand-made batch. `ndjson()` gives one slice per
- * run of consecutive records, so the copy is cut at its newlines (pino escapes them and the transport
- * splits its input on them; a record made in-process may hold one, and the batch then takes the
- * records' own lines, one value per record whatever they hold).
- */
-export function lineValues(batch: Batch): (Buffer | string)[] {
-  const slices = batch.ndjson?.()
-  if (slices === undefined) return batch.records.map((record) => record.line)
-  const whole = slices.length === 1 ? Buffer.from(slices[0] as Buffer) : Buffer.concat(slices)
-  const values: Buffer[] = []
-  let at = 0
-  while (at < whole.length) {
-    const newline = whole.indexOf(10, at)
-    const end = newline < 0 ? whole.length : newline
-    const value = whole.subarray(at, end)
-    // A record made in-process (createRecord) may hold a raw newline in its JSON's whitespace: cut
-    // there, it would be two messages for one record, and every later message's index (what the
-    // engine settles, refuses or retries) would name the wrong record. Such a cut leaves a piece
-    // that is not a whole object (`{"a":1,` or `"b":2}`, or an empty line): the records' own lines then.
-    if (value[0] !== 0x7b /* { */ || value[value.length - 1] !== 0x7d /* } */) return batch.records.map((record) => record.line)
-    values.push(value)
-    at = end + 1
-  }
-  return values
-}
-
-/**
  * The message key: the field's value, strings as they are, numbers and booleans as text, objects as
  * their JSON; null (no key) when the record has no such field or it is null.
  */
-export function keyOf(value: Record<string, unknown>, key: FieldKey): string | null {
+export function keyOf(value: Record<string, unknown>, key: FieldPath): string | null {
   const found = fieldValue(value, key)
   if (found === undefined || found === null) return null
   if (typeof found === 'string') return found
@@ -309,26 +282,6 @@ export function timeOfLine(value: Buffer | string): string | undefined {
 
 function byteLength(value: Buffer | string): number {
   return typeof value === 'string' ? Buffer.byteLength(value) : value.length
-}
-
-/** `promise`, or the signal's reason once it aborts (the promise then runs on, its failure ignored). */
-export function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  promise.catch(() => {})
-  if (signal.aborted) return Promise.reject(signal.reason as Error)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error as Error)
-      },
-    )
-  })
 }
 
 /** Waits for `promise` (its failure ignored) at most `ms`. */

@@ -5,7 +5,8 @@
  */
 import type { LogRecord } from '../../input/record.js'
 import { nanosText, type RecordFields } from '../shared/record-fields.js'
-import { fieldKeys, fieldValue, labelValue, metadataValue, type FieldKey, type FieldKeys } from './loki-labels.js'
+import { fieldValue } from '../shared/field-path.js'
+import { fieldKeys, labelValue, metadataValue, type FieldKey, type FieldKeys } from './loki-labels.js'
 
 /** One record as a Loki entry. */
 export interface LokiEntry {

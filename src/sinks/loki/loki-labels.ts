@@ -4,6 +4,7 @@
  * values are read and written as the JSON of a stream or of structured metadata.
  */
 import { ConfigError } from '../../config/config-error.js'
+import { fieldPath, type FieldPath } from '../shared/field-path.js'
 
 /**
  * Why Loki would refuse `tenant` as an `X-Scope-OrgID`, or undefined when it takes it (dskit's
@@ -44,11 +45,8 @@ export function labelNameOfPath(path: string): string {
 export type FieldKeys = readonly string[] | Readonly<Record<string, string>>
 
 /** One field read from records: the name it goes under, and where it is in the record. */
-export interface FieldKey {
+export interface FieldKey extends FieldPath {
   readonly name: string
-  readonly path: string
-  /** `path` split at its dots; empty when the path has none (a top-level field). */
-  readonly steps: readonly string[]
 }
 
 /** The issues of a FieldKeys option, as `[path within the option, message]` pairs (none when valid). */
@@ -78,7 +76,7 @@ function safeName(path: string): string {
 
 /** The fields a FieldKeys option names (checked by the schema already), in its order. */
 export function fieldKeys(keys: FieldKeys | undefined): FieldKey[] {
-  return fieldEntries(keys ?? []).map(([, { name, path }]) => ({ name, path, steps: path.includes('.') ? path.split('.') : [] }))
+  return fieldEntries(keys ?? []).map(([, { name, path }]) => ({ name, ...fieldPath(path) }))
 }
 
 /**
@@ -131,21 +129,6 @@ export function checkLabelNames(
       paths: issues.map((i) => i.path),
     })
   }
-}
-
-/**
- * A field of a record, by path: a top-level field named exactly `path` first (pino keeps dotted keys
- * as they are), else the dotted path through nested objects.
- */
-export function fieldValue(value: Record<string, unknown>, key: FieldKey): unknown {
-  const direct = value[key.path]
-  if (direct !== undefined || key.steps.length === 0) return direct
-  let at: unknown = value
-  for (const step of key.steps) {
-    if (typeof at !== 'object' || at === null) return undefined
-    at = (at as Record<string, unknown>)[step]
-  }
-  return at
 }
 
 /**

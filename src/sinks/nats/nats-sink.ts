@@ -1,3 +1,5 @@
+import { recordLines } from '../ndjson.js'
+import { abortable } from '../shared/abortable.js'
 import { readFile } from 'node:fs/promises'
 import { DeliveryError } from '../../pool/delivery-error.js'
 import { setTimer } from '../../timers.js'
@@ -161,7 +163,8 @@ export class NatsSink implements Sink {
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void | DeliveryResult> {
     signal.throwIfAborted()
     const deadline = Date.now() + this.ackTimeoutMs
-    const payloads = payloadsOf(batch)
+    // Copied: a publish may still sit in the socket's buffer after an attempt that timed out.
+    const payloads = recordLines(batch, { copy: true })
     const count = payloads.length
     if (count === 0) return
     const subjects = this.#subjects(batch, count)
@@ -557,62 +560,12 @@ export class NatsSink implements Sink {
   }
 }
 
-/**
- * Each record's line (without its newline) as a payload. The engine's slices are valid only until the
- * attempt settles, and a publish may still sit in the socket's buffer after that (an attempt that
- * timed out), so they are copied: once, into one buffer for the batch.
- *
- * A record made in-process from JSON with a raw newline between its tokens (`createRecord('{"a":\n1}')`)
- * would split into two lines: each fragment would go as a record of its own, and every later record
- * with the next one's `Nats-Msg-Id` (the stream would then drop a real record as a duplicate). A line
- * that does not run from `{` to `}` (a fragment: no JSON object has `}` right before a newline and `{`
- * right after it) sends the records' own lines instead.
- */
-export function payloadsOf(batch: Batch): Uint8Array[] {
-  const chunks = batch.ndjson?.()
-  if (chunks === undefined) return batch.records.map((record) => Buffer.from(record.line))
-  // Chunks are runs of consecutive lines, each line ending in a newline (never inside a JSON line).
-  const all = Buffer.concat(chunks)
-  const out: Uint8Array[] = []
-  let at = 0
-  while (at < all.length) {
-    let end = all.indexOf(10, at)
-    if (end === -1) end = all.length
-    const line = all.subarray(at, end)
-    if (line[0] !== 0x7b /* { */ || line[line.length - 1] !== 0x7d /* } */) return batch.records.map((record) => Buffer.from(record.line))
-    out.push(line)
-    at = end + 1
-  }
-  return out
-}
-
 /** A subject pattern a stream could capture it with: its first token and `>`. */
 function wildcardOf(subject: string): string {
   const dot = subject.indexOf('.')
   return dot === -1 ? subject : `${subject.slice(0, dot)}.>`
 }
 
-/** `promise`, or the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined)
-    return Promise.reject(signal.reason as Error)
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error as Error)
-      },
-    )
-  })
-}
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  */
 import type { LogRecord } from '../../input/record.js'
 import type { RecordFields } from '../shared/record-fields.js'
+import { fieldPath, fieldValue, type FieldPath } from '../shared/field-path.js'
 
 /** Default of `subjectFallback`: the token a placeholder becomes when the record has no such field. */
 export const DEFAULT_SUBJECT_FALLBACK = 'unknown'
@@ -34,7 +35,7 @@ export function fallbackProblem(token: string): string | undefined {
   return undefined
 }
 
-type Part = { readonly text: string } | { readonly field: string; readonly steps: readonly string[] }
+type Part = { readonly text: string } | { readonly field: string; readonly at: FieldPath }
 
 /** A parsed `subject` option. */
 export class SubjectTemplate {
@@ -78,7 +79,7 @@ export class SubjectTemplate {
       if (close === -1) return `has a '{' without its '}' at ${open}`
       const field = pattern.slice(open + 1, close)
       if (field === '' || /[{\s]/.test(field)) return `has a placeholder '{${field}}' that is not a field name`
-      parts.push({ field, steps: field.includes('.') ? field.split('.') : [] })
+      parts.push({ field, at: fieldPath(field) })
       at = close + 1
     }
     // Check the literal text as it stands around placeholders that all render as one safe token.
@@ -103,7 +104,7 @@ export class SubjectTemplate {
         subject += part.text
         continue
       }
-      const raw = part.field === 'level' ? fields.levelLabel(record.level) : valueAt(value, part)
+      const raw = part.field === 'level' ? fields.levelLabel(record.level) : valueAt(value, part.at)
       const token = raw === undefined ? '' : subjectToken(raw)
       subject += token === '' ? this.#fallback : token
     }
@@ -124,16 +125,9 @@ function safeValue(record: LogRecord): Record<string, unknown> | undefined {
 }
 
 /** A field's value as text: strings, finite numbers and booleans; anything else is no value. */
-function valueAt(value: Record<string, unknown> | undefined, part: { field: string; steps: readonly string[] }): string | undefined {
+function valueAt(value: Record<string, unknown> | undefined, at: FieldPath): string | undefined {
   if (value === undefined) return undefined
-  let found: unknown = Object.hasOwn(value, part.field) ? value[part.field] : undefined
-  if (found === undefined && part.steps.length > 0) {
-    found = value
-    for (const step of part.steps) {
-      if (typeof found !== 'object' || found === null || !Object.hasOwn(found, step)) return undefined
-      found = (found as Record<string, unknown>)[step]
-    }
-  }
+  const found = fieldValue(value, at)
   if (typeof found === 'string') return found
   if ((typeof found === 'number' && Number.isFinite(found)) || typeof found === 'boolean') return String(found)
   return undefined

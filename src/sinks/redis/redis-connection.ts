@@ -1,3 +1,4 @@
+import { abortable } from '../shared/abortable.js'
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls'
 
 /** A value in a Redis command. */
@@ -102,7 +103,7 @@ export class RedisConnection {
       // within this attempt's own time.
       let connected: RedisClient
       try {
-        connected = await untilAborted(opening, signal, () => {
+        connected = await abortable(opening, signal, () => {
           this.#abandoned.add(opening)
           this.drop()
         })
@@ -225,33 +226,4 @@ function dropClient(client: RedisClient): void {
   } catch {
     // Already gone.
   }
-}
-
-/**
- * `promise`, or a rejection with the signal's reason when it aborts first (then `onAbort` runs). The
- * promise is still handled after that: a late rejection is not an unhandled one.
- */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const abort = (): void => {
-      onAbort()
-      reject(signal.reason as Error)
-    }
-    if (signal.aborted) {
-      promise.catch(() => undefined)
-      abort()
-      return
-    }
-    signal.addEventListener('abort', abort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', abort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', abort)
-        reject(error as Error)
-      },
-    )
-  })
 }

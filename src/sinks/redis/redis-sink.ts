@@ -1,11 +1,11 @@
 import { DeliveryError } from '../../pool/delivery-error.js'
 import { redactText, secretNeedles, type SecretNeedle } from '../http/redact.js'
-import { ndjsonPieces } from '../ndjson.js'
+import { recordLines } from '../ndjson.js'
+import { abortable } from '../shared/abortable.js'
 import type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sink.js'
 import { classifyRedisError } from './redis-errors.js'
 import {
   RedisConnection,
-  untilAborted,
   type PipelineReply,
   type RedisArg,
   type RedisClientFactory,
@@ -66,7 +66,8 @@ export class RedisSink implements Sink {
   }
 
   async deliver(batch: Batch, { signal }: DeliveryContext): Promise<void | DeliveryResult> {
-    const lines = batchLines(batch)
+    // Slices, not copies: ioredis copies them into its write buffer when the pipeline is sent.
+    const lines = recordLines(batch, { copy: false })
     if (lines.length === 0) return
     let client
     try {
@@ -78,7 +79,7 @@ export class RedisSink implements Sink {
     let replies: PipelineReply[] | null
     const release = this.#connection.hold(client)
     try {
-      replies = await untilAborted(client.pipeline(commands.map((c) => c.args)).exec(), signal, () => this.#connection.drop())
+      replies = await abortable(client.pipeline(commands.map((c) => c.args)).exec(), signal, () => this.#connection.drop())
     } catch (error) {
       throw this.#error(error, `${this.#command} ${this.#options.key}`)
     } finally {
@@ -156,35 +157,6 @@ export class RedisSink implements Sink {
   #redact(text: string): string {
     return redactText(text, this.#secrets)
   }
-}
-
-/**
- * The batch's lines without their newlines, one per record, as slices of the engine's record log (no
- * copy: ioredis copies them into its write buffer when the pipeline is sent, before the delivery
- * settles). A record made in-process from JSON with a raw newline between its tokens
- * (`createRecord('{"a":\n1}')`) would split into two lines, each sent as a record of its own and every
- * later reply matched to the wrong record: a line that does not run from `{` to `}` (a fragment: no
- * JSON object has `}` before a newline and `{` right after it) sends the records' own lines instead.
- */
-export function batchLines(batch: Batch): Buffer[] {
-  const lines = ndjsonLines(batch)
-  for (const line of lines) {
-    if (line[0] !== 0x7b /* { */ || line[line.length - 1] !== 0x7d /* } */) return batch.records.map((record) => Buffer.from(record.line))
-  }
-  return lines
-}
-
-function ndjsonLines(batch: Batch): Buffer[] {
-  const lines: Buffer[] = []
-  for (const piece of ndjsonPieces(batch)) {
-    let start = 0
-    for (let end = piece.indexOf(0x0a); end >= 0; end = piece.indexOf(0x0a, start)) {
-      lines.push(piece.subarray(start, end))
-      start = end + 1
-    }
-    if (start < piece.length) lines.push(piece.subarray(start))
-  }
-  return lines
 }
 
 /** An error's own words: a Redis error reply is its message (`WRONGTYPE Operation against …`), no class name added. */

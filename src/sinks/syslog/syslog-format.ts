@@ -6,6 +6,7 @@
  */
 import type { LogRecord } from '../../input/record.js'
 import type { RecordFields } from '../shared/record-fields.js'
+import { fieldPath, fieldValue, type FieldPath } from '../shared/field-path.js'
 
 /** The two message formats. */
 export type SyslogFormat = 'rfc5424' | 'rfc3164'
@@ -69,11 +70,8 @@ export function severityOf(level: number): number {
 }
 
 /** A structured-data field: the PARAM-NAME it gets and the record field it reads. */
-export interface SdKey {
+export interface SdKey extends FieldPath {
   readonly name: string
-  /** The key as written: a top-level key of the record first, else a dotted path. */
-  readonly path: string
-  readonly steps: readonly string[]
 }
 
 /** Structured data as the encoder takes it: one SD-ELEMENT with the record's fields as params. */
@@ -85,7 +83,7 @@ export interface StructuredDataSpec {
 /** The keys of a `structuredData.keys` option: a list of paths (each its own name) or `{ name: path }`. */
 export function sdKeys(keys: readonly string[] | Readonly<Record<string, string>>): SdKey[] {
   const entries: [string, string][] = Array.isArray(keys) ? keys.map((k: string) => [k, k]) : Object.entries(keys)
-  return entries.map(([name, path]) => ({ name, path, steps: path.split('.') }))
+  return entries.map(([name, path]) => ({ name, ...fieldPath(path) }))
 }
 
 /** What the encoder needs, checked and resolved by the sender. */
@@ -226,18 +224,6 @@ function structuredData(spec: StructuredDataSpec, value: Record<string, unknown>
     if (text !== undefined) params += ` ${key.name}="${escapeParam(text)}"`
   }
   return params === '' ? '-' : `[${spec.id}${params}]`
-}
-
-/** A record field by key: the top-level key first, else the dotted path into nested objects. */
-function fieldValue(value: Record<string, unknown>, key: SdKey): unknown {
-  const direct = value[key.path]
-  if (direct !== undefined || key.steps.length < 2) return direct
-  let at: unknown = value
-  for (const step of key.steps) {
-    if (typeof at !== 'object' || at === null) return undefined
-    at = (at as Record<string, unknown>)[step]
-  }
-  return at
 }
 
 /** Strings as they are, numbers and booleans as text, objects and arrays as JSON; null and absent: none. */

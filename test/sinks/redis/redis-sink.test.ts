@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { createRecord } from '../../../src/input/record.js'
 import { DeliveryError } from '../../../src/pool/delivery-error.js'
 import type { Batch, DeliveryResult } from '../../../src/sinks/sink.js'
-import { RedisSink, batchLines, LIST_PUSH_CHUNK, type RedisSinkOptions } from '../../../src/sinks/redis/redis-sink.js'
+import { recordLines } from '../../../src/sinks/ndjson.js'
+import { RedisSink, LIST_PUSH_CHUNK, type RedisSinkOptions } from '../../../src/sinks/redis/redis-sink.js'
 import { fakeFactory, replyError, socketError, type FakeBehaviour } from './fake-redis.js'
 
 const line = (i: number): string => `{"level":30,"i":${i}}`
@@ -48,9 +49,9 @@ async function rejection(promise: Promise<unknown>): Promise<DeliveryError> {
   return error as DeliveryError
 }
 
-describe('batchLines', () => {
+describe('recordLines (the lines the redis sink sends)', () => {
   it('gives each record its line, without the newline, across the runs the log gives', () => {
-    expect(batchLines(batch(7)).map(String)).toEqual(Array.from({ length: 7 }, (_, i) => line(i)))
+    expect(recordLines(batch(7), { copy: false }).map(String)).toEqual(Array.from({ length: 7 }, (_, i) => line(i)))
   })
 
   it('keeps one line per record when a record made in-process has a raw newline in its JSON whitespace', async () => {
@@ -62,7 +63,7 @@ describe('batchLines', () => {
     expect(records[1]?.line).toContain('\n')
     const all = Buffer.from(records.map((r) => `${r.line}\n`).join(''))
     const made: Batch = { id: 'nl', records, bytes: all.length, recordId: (i) => `nl:${i}`, ndjson: () => [all] }
-    expect(batchLines(made).map(String)).toEqual(lines)
+    expect(recordLines(made, { copy: false }).map(String)).toEqual(lines)
     const { sink: s, client } = sink({}, { command: (_args, index) => (index === 2 ? replyError('WRONGTYPE Operation against a key holding the wrong kind of value') : undefined) })
     const result = (await s.deliver(made, attempt())) as DeliveryResult
     expect(client()?.pipelines[0]?.map((c) => text(c).slice(4))).toEqual(lines.map((l, i) => [l, 'id', `nl:${i}`]))
@@ -71,7 +72,7 @@ describe('batchLines', () => {
 
   it('reads hand-made batches (no ndjson) too', () => {
     const records = [createRecord(line(0)), createRecord(line(1))]
-    expect(batchLines({ id: 'x', records, bytes: 0 }).map(String)).toEqual([line(0), line(1)])
+    expect(recordLines({ id: 'x', records, bytes: 0 }, { copy: false }).map(String)).toEqual([line(0), line(1)])
   })
 })
 
