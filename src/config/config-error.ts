@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { closestName, optionNamesAt } from './did-you-mean.js'
 
 /**
  * Thrown at start-up when options are invalid. The message names every offending option path,
@@ -15,8 +16,16 @@ export class ConfigError extends Error {
     this.paths = options.paths ?? []
   }
 
-  /** Builds a ConfigError from a ZodError, prefixing every path with `prefix` (e.g. `senders[2]`). */
-  static fromZod(error: z.ZodError, prefix = ''): ConfigError {
+  /**
+   * Builds a ConfigError from a ZodError, prefixing every path with `prefix` (e.g. `senders[2]`). With
+   * the `schema` that failed, an unknown option gets the nearest name it takes ("did you mean …?").
+   */
+  static fromZod(error: z.ZodError, prefix = '', schema?: z.ZodType): ConfigError {
+    const root = splitPrefix(prefix)
+    const unknown = (at: PropertyKey[], key: string): string => {
+      const near = schema === undefined ? undefined : closestName(key, optionNamesAt(schema, at.slice(root.length)))
+      return near === undefined ? 'unknown option' : `unknown option (did you mean "${near}"?)`
+    }
     const paths: string[] = []
     const lines: string[] = []
     const add = (path: string, message: string): void => {
@@ -27,7 +36,7 @@ export class ConfigError extends Error {
       const base = [...parent, ...issue.path]
       if (issue.code === 'unrecognized_keys') {
         // zod reports a misspelt key at its parent; name the key itself, as a user would look for it.
-        for (const key of issue.keys) add(formatOptionPath([...base, key]), 'unknown option')
+        for (const key of issue.keys) add(formatOptionPath([...base, key]), unknown(base, key))
       } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
         // `{ ... } | false` and the like: report the branch that got furthest into the value (the
         // object's bad field), not a bare "Invalid input" at the union.
@@ -38,7 +47,7 @@ export class ConfigError extends Error {
         add(formatOptionPath(base), issue.message)
       }
     }
-    for (const issue of error.issues) visit(issue, splitPrefix(prefix))
+    for (const issue of error.issues) visit(issue, root)
     return new ConfigError(`pino-courier: invalid options: ${lines.join('; ')}`, { paths, cause: error })
   }
 }

@@ -17,6 +17,7 @@ import type { DeliveryOptions } from './delivery-options.js'
 import { deliveryRuleIssues, resolveDeliveryOptions } from './resolve.js'
 import { courierOptionsShape } from './schema.js'
 import { senderSpecSchema, sinkTypeOf, type SenderSpec } from '../sinks/registry.js'
+import { metricsOptionsSchema, type MetricsOptions } from '../metrics/metrics-options.js'
 
 export { DEFAULT_WARN_INTERVAL_MS }
 
@@ -46,6 +47,15 @@ export interface TransportOptions extends DeliveryOptions {
    * pino.transport({ target: 'pino-courier', options: { levelKey: 'severity', senders } })
    */
   levelKey?: string
+  /**
+   * Serve the stats as a Prometheus endpoint (text format 0.0.4) on `http://host:port/path`. The
+   * bound address (the real port with `port: 0`) is posted to the main thread as a `courier:metrics`
+   * event `{ url }` once listening; a port in use fails the start with an error naming `metrics.port`.
+   * @default none (no endpoint); host '127.0.0.1', path '/metrics'
+   * @example
+   * pino.transport({ target: 'pino-courier', options: { senders, metrics: { port: 9464 } } })
+   */
+  metrics?: MetricsOptions
 }
 
 export { DEFAULT_STATS_INTERVAL_MS, MAX_TRANSPORT_CLOSE_TIMEOUT_MS }
@@ -62,6 +72,7 @@ const transportOptionsObject = z.strictObject({
     .positive()
     .max(MAX_TRANSPORT_CLOSE_TIMEOUT_MS, `must stay under pino's 10 s exit limit (at most ${MAX_TRANSPORT_CLOSE_TIMEOUT_MS})`)
     .optional(),
+  metrics: metricsOptionsSchema.optional(),
 })
 
 export const transportOptionsSchema = transportOptionsObject.superRefine((options, ctx) => {
@@ -150,7 +161,7 @@ export function parseTransportOptions(input: unknown): ResolvedTransportOptions 
     )
   }
   const parsed = transportOptionsSchema.safeParse(own)
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', transportOptionsSchema)
   // Keep the caller's objects (zod strips nothing here, strict objects refuse unknown keys).
   const options = own as TransportOptions
   const typeCounts = new Map<string, number>()

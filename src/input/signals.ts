@@ -88,7 +88,7 @@ interface ResolvedSignalOptions {
 
 function parseSignalOptions(input: unknown, prefix = ''): ResolvedSignalOptions {
   const parsed = handleSignalsOptionsSchema.safeParse(input ?? {})
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error, prefix)
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, prefix, handleSignalsOptionsSchema)
   return {
     signals: new Set((parsed.data.signals ?? DEFAULT_SIGNALS) as NodeJS.Signals[]),
     timeoutMs: parsed.data.timeoutMs ?? DEFAULT_SIGNAL_TIMEOUT_MS,

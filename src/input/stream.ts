@@ -9,6 +9,9 @@ import { createBuiltinSender, prefixed } from '../sinks/registry.js'
 import type { CourierWarning } from '../stats/warner.js'
 import { assembleCourier, senderContext, tellClose, type CourierSettings } from './assemble.js'
 import type { Courier, CourierCloseReport, CourierStats } from './courier.js'
+import { metricsOptionsSchema } from '../metrics/metrics-options.js'
+import { startCourierMetrics, type MetricsServer } from '../metrics/metrics-server.js'
+import { writeStderr } from '../stderr.js'
 
 /** Options of {@link createCourierStream}. */
 export interface CourierStreamOptions extends Omit<TransportOptions, 'senders' | 'statsIntervalMs'> {
@@ -34,12 +37,13 @@ const streamOptionsSchema = z.strictObject({
   messageKey: z.string().min(1).optional(),
   errorKey: z.string().min(1).optional(),
   onWarning: z.function().optional(),
+  metrics: metricsOptionsSchema.optional(),
 })
 
 /** A built-in sender from its spec (`module` senders are for the transport). */
 function builtinSender(entry: unknown, index: number, context: SenderContext): Sender {
   const spec = senderSpecSchema.safeParse(entry)
-  if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`)
+  if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`, senderSpecSchema)
   if (spec.data.type === 'module') {
     throw new ConfigError(
       `pino-courier: invalid options: senders[${index}].type: "module" senders are for the transport; pass a Sender instance here`,
@@ -62,6 +66,8 @@ function isSender(value: unknown): value is Sender {
 export interface CourierStreamEvents {
   warning: [warning: CourierWarning]
   close: [report: CourierCloseReport]
+  /** Once, when the `metrics` endpoint listens. */
+  metrics: [address: { url: string }]
 }
 
 /**
@@ -73,11 +79,14 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
   readonly #settings: CourierSettings
   #partial = ''
   #closing: Promise<CourierCloseReport> | undefined
+  /** The metrics endpoint starting or started (undefined without the `metrics` option). */
+  readonly #metrics: Promise<MetricsServer> | undefined
+  #metricsUrl: string | undefined
 
   constructor(options: CourierStreamOptions) {
     super()
     const parsed = streamOptionsSchema.safeParse(options)
-    if (!parsed.success) throw ConfigError.fromZod(parsed.error)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', streamOptionsSchema)
     const logger = {
       levels: new LevelMap({ ...DEFAULT_LEVELS, ...options.customLevels }),
       messageKey: options.messageKey,
@@ -98,6 +107,36 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
       options.onWarning?.(warning)
       this.emit('warning', warning)
     })
+    if (options.metrics) {
+      const courier = this.#courier
+      this.#metrics = startCourierMetrics(options.metrics, () => courier)
+      this.#metrics.then(
+        (server) => {
+          this.#metricsUrl = server.url
+          this.emit('metrics', { url: server.url })
+        },
+        // The stream goes on delivering; metricsReady() rejects with the error.
+        (error: unknown) => {
+          if (options.stderr !== false) writeStderr(error instanceof Error ? error.message : String(error))
+        },
+      )
+    }
+  }
+
+  /**
+   * The metrics endpoint's address (`http://127.0.0.1:9464/metrics`), once it listens; undefined
+   * before that and without the `metrics` option.
+   */
+  get metricsUrl(): string | undefined {
+    return this.#metricsUrl
+  }
+
+  /**
+   * Resolves with the metrics endpoint's address once it listens (undefined without the `metrics`
+   * option); rejects with an error naming `metrics.port` when it cannot listen (a port in use).
+   */
+  async metricsReady(): Promise<string | undefined> {
+    return (await this.#metrics)?.url
   }
 
   /**
@@ -166,6 +205,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
       this.#partial = ''
     }
     const report = await this.#courier.close()
+    await this.#metrics?.then((server) => server.close(), () => undefined)
     tellClose(report, this.#settings)
     this.emit('close', report)
     return report
