@@ -11,7 +11,9 @@ import { z } from 'zod'
 import { ConfigError } from '../config/config-error.js'
 import { parseTransportOptions, type TransportOptions } from '../config/transport-options.js'
 import { errorMessage } from '../error-message.js'
+import type { CourierCloseReport, CourierStats } from './courier.js'
 import { countLinesAfterEnd } from './lines-after-end.js'
+import type { CourierWarning } from '../stats/warner.js'
 import { writeStderr } from '../stderr.js'
 import { MAX_TIMER_MS, setTimer } from '../timers.js'
 
@@ -49,7 +51,7 @@ export type CourierPinoTransportOptions = Omit<pino.TransportSingleOptions, 'tar
  * A stream as `pino.transport()` returns it (a thread-stream), as {@link createCourierTransport}
  * returns it: with a count of the log lines written after it ended.
  */
-export type CourierTransportStream = ReturnType<typeof pino.transport> & {
+export type CourierTransportStream = CourierTransportListeners & ReturnType<typeof pino.transport> & {
   /**
    * Log lines written after the transport ended (`transport.end()`, or pino's exit hook) or after its
    * worker exited. They never reach the worker, so no sender counts them: they are lost, counted
@@ -57,6 +59,26 @@ export type CourierTransportStream = ReturnType<typeof pino.transport> & {
    * and the rest when the process exits; not with `stderr: false`).
    */
   readonly linesAfterEnd: number
+}
+
+/**
+ * The events pino-courier's transport posts to the main thread, with their payloads (names in
+ * `TRANSPORT_EVENTS`). On a plain `pino.transport()` stream they arrive the same, untyped.
+ */
+export interface CourierTransportEvents {
+  /** Every `statsIntervalMs`, and once at close. */
+  'courier:stats': [stats: CourierStats]
+  /** Throttled warnings (retries, drops, a sink that cannot be reached). */
+  'courier:warning': [warning: CourierWarning]
+  /** Once, when the transport has closed: what it could not deliver. */
+  'courier:close': [report: CourierCloseReport]
+}
+
+/** Typed listeners for {@link CourierTransportEvents}; other events keep the stream's own signatures. */
+export interface CourierTransportListeners {
+  on<E extends keyof CourierTransportEvents>(event: E, listener: (...args: CourierTransportEvents[E]) => void): this
+  once<E extends keyof CourierTransportEvents>(event: E, listener: (...args: CourierTransportEvents[E]) => void): this
+  off<E extends keyof CourierTransportEvents>(event: E, listener: (...args: CourierTransportEvents[E]) => void): this
 }
 
 /**
