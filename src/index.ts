@@ -30,6 +30,10 @@ export type {
   SignalTarget,
 } from './input/signals.js'
 export type { CourierWarning } from './stats/warner.js'
+export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PATH, metricsOptionsSchema } from './metrics/metrics-options.js'
+export type { MetricsOptions } from './metrics/metrics-options.js'
+export { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from './metrics/prometheus-text.js'
+export type { PrometheusTextOptions } from './metrics/prometheus-text.js'
 
 export { DeliveryError, DeliveryTimeoutError } from './pool/delivery-error.js'
 export type { DeliveryErrorOptions } from './pool/delivery-error.js'

@@ -9,6 +9,7 @@ import { errorMessage } from '../error-message.js'
 import { buildSenders } from '../sinks/registry.js'
 import { writeStderr } from '../stderr.js'
 import { setRepeat, setTimer } from '../timers.js'
+import { startCourierMetrics } from '../metrics/metrics-server.js'
 
 /** Names of the events the transport posts to the main thread (`transport.on(name, listener)`). */
 export const TRANSPORT_EVENTS = Object.freeze({
@@ -18,6 +19,8 @@ export const TRANSPORT_EVENTS = Object.freeze({
   warning: 'courier:warning',
   /** `CourierCloseReport`, once, when the transport has closed. */
   close: 'courier:close',
+  /** `{ url }`, once, when the `metrics` endpoint listens (the real port when `metrics.port` is 0). */
+  metrics: 'courier:metrics',
 })
 
 /**
@@ -98,6 +101,9 @@ export default async function courierTransport(input: TransportOptions): Promise
   const options = parseTransportOptions(input)
   let courier: Courier | undefined
   let statsTimer: NodeJS.Timeout | undefined
+  // A port in use rejects here, before 'ready': the main thread gets the error naming metrics.port.
+  const metrics = options.metrics ? await startCourierMetrics(options.metrics, () => courier) : undefined
+  if (metrics) post(TRANSPORT_EVENTS.metrics, { url: metrics.url })
   const pinoSendsConfig = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | null)?.workerData
     ?.pinoWillSendConfig === true
 
@@ -111,11 +117,11 @@ export default async function courierTransport(input: TransportOptions): Promise
     async close(err: Error | null) {
       clearInterval(statsTimer)
       if (courier) {
-        const report = await courier.close()
+        const report = await courier.close().finally(() => metrics?.close())
         post(TRANSPORT_EVENTS.stats, report.stats)
         post(TRANSPORT_EVENTS.close, report)
         tellClose(report, options)
-      }
+      } else await metrics?.close()
       // pino-abstract-transport hands close()'s outcome to the stream's destroy callback: rethrow,
       // or the error the stream was destroyed with (a failed start-up) would be swallowed.
       if (err) throw err

@@ -1,0 +1,201 @@
+/**
+ * The metrics endpoint over real HTTP: the in-process stream and a real pino.transport() worker
+ * (resolved by package name, so from dist/: run `npm run build` first), scraped and parsed.
+ */
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pino from 'pino'
+import { describe, expect, it } from 'vitest'
+import {
+  ConfigError,
+  createCourierStream,
+  DEFAULT_QUEUE,
+  parseTransportOptions,
+  type CourierStats,
+  type CourierStream,
+  type CourierStreamOptions,
+  type TransportOptions,
+} from '../../src/index.js'
+import { endIfOpen, endTransport, flushLogger, nextEvent, type TransportStream } from '../fixtures/integration.js'
+import { useCleanups } from '../helpers/cleanups.js'
+import { parsePrometheusText, type Scrape } from './prom-parse.js'
+
+const { defer, sink } = useCleanups()
+
+function courierStream(options: CourierStreamOptions): CourierStream {
+  const stream = createCourierStream({ stderr: false, ...options })
+  defer(() => stream.close())
+  return stream
+}
+
+async function scrape(url: string): Promise<{ response: Response; scrape: Scrape }> {
+  const response = await fetch(url)
+  const text = await response.text()
+  return { response, scrape: parsePrometheusText(text) }
+}
+
+/** A server holding a port on 127.0.0.1, for the port-in-use cases. */
+async function occupiedPort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  defer(() => new Promise((resolve) => server.close(resolve)))
+  return (server.address() as AddressInfo).port
+}
+
+/** Every sender counter of the scrape matches the stats. */
+function expectMatchesStats(metrics: Scrape, stats: CourierStats): void {
+  for (const s of stats.senders) {
+    const sender = { sender: s.name }
+    expect(metrics.value('pino_courier_received_records_total', sender)).toBe(s.received)
+    expect(metrics.value('pino_courier_delivered_records_total', sender)).toBe(s.delivered)
+    expect(metrics.value('pino_courier_failed_records_total', sender)).toBe(s.failed)
+    expect(metrics.value('pino_courier_retries_total', sender)).toBe(s.retried)
+    expect(metrics.value('pino_courier_sent_bytes_total', sender)).toBe(s.deliveredBytes)
+    expect(metrics.value('pino_courier_dropped_records_total', { ...sender, reason: 'overflow' })).toBe(s.dropped.overflow)
+    for (const gauge of ['queued_records', 'queued_bytes', 'in_flight_records', 'spooled_records', 'queue_capacity_records']) {
+      expect(metrics.value(`pino_courier_${gauge}`, sender)).toBeTypeOf('number')
+      expect(metrics.types.get(`pino_courier_${gauge}`)).toBe('gauge')
+    }
+  }
+}
+
+describe('metrics option', () => {
+  it('is checked at start-up: errors name metrics.port, metrics.path and unknown keys', () => {
+    const senders = [{ type: 'http' as const, url: 'http://127.0.0.1:1/' }]
+    for (const [metrics, path] of [
+      [{ port: 70000 }, 'metrics.port'],
+      [{ port: 1.5 }, 'metrics.port'],
+      [{ port: -1 }, 'metrics.port'],
+      [{ port: 0, path: 'metrics' }, 'metrics.path'],
+      [{ port: 0, bind: 'x' }, 'metrics.bind'],
+      [{}, 'metrics.port'],
+    ] as const) {
+      let error: unknown
+      try {
+        parseTransportOptions({ senders, metrics })
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(ConfigError)
+      expect((error as ConfigError).paths).toContain(path)
+    }
+    expect(parseTransportOptions({ senders, metrics: { port: 0 } }).metrics).toEqual({ port: 0 })
+  })
+})
+
+describe('in-process stream endpoint', () => {
+  it('serves counters matching stats() after records logged through pino, with the 0.0.4 content type', async () => {
+    const http = await sink()
+    const stream = courierStream({ senders: [{ type: 'http', name: 'main', url: http.url }], metrics: { port: 0 } })
+    const url = await stream.metricsReady()
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    expect(stream.metricsUrl).toBe(url)
+    const logger = pino(stream)
+    for (let i = 0; i < 100; i++) logger.info({ i }, 'metered')
+    logger.info('one more')
+    await flushLogger(logger)
+
+    const { response, scrape: metrics } = await scrape(url as string)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    const stats = stream.stats()
+    expect(stats.senders[0]?.delivered).toBe(101)
+    expectMatchesStats(metrics, stats)
+    expect(metrics.value('pino_courier_delivered_records_total', { sender: 'main' })).toBe(101)
+    expect(metrics.value('pino_courier_queue_capacity_records', { sender: 'main' })).toBe(DEFAULT_QUEUE.maxRecords)
+    expect(metrics.value('pino_courier_malformed_lines_total')).toBe(0)
+  })
+
+  it('answers HEAD with headers only, 404 on other paths, 405 on other methods; a custom path', async () => {
+    const stream = courierStream({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/' }], metrics: { port: 0, path: '/m' } })
+    const url = (await stream.metricsReady()) as string
+    expect(url.endsWith('/m')).toBe(true)
+    const head = await fetch(url, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    expect(await head.text()).toBe('')
+    expect((await fetch(url + '?x=1')).status).toBe(200)
+    expect((await fetch(new URL('/metrics', url))).status).toBe(404)
+    const post = await fetch(url, { method: 'POST', body: 'x' })
+    expect(post.status).toBe(405)
+    expect(post.headers.get('allow')).toBe('GET, HEAD')
+  })
+
+  it('a port in use: metricsReady() rejects naming metrics.port and the address; the stream still delivers', async () => {
+    const port = await occupiedPort()
+    const http = await sink()
+    const stream = courierStream({ senders: [{ type: 'http', url: http.url }], metrics: { port } })
+    const error = await stream.metricsReady().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as Error).message).toContain('metrics.port')
+    expect((error as Error).message).toContain(`127.0.0.1:${port}`)
+    expect((error as ConfigError).paths).toEqual(['metrics.port'])
+    expect(stream.metricsUrl).toBeUndefined()
+    const logger = pino(stream)
+    logger.info('still goes')
+    await flushLogger(logger)
+    expect(http.records()).toHaveLength(1)
+  })
+
+  it('close releases the port (another server can bind it), even with a keep-alive scraper connected', async () => {
+    const stream = courierStream({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/' }], metrics: { port: 0 }, closeTimeoutMs: 200 })
+    const url = new URL((await stream.metricsReady()) as string)
+    await (await fetch(url)).text()
+    await stream.close()
+    await stream.close()
+    const other: Server = createServer()
+    other.listen(Number(url.port), '127.0.0.1')
+    await once(other, 'listening')
+    await new Promise((resolve) => other.close(resolve))
+  })
+})
+
+describe('pino.transport() worker endpoint', () => {
+  function courierTransport(options: TransportOptions): TransportStream {
+    const transport = pino.transport<TransportOptions>({ target: 'pino-courier', options })
+    defer(() => endIfOpen(transport))
+    return transport
+  }
+
+  it('posts courier:metrics { url } and serves counters matching the courier:stats event', async () => {
+    const http = await sink()
+    const transport = courierTransport({ senders: [{ type: 'http', name: 'worker', url: http.url }], metrics: { port: 0 }, stderr: false })
+    const { url } = await nextEvent<{ url: string }>(transport, 'courier:metrics')
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    const logger = pino(transport)
+    for (let i = 0; i < 50; i++) logger.info({ i }, 'from a worker')
+    await flushLogger(logger)
+
+    const { response, scrape: metrics } = await scrape(url)
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+    expect(metrics.value('pino_courier_received_records_total', { sender: 'worker' })).toBe(50)
+    expect(metrics.value('pino_courier_delivered_records_total', { sender: 'worker' })).toBe(50)
+    expect(metrics.value('pino_courier_queue_capacity_records', { sender: 'worker' })).toBe(DEFAULT_QUEUE.maxRecords)
+
+    const stats = nextEvent<CourierStats>(transport, 'courier:stats')
+    await endTransport(transport)
+    const final = await stats
+    expectMatchesStats(metrics, final)
+    // Closed with the transport: the port is free again.
+    const other = createServer()
+    other.listen(Number(new URL(url).port), '127.0.0.1')
+    await once(other, 'listening')
+    await new Promise((resolve) => other.close(resolve))
+  })
+
+  it('a port in use fails the transport start with an error naming metrics.port and the address', async () => {
+    const port = await occupiedPort()
+    const transport = courierTransport({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/' }], metrics: { port }, stderr: false })
+    const error = await nextEvent<Error>(transport, 'never', 30_000).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect((error as Error).message).toContain('metrics.port')
+    expect((error as Error).message).toContain(`127.0.0.1:${port}`)
+  })
+})
