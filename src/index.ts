@@ -25,6 +25,8 @@ export { createCourierTransport, DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, han
 export type {
   CourierPinoTransportOptions,
   CourierTransportOptions,
+  CourierTransportEvents,
+  CourierTransportListeners,
   CourierTransportStream,
   HandleSignalsOptions,
   SignalTarget,

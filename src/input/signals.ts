@@ -72,6 +72,8 @@ export interface CourierTransportEvents {
   'courier:warning': [warning: CourierWarning]
   /** Once, when the transport has closed: what it could not deliver. */
   'courier:close': [report: CourierCloseReport]
+  /** Once the `metrics` endpoint listens: its URL (the real port with `metrics.port: 0`). */
+  'courier:metrics': [endpoint: { url: string }]
 }
 
 /** Typed listeners for {@link CourierTransportEvents}; other events keep the stream's own signatures. */

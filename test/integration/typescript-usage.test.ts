@@ -35,6 +35,7 @@ function typedUsage(p: typeof pino, transport: CourierTransportStream): void {
   transport.on('courier:stats', (stats) => expectTypeOf(stats).toEqualTypeOf<CourierStats>())
   transport.once('courier:warning', (warning) => expectTypeOf(warning).toEqualTypeOf<CourierWarning>())
   transport.on('courier:close', (report) => expectTypeOf(report).toEqualTypeOf<CourierCloseReport>())
+  transport.on('courier:metrics', ({ url }) => expectTypeOf(url).toEqualTypeOf<string>())
   // Other events keep the stream's own signatures.
   transport.on('ready', () => undefined)
 }
