@@ -9,10 +9,16 @@ import type { Courier } from '../input/courier.js'
 import { QueuedSender } from '../senders/queued-sender.js'
 import { setTimer } from '../timers.js'
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PATH, type MetricsOptions } from './metrics-options.js'
-import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from './prometheus-text.js'
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheusText, senderLabels } from './prometheus-text.js'
 
 /** Longest time {@link MetricsServer.close} waits for the server to let go of its connections. */
 export const METRICS_CLOSE_TIMEOUT_MS = 1000
+
+/**
+ * Longest a client may take to send its request headers (and its whole request): a scraper sends a
+ * few hundred bytes at once, so a slow or stalled client is dropped well before Node's 60 s default.
+ */
+export const METRICS_REQUEST_TIMEOUT_MS = 10_000
 
 /** A listening metrics endpoint. */
 export interface MetricsServer {
@@ -43,13 +49,19 @@ export async function startMetricsServer(options: MetricsOptions, render: () => 
     let body: string
     try {
       body = render()
-    } catch (error) {
-      response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`${String(error)}\n`)
+    } catch {
+      // The endpoint answers anyone who can reach it: no error text (a custom sender's) in the body.
+      response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('could not render the metrics\n')
       return
     }
     response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
     response.end(request.method === 'HEAD' ? undefined : body)
   })
+  server.headersTimeout = METRICS_REQUEST_TIMEOUT_MS
+  server.requestTimeout = METRICS_REQUEST_TIMEOUT_MS
+  // server.unref() covers the listening socket only: a connected scraper (keep-alive) or a stalled
+  // client would otherwise hold an app that is done open until it hangs up.
+  server.on('connection', (socket) => socket.unref())
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const address = `${formatHost(host)}:${options.port}`
@@ -89,12 +101,13 @@ export function startCourierMetrics(options: MetricsOptions, courier: () => Cour
   })
 }
 
-/** `queue.maxRecords` of each queued sender, by name. */
+/** `queue.maxRecords` of each queued sender, by its `sender` label (its name, made unique). */
 function queueCapacities(courier: Courier): Record<string, number> {
   const capacities: Record<string, number> = {}
-  for (const sender of courier.senders) {
-    if (sender instanceof QueuedSender) capacities[sender.name] = sender.options.queue.maxRecords
-  }
+  const labels = senderLabels(courier.senders)
+  courier.senders.forEach((sender, index) => {
+    if (sender instanceof QueuedSender) capacities[labels[index] as string] = sender.options.queue.maxRecords
+  })
   return capacities
 }
 

@@ -10,7 +10,10 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 
 /** What the renderer needs besides the stats. */
 export interface PrometheusTextOptions {
-  /** Each sender's queue capacity in records (`queue.maxRecords`), by sender name; absent senders get no series. */
+  /**
+   * Each sender's queue capacity in records (`queue.maxRecords`), by its `sender` label (its name, see
+   * {@link senderLabels}); absent senders get no series.
+   */
   readonly queueCapacities?: Readonly<Record<string, number>>
 }
 
@@ -18,7 +21,7 @@ interface Family {
   readonly name: string
   readonly type: 'counter' | 'gauge'
   readonly help: string
-  readonly value: (stats: SenderStats) => number
+  readonly value: (stats: SenderStats) => number | undefined
 }
 
 const SENDER_FAMILIES: readonly Family[] = [
@@ -47,28 +50,56 @@ export function renderPrometheusText(stats: CourierStats, options: PrometheusTex
     out.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`)
   }
   const senders = stats.senders
+  const labels = senderLabels(senders).map(escapeLabel)
+  const sample = (series: string, value: unknown): void => {
+    // A custom sender's stats() may leave a field out: no sample beats a line that fails the whole scrape.
+    if (typeof value === 'number') out.push(`${series} ${formatValue(value)}`)
+  }
   for (const family of SENDER_FAMILIES.slice(0, 3)) renderFamily(family)
   header('pino_courier_dropped_records_total', 'counter', 'Records dropped, by reason.')
-  for (const s of senders) {
+  senders.forEach((s, i) => {
+    const dropped = (s.dropped ?? {}) as Partial<Record<string, number>>
     for (const reason of DROP_REASONS) {
-      out.push(`pino_courier_dropped_records_total{sender="${escapeLabel(s.name)}",reason="${reason}"} ${formatValue(s.dropped[reason] ?? 0)}`)
+      sample(`pino_courier_dropped_records_total{sender="${labels[i]}",reason="${reason}"}`, dropped[reason] ?? 0)
     }
-  }
+  })
   for (const family of SENDER_FAMILIES.slice(3)) renderFamily(family)
   const capacities = options.queueCapacities ?? {}
+  const rawLabels = senderLabels(senders)
   header('pino_courier_queue_capacity_records', 'gauge', 'Most records the queue holds (queue.maxRecords).')
-  for (const s of senders) {
-    const capacity = Object.hasOwn(capacities, s.name) ? capacities[s.name] : undefined
-    if (capacity !== undefined) out.push(`pino_courier_queue_capacity_records{sender="${escapeLabel(s.name)}"} ${formatValue(capacity)}`)
-  }
+  senders.forEach((_s, i) => {
+    const label = rawLabels[i] as string
+    if (Object.hasOwn(capacities, label)) sample(`pino_courier_queue_capacity_records{sender="${labels[i]}"}`, capacities[label])
+  })
   header('pino_courier_malformed_lines_total', 'counter', 'Input lines that were not a JSON object (delivered wrapped); not per sender.')
-  out.push(`pino_courier_malformed_lines_total ${formatValue(stats.malformed)}`)
+  sample('pino_courier_malformed_lines_total', stats.malformed)
   return out.join('\n') + '\n'
 
   function renderFamily(family: Family): void {
     header(family.name, family.type, family.help)
-    for (const s of senders) out.push(`${family.name}{sender="${escapeLabel(s.name)}"} ${formatValue(family.value(s))}`)
+    senders.forEach((s, i) => sample(`${family.name}{sender="${labels[i]}"}`, family.value(s)))
   }
+}
+
+/**
+ * Each sender's `sender` label, in order: its name, unique. Two senders may share a name in process
+ * (Sender instances, or two specs of one type without `name`); Prometheus rejects a whole scrape
+ * with a duplicate series, so a name seen before gets `-<index>` (the transport's own naming).
+ */
+export function senderLabels(senders: readonly { readonly name: string }[]): string[] {
+  const names = senders.map((s) => String(s.name))
+  const taken = new Set(names)
+  const seen = new Set<string>()
+  return names.map((name, index) => {
+    if (!seen.has(name)) {
+      seen.add(name)
+      return name
+    }
+    let label = `${name}-${index}`
+    while (taken.has(label)) label += '_'
+    taken.add(label)
+    return label
+  })
 }
 
 /** A label value as the format wants it: backslash, double quote and newline escaped. */

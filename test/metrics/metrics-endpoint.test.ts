@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import {
@@ -18,6 +18,7 @@ import {
   type TransportOptions,
 } from '../../src/index.js'
 import { endIfOpen, endTransport, flushLogger, nextEvent, type TransportStream } from '../fixtures/integration.js'
+import { startNode } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
 import { parsePrometheusText, type Scrape } from './prom-parse.js'
 
@@ -152,6 +153,64 @@ describe('in-process stream endpoint', () => {
     other.listen(Number(url.port), '127.0.0.1')
     await once(other, 'listening')
     await new Promise((resolve) => other.close(resolve))
+  })
+})
+
+describe('in-process stream endpoint, hostile cases', () => {
+  it('two senders with the same name (two unnamed specs of one type): distinct series, no duplicate', async () => {
+    const stream = courierStream({
+      senders: [
+        { type: 'http', url: 'http://127.0.0.1:1/' },
+        { type: 'http', url: 'http://127.0.0.1:2/', queue: { maxRecords: 50 } },
+      ],
+      metrics: { port: 0 },
+    })
+    expect(stream.stats().senders.map((s) => s.name)).toEqual(['http', 'http'])
+    const { scrape: metrics } = await scrape((await stream.metricsReady()) as string)
+    expect(metrics.samples.filter((s) => s.name === 'pino_courier_received_records_total').map((s) => s.labels['sender'])).toEqual(['http', 'http-1'])
+    expect(metrics.value('pino_courier_queue_capacity_records', { sender: 'http' })).toBe(DEFAULT_QUEUE.maxRecords)
+    expect(metrics.value('pino_courier_queue_capacity_records', { sender: 'http-1' })).toBe(50)
+  })
+
+  it('a sender whose stats() throws: 500 without the error text (the endpoint answers anyone)', async () => {
+    let broken = true
+    const real = createCourierStream({ senders: [{ type: 'http', name: 'custom', url: 'http://127.0.0.1:1/' }], stderr: false })
+    defer(() => real.close())
+    const sender = {
+      name: 'custom',
+      send: () => true,
+      ready: () => Promise.resolve(),
+      flush: () => Promise.resolve(),
+      close: () => real.close().then((report) => report.senders[0]),
+      stats: () => {
+        if (broken) throw new Error('token=hunter2-secret')
+        return real.stats().senders[0]
+      },
+    }
+    const stream = courierStream({ senders: [sender as never], metrics: { port: 0 } })
+    const response = await fetch((await stream.metricsReady()) as string)
+    expect(response.status).toBe(500)
+    expect(await response.text()).not.toContain('hunter2')
+    broken = false
+  })
+
+  it('a connected scraper or a stalled client does not keep an app that is done from exiting', async () => {
+    const child = startNode('test/metrics/idle-app.mjs', [], { timeoutMs: 30_000 })
+    defer(() => {
+      if (child.running) child.process.kill('SIGKILL')
+    })
+    const url = new URL((await child.waitForLine(/^url /, 20_000)).slice(4))
+    const socket = connect(Number(url.port), url.hostname)
+    defer(() => socket.destroy())
+    await once(socket, 'connect')
+    // A whole keep-alive request, its answer read, then the start of another one that never ends.
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n`)
+    await once(socket, 'data')
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: x\r\n`)
+    const startedAt = Date.now()
+    const result = await child.result
+    expect(result.code).toBe(0)
+    expect(Date.now() - startedAt).toBeLessThan(5000)
   })
 })
 

@@ -1,6 +1,7 @@
 /**
  * A small parser of the Prometheus text format for the metrics tests: `name{labels} value` per line,
- * `# HELP`/`# TYPE` lines read for the family types, and a check that each TYPE line precedes its samples.
+ * `# HELP`/`# TYPE` lines read for the family types, and checks that each TYPE line precedes its samples,
+ * that no series appears twice and that every value is a number.
  */
 
 /** One sample line. */
@@ -24,6 +25,7 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g
 export function parsePrometheusText(text: string): Scrape {
   const samples: Sample[] = []
   const types = new Map<string, string>()
+  const seen = new Set<string>()
   const lines = text.split('\n')
   if (lines.pop() !== '') throw new Error('the text must end with a newline')
   for (const line of lines) {
@@ -44,6 +46,10 @@ export function parsePrometheusText(text: string): Scrape {
     for (const label of (match[2] ?? '').matchAll(LABEL)) {
       labels[label[1] as string] = (label[2] as string).replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c))
     }
+    const series = `${name}{${Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`
+    if (seen.has(series)) throw new Error(`duplicate series ${series}`)
+    seen.add(series)
+    if (!/^(?:[-+]?(?:\d+(?:\.\d*)?(?:e[-+]?\d+)?|Inf)|NaN)$/i.test(match[3] as string)) throw new Error(`bad value: ${JSON.stringify(line)}`)
     samples.push({ name, labels, value: Number(match[3]) })
   }
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DROP_REASONS, renderPrometheusText, type CourierStats, type SenderStats } from '../../src/index.js'
+import { senderLabels as senderLabelsOf } from '../../src/metrics/prometheus-text.js'
 import { parsePrometheusText } from './prom-parse.js'
 
 function senderStats(name: string, overrides: Partial<SenderStats> = {}): SenderStats {
@@ -116,5 +117,27 @@ describe('renderPrometheusText', () => {
     }
     expect(scrape.samples.filter((s) => s.name === 'pino_courier_queue_capacity_records')).toEqual([])
     expect(scrape.types.get('pino_courier_queue_capacity_records')).toBe('gauge')
+  })
+
+  it('two senders sharing a name get distinct series (Prometheus rejects a scrape with a duplicate one)', () => {
+    const senders = [senderStats('http', { received: 1 }), senderStats('http', { received: 2 }), senderStats('http-1', { received: 3 })]
+    expect(senderLabelsOf(senders)).toEqual(['http', 'http-1_', 'http-1'])
+    const text = renderPrometheusText({ lines: 0, malformed: 0, senders }, { queueCapacities: { http: 5, 'http-1_': 6 } })
+    const scrape = parsePrometheusText(text)
+    expect(scrape.value('pino_courier_received_records_total', { sender: 'http' })).toBe(1)
+    expect(scrape.value('pino_courier_received_records_total', { sender: 'http-1_' })).toBe(2)
+    expect(scrape.value('pino_courier_received_records_total', { sender: 'http-1' })).toBe(3)
+    expect(scrape.value('pino_courier_queue_capacity_records', { sender: 'http-1_' })).toBe(6)
+  })
+
+  it('a custom sender whose stats() leave fields out: those samples are left out, never "undefined"', () => {
+    const partial = { name: 'custom', received: 4, delivered: 4 } as unknown as SenderStats
+    const text = renderPrometheusText({ lines: 0, malformed: 0, senders: [partial, senderStats('http', { received: 2 })] })
+    expect(text).not.toContain('undefined')
+    const scrape = parsePrometheusText(text)
+    expect(scrape.value('pino_courier_received_records_total', { sender: 'custom' })).toBe(4)
+    expect(scrape.value('pino_courier_failed_records_total', { sender: 'custom' })).toBeUndefined()
+    expect(scrape.value('pino_courier_dropped_records_total', { sender: 'custom', reason: 'overflow' })).toBe(0)
+    expect(scrape.value('pino_courier_received_records_total', { sender: 'http' })).toBe(2)
   })
 })
