@@ -18,12 +18,13 @@ export class ConfigError extends Error {
 
   /**
    * Builds a ConfigError from a ZodError, prefixing every path with `prefix` (e.g. `senders[2]`). With
-   * the `schema` that failed, an unknown option gets the nearest name it takes ("did you mean …?").
+   * the `schema` that failed, an unknown option gets the nearest name it takes ("did you mean …?");
+   * with the `input` it failed on too, only names of the branch it took (its sender type).
    */
-  static fromZod(error: z.ZodError, prefix = '', schema?: z.ZodType): ConfigError {
+  static fromZod(error: z.ZodError, prefix = '', schema?: z.ZodType, input?: unknown): ConfigError {
     const root = splitPrefix(prefix)
     const unknown = (at: PropertyKey[], key: string): string => {
-      const near = schema === undefined ? undefined : closestName(key, optionNamesAt(schema, at.slice(root.length)))
+      const near = schema === undefined ? undefined : closestName(key, optionNamesAt(schema, at.slice(root.length), input))
       return near === undefined ? 'unknown option' : `unknown option (did you mean "${near}"?)`
     }
     const paths: string[] = []

@@ -12,17 +12,25 @@ interface SchemaDef {
   readonly left?: z.ZodType
   readonly right?: z.ZodType
   readonly getter?: () => z.ZodType
+  readonly discriminator?: string
 }
 
 const defOf = (schema: z.ZodType): SchemaDef => (schema as unknown as { _zod: { def: SchemaDef } })._zod.def
 
 /**
- * The option names an object at `path` of `schema` takes. Where the schema branches (a union: the
- * sender types), the names of every branch: a suggestion may then name an option of another type,
- * which the message makes no worse than "unknown option" alone.
+ * The option names an object at `path` of `schema` takes. Where the schema branches on a
+ * discriminator (the sender types) and `input` (the value that failed) says which branch it took, the
+ * names of that branch only: an http sender's misspelt key must not be "corrected" to a Kafka option
+ * it does not take. Otherwise (no input, no discriminator, or one no branch accepts), every branch.
  */
-export function optionNamesAt(schema: z.ZodType, path: readonly PropertyKey[]): Set<string> {
+export function optionNamesAt(schema: z.ZodType, path: readonly PropertyKey[], input?: unknown): Set<string> {
   const names = new Set<string>()
+  // The input's value at each depth of `path` (undefined past where it ends).
+  const values: unknown[] = [input]
+  for (const step of path) {
+    const parent = values[values.length - 1]
+    values.push(typeof parent === 'object' && parent !== null && Object.hasOwn(parent, step) ? (parent as Record<PropertyKey, unknown>)[step] : undefined)
+  }
   const visit = (node: z.ZodType, at: number, depth: number): void => {
     // Recursive schemas (a lazy one) would never end: no options object is nested this deep.
     if (depth > 64) return
@@ -30,7 +38,8 @@ export function optionNamesAt(schema: z.ZodType, path: readonly PropertyKey[]): 
     const inner = def.innerType ?? def.in ?? (def.type === 'lazy' ? def.getter?.() : undefined)
     if (inner) return visit(inner, at, depth + 1)
     if (def.type === 'union' || def.type === 'intersection') {
-      for (const option of def.options ?? [def.left, def.right].filter((s): s is z.ZodType => s !== undefined)) visit(option, at, depth + 1)
+      const options = def.options ?? [def.left, def.right].filter((s): s is z.ZodType => s !== undefined)
+      for (const option of taken(def, options, values[at])) visit(option, at, depth + 1)
       return
     }
     if (at === path.length) {
@@ -45,6 +54,18 @@ export function optionNamesAt(schema: z.ZodType, path: readonly PropertyKey[]): 
   }
   visit(schema, 0, 0)
   return names
+}
+
+/** The branches of a discriminated union `value` took (all of them when that cannot be told). */
+function taken(def: SchemaDef, options: readonly z.ZodType[], value: unknown): readonly z.ZodType[] {
+  const key = def.discriminator
+  if (key === undefined || typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return options
+  const tag = (value as Record<string, unknown>)[key]
+  const matching = options.filter((option) => {
+    const field = defOf(option).shape?.[key]
+    return field !== undefined && field.safeParse(tag).success
+  })
+  return matching.length > 0 ? matching : options
 }
 
 /**

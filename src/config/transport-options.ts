@@ -161,7 +161,7 @@ export function parseTransportOptions(input: unknown): ResolvedTransportOptions 
     )
   }
   const parsed = transportOptionsSchema.safeParse(own)
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', transportOptionsSchema)
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', transportOptionsSchema, own)
   // Keep the caller's objects (zod strips nothing here, strict objects refuse unknown keys).
   const options = own as TransportOptions
   const typeCounts = new Map<string, number>()

@@ -112,7 +112,7 @@ interface ResolvedSignalOptions {
 
 function parseSignalOptions(input: unknown, prefix = ''): ResolvedSignalOptions {
   const parsed = handleSignalsOptionsSchema.safeParse(input ?? {})
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error, prefix, handleSignalsOptionsSchema)
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, prefix, handleSignalsOptionsSchema, input ?? {})
   return {
     signals: new Set((parsed.data.signals ?? DEFAULT_SIGNALS) as NodeJS.Signals[]),
     timeoutMs: parsed.data.timeoutMs ?? DEFAULT_SIGNAL_TIMEOUT_MS,

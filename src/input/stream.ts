@@ -43,7 +43,7 @@ const streamOptionsSchema = z.strictObject({
 /** A built-in sender from its spec (`module` senders are for the transport). */
 function builtinSender(entry: unknown, index: number, context: SenderContext): Sender {
   const spec = senderSpecSchema.safeParse(entry)
-  if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`, senderSpecSchema)
+  if (!spec.success) throw ConfigError.fromZod(spec.error, `senders[${index}]`, senderSpecSchema, entry)
   if (spec.data.type === 'module') {
     throw new ConfigError(
       `pino-courier: invalid options: senders[${index}].type: "module" senders are for the transport; pass a Sender instance here`,
@@ -86,7 +86,7 @@ export class CourierStream extends EventEmitter<CourierStreamEvents> {
   constructor(options: CourierStreamOptions) {
     super()
     const parsed = streamOptionsSchema.safeParse(options)
-    if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', streamOptionsSchema)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', streamOptionsSchema, options)
     const logger = {
       levels: new LevelMap({ ...DEFAULT_LEVELS, ...options.customLevels }),
       messageKey: options.messageKey,

@@ -100,7 +100,7 @@ export function sinkTypeOf(type: string): SinkType | undefined {
 export async function createSenders(specs: readonly unknown[], context: SenderContext): Promise<Sender[]> {
   const checked = specs.map((spec, index) => {
     const parsed = senderSpecSchema.safeParse(spec)
-    if (!parsed.success) throw ConfigError.fromZod(parsed.error, `senders[${index}]`, senderSpecSchema)
+    if (!parsed.success) throw ConfigError.fromZod(parsed.error, `senders[${index}]`, senderSpecSchema, spec)
     return spec as SenderSpec
   })
   return buildSenders(checked, context)

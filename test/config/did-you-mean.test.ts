@@ -37,6 +37,13 @@ describe('optionNamesAt', () => {
     expect([...optionNamesAt(schema, ['spool'])]).toEqual(['dir'])
     expect(optionNamesAt(schema, ['nowhere']).size).toBe(0)
   })
+  it('with the input, only the branch of a discriminated union its discriminator picks', () => {
+    expect([...optionNamesAt(schema, ['senders', 0], { senders: [{ type: 'b' }] })].sort()).toEqual(['path', 'type'])
+    expect([...optionNamesAt(schema, ['senders', 1, 'batch'], { senders: [{ type: 'b' }, { type: 'a' }] })]).toEqual(['maxRecords'])
+    expect([...optionNamesAt(schema, ['senders', 0, 'batch'], { senders: [{ type: 'b' }] })]).toEqual([])
+    // A type no branch takes (its own error says so): every branch, as without the input.
+    expect([...optionNamesAt(schema, ['senders', 0], { senders: [{ type: 'zz' }] })].sort()).toEqual(['batch', 'path', 'type', 'url'])
+  })
 })
 
 describe('unknown options get a suggestion', () => {
@@ -67,5 +74,22 @@ describe('unknown options get a suggestion', () => {
     }
     expect(caught).toBeInstanceOf(ConfigError)
     expect((caught as ConfigError).message).toContain('senders[0].mkdirs: unknown option (did you mean "mkdir"?)')
+  })
+
+  it('never an option of another sender type than the one the spec names', () => {
+    const http = configErrorOf(() => parseTransportOptions({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/', topik: 'x' }] }))
+    expect(http.message).toMatch(/senders\[0\]\.topik: unknown option(;|$)/)
+    expect(http.message).not.toContain('topic')
+    const kafka = configErrorOf(() =>
+      parseTransportOptions({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/' }, { type: 'kafka', brokers: ['127.0.0.1:9092'], topic: 't', topik: 'x' }] }),
+    )
+    expect(kafka.message).toContain('senders[1].topik: unknown option (did you mean "topic"?)')
+    let caught: unknown
+    try {
+      createCourierStream({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/', topik: 'x' } as never], stderr: false })
+    } catch (error) {
+      caught = error
+    }
+    expect((caught as ConfigError).message).toMatch(/senders\[0\]\.topik: unknown option(;|$)/)
   })
 })
