@@ -31,5 +31,11 @@ export interface MetricsOptions {
 export const metricsOptionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1).optional(),
-  path: z.string().startsWith('/', 'must start with "/"').optional(),
+  // Compared with the request's path as it arrives (percent-encoded, query cut off): a `?`, `#`, space
+  // or non-ASCII character here would never match, and every scrape would get 404.
+  path: z
+    .string()
+    .startsWith('/', 'must start with "/"')
+    .regex(/^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/, 'must be a URL path as sent on the wire: no "?", "#", spaces or non-ASCII (percent-encode them)')
+    .optional(),
 })

@@ -70,6 +70,10 @@ describe('metrics option', () => {
       [{ port: 1.5 }, 'metrics.port'],
       [{ port: -1 }, 'metrics.port'],
       [{ port: 0, path: 'metrics' }, 'metrics.path'],
+      // Never what a request's path is (query cut off, percent-encoded): every scrape would be a 404.
+      [{ port: 0, path: '/metrics?format=prom' }, 'metrics.path'],
+      [{ port: 0, path: '/métriques' }, 'metrics.path'],
+      [{ port: 0, path: '/my metrics' }, 'metrics.path'],
       [{ port: 0, bind: 'x' }, 'metrics.bind'],
       [{}, 'metrics.port'],
     ] as const) {
@@ -83,6 +87,7 @@ describe('metrics option', () => {
       expect((error as ConfigError).paths).toContain(path)
     }
     expect(parseTransportOptions({ senders, metrics: { port: 0 } }).metrics).toEqual({ port: 0 })
+    expect(parseTransportOptions({ senders, metrics: { port: 0, path: '/m%C3%A9triques/v1' } }).metrics?.path).toBe('/m%C3%A9triques/v1')
   })
 })
 
@@ -122,6 +127,12 @@ describe('in-process stream endpoint', () => {
     const post = await fetch(url, { method: 'POST', body: 'x' })
     expect(post.status).toBe(405)
     expect(post.headers.get('allow')).toBe('GET, HEAD')
+  })
+
+  it('a percent-encoded path answers, as fetch sends it', async () => {
+    const stream = courierStream({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/' }], metrics: { port: 0, path: '/m%C3%A9triques' } })
+    const url = (await stream.metricsReady()) as string
+    expect((await fetch(url)).status).toBe(200)
   })
 
   it('a port in use: metricsReady() rejects naming metrics.port and the address; the stream still delivers', async () => {
