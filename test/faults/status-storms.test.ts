@@ -25,7 +25,11 @@ describe('503 storms', () => {
     const result = await app({
       url: sink.url,
       count: n,
-      sender: { batch: { maxRecords: 200, maxWaitMs: 50 }, retry: { baseDelayMs: 50, maxDelayMs: 400 } },
+      // Attempts without a cap that a storm could reach: with the default 20 and full jitter, a batch's
+      // delays can all come out short enough to spend every attempt inside the 2 s storm (seen once in
+      // CI on a loaded machine: 200 records failed, exhausted). This test is about the storm being
+      // ridden out, not the attempt cap.
+      sender: { batch: { maxRecords: 200, maxWaitMs: 50 }, retry: { baseDelayMs: 50, maxDelayMs: 400, maxAttempts: 1000 } },
       options: { statsIntervalMs: 100 },
       flush: true,
     }).result
