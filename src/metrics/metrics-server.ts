@@ -20,6 +20,9 @@ export const METRICS_CLOSE_TIMEOUT_MS = 1000
  */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000
 
+/** How often the server looks for requests past {@link METRICS_REQUEST_TIMEOUT_MS}. */
+const METRICS_TIMEOUT_CHECK_MS = 2000
+
 /** A listening metrics endpoint. */
 export interface MetricsServer {
   /** Where it answers, e.g. `http://127.0.0.1:9464/metrics` (the real port when `port: 0`). */
@@ -35,7 +38,8 @@ export interface MetricsServer {
 export async function startMetricsServer(options: MetricsOptions, render: () => string): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_METRICS_HOST
   const path = options.path ?? DEFAULT_METRICS_PATH
-  const server = createServer((request, response) => {
+  // Node checks the request timeouts below only this often (30 s by default); its timer is unref'd.
+  const server = createServer({ connectionsCheckingInterval: METRICS_TIMEOUT_CHECK_MS }, (request, response) => {
     const url = request.url ?? '/'
     const query = url.indexOf('?')
     if ((query < 0 ? url : url.slice(0, query)) !== path) {

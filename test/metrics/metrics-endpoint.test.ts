@@ -18,6 +18,7 @@ import {
   type TransportOptions,
 } from '../../src/index.js'
 import { endIfOpen, endTransport, flushLogger, nextEvent, type TransportStream } from '../fixtures/integration.js'
+import { METRICS_REQUEST_TIMEOUT_MS } from '../../src/metrics/metrics-server.js'
 import { startNode } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
 import { parsePrometheusText, type Scrape } from './prom-parse.js'
@@ -203,6 +204,20 @@ describe('in-process stream endpoint, hostile cases', () => {
     expect(response.status).toBe(500)
     expect(await response.text()).not.toContain('hunter2')
     broken = false
+  })
+
+  it('a stalled client (slowloris) is dropped after the request timeout, not Node\'s 60 s or its 30 s check', async () => {
+    const stream = courierStream({ senders: [{ type: 'http', url: 'http://127.0.0.1:1/' }], metrics: { port: 0 } })
+    const url = new URL((await stream.metricsReady()) as string)
+    const socket = connect(Number(url.port), url.hostname)
+    defer(() => socket.destroy())
+    await once(socket, 'connect')
+    socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: x\r\n`)
+    socket.resume()
+    const startedAt = Date.now()
+    await once(socket, 'close')
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(METRICS_REQUEST_TIMEOUT_MS - 100)
+    expect(Date.now() - startedAt).toBeLessThan(METRICS_REQUEST_TIMEOUT_MS + 8000)
   })
 
   it('a connected scraper or a stalled client does not keep an app that is done from exiting', async () => {
