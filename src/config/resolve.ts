@@ -65,7 +65,7 @@ export function deliveryRuleIssues(options: ResolvedDeliveryOptions): RuleIssue[
 /** Checks `input` against `schema`; a ConfigError naming every bad path otherwise. */
 export function validate<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input)
-  if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', schema)
+  if (!parsed.success) throw ConfigError.fromZod(parsed.error, '', schema, input)
   return parsed.data
 }
 
