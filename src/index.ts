@@ -21,16 +21,16 @@ export type { CourierStreamEvents, CourierStreamOptions } from './input/stream.j
 export { parseTransportOptions, transportOptionsSchema, senderSpecSchema } from './config/transport-options.js'
 export type { ModuleSenderSpec, ResolvedTransportOptions, SenderSpec, TransportOptions } from './config/transport-options.js'
 export { createSenders } from './sinks/registry.js'
-export { createCourierTransport, DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, handleSignals } from './input/signals.js'
+export { DEFAULT_SIGNAL_TIMEOUT_MS, DEFAULT_SIGNALS, handleSignals } from './input/signals.js'
+export type { HandleSignalsOptions, SignalTarget } from './input/signals.js'
+export { createCourierTransport } from './input/courier-transport.js'
 export type {
   CourierPinoTransportOptions,
-  CourierTransportOptions,
   CourierTransportEvents,
   CourierTransportListeners,
+  CourierTransportOptions,
   CourierTransportStream,
-  HandleSignalsOptions,
-  SignalTarget,
-} from './input/signals.js'
+} from './input/courier-transport.js'
 export type { CourierWarning } from './stats/warner.js'
 export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PATH, metricsOptionsSchema } from './metrics/metrics-options.js'
 export type { MetricsOptions } from './metrics/metrics-options.js'

@@ -1,92 +1,13 @@
-import { recordLines } from '../ndjson.js'
-import { abortable } from '../shared/abortable.js'
-import { readFile } from 'node:fs/promises'
 import { DeliveryError } from '../../pool/delivery-error.js'
 import { setTimer } from '../../timers.js'
-import type { RecordFields } from '../shared/record-fields.js'
+import { recordLines } from '../ndjson.js'
+import { abortable } from '../shared/abortable.js'
 import type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sink.js'
-import { classifyError, readPubAck, type ErrorOutcome, type PubAckAnswer } from './nats-errors.js'
-import type { SubjectTemplate } from './nats-subject.js'
-import { credsProblem } from './nats-tls.js'
+import type { NatsClientApi, NatsConnectionLike, NatsSinkOptions } from './nats-client.js'
+import { clientOptions, connectError, openConnection, settleAll, watchPermissions, type Connection } from './nats-connection.js'
+import { classifyError, type ErrorOutcome, type PubAckAnswer } from './nats-errors.js'
 
-/** `jetstream`: each record acknowledged by a PubAck. `core`: published and flushed, no acknowledgement. */
-export type NatsMode = 'jetstream' | 'core'
-
-/** What a record published to a subject no stream captures becomes: failed for good, or retried. */
-export type MissingStreamPolicy = 'fail' | 'retry'
-
-/** TLS options, passed to the client as they are (file paths are read by the client). */
-export interface NatsTlsOptions {
-  /** CA certificate(s) to trust, PEM (or `caFile`). */
-  ca?: string
-  caFile?: string
-  /** Client certificate, PEM (or `certFile`), for servers that verify clients. */
-  cert?: string
-  certFile?: string
-  key?: string
-  keyFile?: string
-  /** `false` accepts any server certificate (tests only). @default true */
-  rejectUnauthorized?: boolean
-  /** TLS before the server's INFO (servers configured with `handshake_first`). @default false */
-  handshakeFirst?: boolean
-}
-
-/** Credentials, from the options or from the servers' URLs. */
-export interface NatsAuth {
-  user?: string | undefined
-  pass?: string | undefined
-  token?: string | undefined
-  /** A `.creds` file (JWT and NKey seed), read at each connect. */
-  credsFile?: string | undefined
-}
-
-/** A message the sink receives: a PubAck, or a status without a body. */
-export interface NatsMsgLike {
-  readonly subject: string
-  readonly data: Uint8Array
-  readonly headers?: { readonly code: number; readonly description: string } | undefined
-}
-
-/** The part of a NATS connection the sink uses (the client's NatsConnection has it all). */
-export interface NatsConnectionLike {
-  /** The server's INFO: `headers` is false on a server that takes no message headers (`no_header_support`, before 2.2). */
-  readonly info?: { readonly max_payload: number; readonly headers?: boolean } | undefined
-  publish(subject: string, payload: Uint8Array, options?: { headers?: unknown; reply?: string }): void
-  subscribe(subject: string, options: { callback: (error: Error | null, msg: NatsMsgLike) => void }): unknown
-  flush(): Promise<void>
-  close(): Promise<void>
-  closed(): Promise<void | Error>
-  isClosed(): boolean
-  status(): AsyncIterable<{ type: string; error?: unknown }>
-}
-
-/** The client functions the sink calls: the real packages, or a stub in tests. */
-export interface NatsClientApi {
-  connect(options: Record<string, unknown>): Promise<NatsConnectionLike>
-  headers(): { set(name: string, value: string): void }
-  /** A unique reply subject prefix (`_INBOX.<nuid>`). */
-  createInbox(): string
-  credsAuthenticator(creds: Uint8Array): unknown
-  jetstreamManager(nc: NatsConnectionLike, options: { checkAPI: boolean; timeout?: number }): Promise<{ streams: { find(subject: string): Promise<string> } }>
-}
-
-/** What the sink needs of the sender's options (checked already). */
-export interface NatsSinkOptions {
-  /** Server URLs without credentials (`nats://host:4222`, `tls://host:4222`). */
-  servers: readonly string[]
-  /** The same, as messages may show them (scheme, host and port). */
-  serverNames: string
-  subject: SubjectTemplate
-  mode: NatsMode
-  missingStream: MissingStreamPolicy
-  auth: NatsAuth
-  tls?: NatsTlsOptions | undefined
-  connectionName: string
-  connectTimeoutMs: number
-  fields: RecordFields
-  /** Loads the client (the optional peers) once. */
-  load: () => Promise<NatsClientApi>
-}
+export type { MissingStreamPolicy, NatsAuth, NatsClientApi, NatsConnectionLike, NatsMode, NatsMsgLike, NatsSinkOptions, NatsTlsOptions } from './nats-client.js'
 
 /** Fixed size of the `Nats-Msg-Id` header block: `NATS/1.0\r\n` `Nats-Msg-Id: ` id `\r\n\r\n`. */
 const MSG_ID_HEADER_BYTES = 27
@@ -98,26 +19,6 @@ const CLOSE_TIMEOUT_MS = 2_000
 const DEFAULT_ACK_TIMEOUT_MS = 10_000
 
 type Fate = PubAckAnswer
-
-/** A publish waiting for its PubAck: its subject (a permission violation names it) and how to settle it. */
-interface Waiter {
-  readonly subject: string
-  settle(fate: Fate): void
-}
-
-/**
- * The open connection and the publishes waiting on it. PubAcks come to one subscription per
- * connection (`<inbox>.*`), each to the reply subject its publish named (`<inbox>.<token>`).
- */
-interface Connection {
-  readonly nc: NatsConnectionLike
-  readonly inbox: string
-  readonly waiting: Map<string, Waiter>
-  next: number
-  /** Core mode: subjects the server refused to take from us (permission violations), newest last. */
-  readonly denied: { subject: string; seq: number }[]
-  deniedSeq: number
-}
 
 /**
  * Publishes each batch to NATS: with JetStream (the default) every record is a publish of its own
@@ -203,130 +104,33 @@ export class NatsSink implements Sink {
 
   async #connect(): Promise<Connection> {
     const client = (this.#client ??= await this.#options.load())
-    const { auth, tls } = this.#options
-    const options: Record<string, unknown> = {
-      servers: [...this.#options.servers],
-      name: this.#options.connectionName,
-      // The engine retries, spools and counts; the client must neither buffer nor reconnect behind it.
-      reconnect: false,
-      maxReconnectAttempts: 0,
-      timeout: this.#options.connectTimeoutMs,
-      // A connection to a server that vanished without a reset is found dead within ~30 s (3 pings
-      // unanswered 10 s apart), besides an attempt that gets no PubAck at all, which drops it at once.
-      pingInterval: 10_000,
-      maxPingOut: 3,
-      debug: false,
-      verbose: false,
-      noAsyncTraces: true,
-    }
-    if (auth.user !== undefined) options.user = auth.user
-    if (auth.pass !== undefined) options.pass = auth.pass
-    if (auth.token !== undefined) options.token = auth.token
-    if (auth.credsFile !== undefined) {
-      let creds: Buffer
-      try {
-        creds = await readFile(auth.credsFile)
-      } catch (error) {
-        throw new DeliveryError(`NATS: cannot read credsFile: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { permanent: true })
-      }
-      // The client parses the file only inside its connect, and any failure there would be retried.
-      const problem = credsProblem(creds)
-      if (problem !== undefined) throw new DeliveryError(`NATS: credsFile ${problem}`, { permanent: true })
-      const authenticator = client.credsAuthenticator(new Uint8Array(creds))
-      try {
-        if (typeof authenticator === 'function') (authenticator as (nonce: string) => unknown)('pino-courier')
-      } catch {
-        throw new DeliveryError('NATS: credsFile: its NKey seed does not decode', { permanent: true })
-      }
-      options.authenticator = authenticator
-    }
-    if (tls !== undefined) options.tls = { ...tls }
+    const options = await clientOptions(this.#options, client)
     let nc: NatsConnectionLike
     try {
       nc = await client.connect(options)
     } catch (error) {
-      throw this.#connectError(error)
+      throw connectError(error, this.#options)
     }
     if (this.#closing !== undefined) {
       void nc.close().catch(() => undefined)
       throw new DeliveryError('NATS sender closed')
     }
-    const conn: Connection = { nc, inbox: client.createInbox(), waiting: new Map(), next: 0, denied: [], deniedSeq: 0 }
-    if (this.#options.mode === 'jetstream') {
-      const skip = conn.inbox.length + 1
-      nc.subscribe(`${conn.inbox}.*`, {
-        callback: (error, msg) => {
-          if (error !== null) return
-          const token = msg.subject.slice(skip)
-          const waiter = conn.waiting.get(token)
-          if (waiter === undefined) return // late: its batch has given up on it
-          conn.waiting.delete(token)
-          waiter.settle(readPubAck(msg.data, msg.headers?.code, msg.headers?.description))
-        },
-      })
-    }
+    const conn = openConnection(nc, client.createInbox(), this.#options.mode)
     this.#conn = conn
     this.#jsm = undefined
     const lost = (): void => {
       if (this.#conn === conn) this.#conn = undefined
-      this.#settleAll(conn, { kind: 'retry', message: 'connection lost before the PubAck', dropConnection: true })
+      settleAll(conn, { kind: 'retry', message: 'connection lost before the PubAck', dropConnection: true })
     }
     nc.closed().then(lost, lost)
-    void this.#watchPermissions(conn)
+    void watchPermissions(conn)
     return conn
-  }
-
-  /** Settles every publish waiting on `conn` with `outcome` (those matching `only`, when given). */
-  #settleAll(conn: Connection, outcome: ErrorOutcome, only?: (waiter: Waiter) => boolean): void {
-    for (const [token, waiter] of conn.waiting) {
-      if (only !== undefined && !only(waiter)) continue
-      conn.waiting.delete(token)
-      waiter.settle({ ok: false, outcome })
-    }
-  }
-
-  /** A connect failure: auth refused is for good (the secret never shown), anything else is retried. */
-  #connectError(error: unknown): DeliveryError {
-    const outcome = classifyError(error)
-    const where = this.#options.serverNames
-    if (outcome.kind === 'permanent') return new DeliveryError(`NATS ${where}: ${outcome.message}`, { permanent: true, cause: error })
-    const reason = outcome.timeout === true ? `no answer within ${this.#options.connectTimeoutMs} ms` : outcome.message.replace(/^connection lost: /, '')
-    return new DeliveryError(`NATS ${where}: cannot connect: ${reason}`, { cause: error })
   }
 
   /** Drops the connection: the next attempt makes a new one. */
   #drop(conn: Connection): void {
     if (this.#conn === conn) this.#conn = undefined
     void conn.nc.close().catch(() => undefined)
-  }
-
-  /**
-   * The server refuses a publish it does not permit with an -ERR that the client reports only as a
-   * status (no PubAck ever comes): the records of that subject fail for good. A subscription refused
-   * on the reply subjects leaves every PubAck unread: every waiting record fails for good too.
-   */
-  async #watchPermissions(conn: Connection): Promise<void> {
-    try {
-      for await (const status of conn.nc.status()) {
-        const error = status.error as { name?: unknown; operation?: unknown; subject?: unknown } | undefined
-        if (status.type !== 'error' || error?.name !== 'PermissionViolationError' || typeof error.subject !== 'string') continue
-        const subject = error.subject
-        if (error.operation === 'publish') {
-          conn.denied.push({ subject, seq: ++conn.deniedSeq })
-          if (conn.denied.length > 100) conn.denied.splice(0, conn.denied.length - 100)
-          const outcome: ErrorOutcome = { kind: 'permanent', message: `not permitted: the server refused a publish to '${subject}' (permissions violation)` }
-          this.#settleAll(conn, outcome, (waiter) => waiter.subject === subject)
-        } else if (subject.startsWith(conn.inbox)) {
-          const outcome: ErrorOutcome = {
-            kind: 'permanent',
-            message: `not permitted to subscribe to '${subject}', where PubAcks come: allow the user to subscribe to _INBOX.>`,
-          }
-          this.#settleAll(conn, outcome)
-        }
-      }
-    } catch {
-      // The iterator ends (or throws) when the connection closes.
-    }
   }
 
   #subjects(batch: Batch, count: number): string[] {
