@@ -1,4 +1,5 @@
 import type { SpoolStats } from '../spool/disk-spool.js'
+import type { SenderTimings } from './timings.js'
 
 /**
  * Why records were dropped: `overflow` (the queue was full), `closed` (sent after close, or still
@@ -76,6 +77,11 @@ export interface SenderStats {
   readonly lastError?: { readonly at: number; readonly message: string }
   /** The disk spool's own counters, when the sender has one. */
   readonly spool?: SpoolStats
+  /**
+   * Latency and batch-size histograms since the sender started. Every built-in sender (a
+   * QueuedSender) fills it; a custom sender may not.
+   */
+  readonly timings?: SenderTimings
 }
 
 /** Most failures kept in {@link SenderStats.recentFailures}. */
