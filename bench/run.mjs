@@ -18,6 +18,9 @@
 //   npm run bench -- --scenarios parse     only the record parser's cost per line (bench/parse-lines.mjs)
 //   npm run bench -- --scenarios servers   only the Kafka, NATS, Redis and syslog senders against real local
 //                                          servers (bench/servers.mjs; needs redis-server, nats-server, kcat, rsyslog)
+//   npm run bench -- --scenarios cli       only the CLI: a 1 GiB NDJSON file piped through `pino-courier --url`
+//                                          against a raw keep-alive POST loop (bench/cli.mjs; --cli-mib to resize);
+//                                          part of the full run, not of --quick
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -27,6 +30,7 @@ import { aggregate, checkTargets, scenarioTable, targetsTable } from './report.m
 import { runOne } from './run-one.mjs'
 import { scenarios } from './scenarios.mjs'
 import { runServerBench, SERVER_TARGETS } from './servers.mjs'
+import { runCliBench } from './cli.mjs'
 import { TARGETS } from './targets.mjs'
 
 const { values: args } = parseArgs({
@@ -38,6 +42,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string' },
     'outage-seconds': { type: 'string', default: '60' },
     profile: { type: 'boolean', default: false },
+    'cli-mib': { type: 'string', default: '1024' },
   },
 })
 
@@ -123,6 +128,14 @@ if (onlyScenarios ? onlyScenarios.includes('servers') : !onlyTargets || serverTa
   serverRuns = servers.runs
   sections.push(`### Distributed engines and syslog: real local servers\n\n${servers.markdown}`)
 }
+// Issue 14's CLI: a large file through a real pipe, against the raw POST loop. Minutes of I/O, so only in
+// the full run (CI's quick run skips it) or when asked for.
+let cliRuns = []
+if (onlyScenarios ? onlyScenarios.includes('cli') : !args.quick && !onlyTargets) {
+  const cli = await runCliBench({ sizeBytes: Number(args['cli-mib']) * 1024 * 1024, reps: Math.min(reps, 3) })
+  cliRuns = cli.runs
+  sections.push(`### CLI: an NDJSON file piped through \`pino-courier --url\`\n\n${cli.markdown}`)
+}
 const checks = checkTargets(rows)
 const minutes = ((Date.now() - started) / 60_000).toFixed(1)
 const markdown = [
@@ -137,6 +150,6 @@ const markdown = [
 console.log(`\n${markdown}\n`)
 await mkdir(resultsDir, { recursive: true })
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns }, null, 2))
+await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns, cliRuns }, null, 2))
 await writeFile(`${resultsDir}latest.md`, `${markdown}\n`)
 console.log(`results: bench/results/bench-${stamp}.json, bench/results/latest.md`)
