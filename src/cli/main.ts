@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The `pino-courier` command: `node app.js | pino-courier --url URL` (the pipe command), or the
+ * `redrive` and `spool` sub-commands. Each returns its exit code (0 delivered, 1 some record failed or
+ * was dropped, 2 usage or configuration error); the process exits with it once stdout has drained.
+ */
+import { runPipe } from './pipe-command.js'
+import { runRedrive } from './redrive-command.js'
+import { runSpool } from './spool-command.js'
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv
+  if (first === 'redrive') return runRedrive(rest)
+  if (first === 'spool') return runSpool(rest)
+  return runPipe(argv)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+    // Exit once what was written to stdout (--echo) has gone; sockets and timers left by a sender
+    // past its close deadline must not keep the process alive.
+    if (process.stdout.writableLength === 0) process.exit(code)
+    else process.stdout.once('drain', () => process.exit(code)).once('error', () => process.exit(code))
+  },
+  (error: unknown) => {
+    process.stderr.write(`pino-courier: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  },
+)
