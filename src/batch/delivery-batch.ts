@@ -24,6 +24,8 @@ export class DeliveryBatch implements Batch {
   /** Seq of the oldest record: flush() waits for batches older than its target. */
   readonly firstSeq: number
   settled = false
+  /** When the sender handed it to a worker (ms since epoch): its delivery time is measured from here. */
+  dispatchedAt = 0
   /** The batch's copy in the disk spool, once it has one: it is marked done when the batch settles. */
   frame: SpoolFrame | undefined
   /** Id of the batch the records were first sent in: their identities hang on it. */

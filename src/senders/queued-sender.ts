@@ -251,7 +251,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
         } else {
           const cut = this.#batcher.cut(Math.min(this.#config.delivery.batch.maxRecords, allowance))
           this.#ledger.dispatched(cut)
-          this.#launch(new DeliveryBatch(this.#log, cut.refs, cut.bytes, this.#log.seq(cut.refs[0] as number)))
+          const head = cut.refs[0] as number
+          this.#launch(new DeliveryBatch(this.#log, cut.refs, cut.bytes, this.#log.seq(head)), this.#log.time(head))
           this.#queue.boundsChanged()
         }
         full = false
@@ -262,7 +263,15 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     }
   }
 
-  #launch(batch: DeliveryBatch): void {
+  /**
+   * `queuedAt`: arrival of its oldest record, for a batch cut from the queue. One clock read per batch:
+   * its queue wait and the start of its delivery time.
+   */
+  #launch(batch: DeliveryBatch, queuedAt?: number): void {
+    const now = (batch.dispatchedAt = Date.now())
+    // A batch from the spool has no queue wait: its records' time there includes the time on disk, an
+    // earlier run's downtime even.
+    this.#ledger.timings.dispatched(batch.count, queuedAt === undefined ? undefined : now - queuedAt)
     this.#pool.take(batch.count)
     this.#pool.launch(batch, () => this.#retries.run(batch))
   }

@@ -99,7 +99,7 @@ export class Settlement implements RetryHost<DeliveryBatch> {
     if (batch.settled) return undefined
     const { accepted, rejected, unnamed, retry } = splitOutcome(batch.count, result)
     // Nothing to retry: the batch as a whole settles here.
-    if (retry.error === undefined) this.#finish(batch)
+    if (retry.error === undefined && this.#finish(batch)) this.#ledger.timings.delivery(Date.now() - batch.dispatchedAt)
     if (accepted.length > unnamed.count) this.#recovered()
     const parts = { accepted: batch.part(accepted), rejected: batch.part(rejected.indexes), unnamed: unnamed.count }
     this.#ledger.settledInPart(parts, { rejected: rejected.message, unnamed: unnamed.message, status: rejected.status }, n)
@@ -117,6 +117,8 @@ export class Settlement implements RetryHost<DeliveryBatch> {
   settle(batch: DeliveryBatch, outcome: BatchOutcome, failure?: Failure): void {
     if (!this.#finish(batch, outcome === 'spooled')) return
     const ledger = this.#ledger
+    // A batch kept in the spool, or given up at close, has not come to an end: its time is not a delivery's.
+    if (outcome === 'delivered' || outcome === 'failed') ledger.timings.delivery(Date.now() - batch.dispatchedAt)
     if (outcome === 'delivered') {
       this.#recovered()
       ledger.delivered(batch)

@@ -1,5 +1,6 @@
 import type { SpoolStats } from '../spool/disk-spool.js'
 import type { SenderTimings } from './timings.js'
+import { TimingsRecorder } from './timings-recorder.js'
 
 /**
  * Why records were dropped: `overflow` (the queue was full), `closed` (sent after close, or still
@@ -105,6 +106,7 @@ export class StatsCounters {
   attempts = 0
   readonly dropped: Record<DropReason, number> = { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 }
   lastError: { at: number; message: string } | undefined
+  readonly timings = new TimingsRecorder()
   readonly #failures: FailureRecord[] = []
 
   addFailure(failure: FailureRecord): void {
@@ -133,6 +135,7 @@ export class StatsCounters {
       recentFailures: [...this.#failures],
       ...(this.lastError ? { lastError: { ...this.lastError } } : {}),
       ...(spool ? { spool } : {}),
+      timings: this.timings.snapshot(),
     }
   }
 }

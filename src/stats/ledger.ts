@@ -6,6 +6,7 @@ import type { SenderEvents } from '../senders/sender.js'
 import { checkDeadLetterPath, DeadLetterFile } from '../spool/dead-letter-file.js'
 import type { DeadLetterOptions } from '../spool/spool-options.js'
 import type { SpoolStats } from '../spool/disk-spool.js'
+import type { TimingsRecorder } from './timings-recorder.js'
 import { StatsCounters, type DropReason, type FailureRecord, type SenderStats } from './delivery-stats.js'
 
 /** Where a record went, as a {@link RecordObserver} hears it. */
@@ -277,6 +278,11 @@ export class Ledger {
   /** Dropped records, by reason. */
   get dropped(): Readonly<Record<DropReason, number>> {
     return this.#counters.dropped
+  }
+
+  /** The sender's latency and batch-size histograms: observed by the pool and the sender, per attempt or batch. */
+  get timings(): TimingsRecorder {
+    return this.#counters.timings
   }
 
   snapshot(spool?: SpoolStats): SenderStats {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { BATCH_RECORDS_BOUNDS, DURATION_BOUNDS_MS } from '../../src/stats/timings.js'
 import { MAX_RECENT_FAILURES, StatsCounters, totalDropped, type FailureRecord } from '../../src/stats/delivery-stats.js'
 
 const failure = (n: number): FailureRecord => ({ at: n, records: n, attempts: 1, reason: 'exhausted', error: `e${n}` })
@@ -22,6 +23,12 @@ describe('StatsCounters', () => {
       dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 },
       attempts: 0,
       recentFailures: [],
+      timings: {
+        attemptMs: { bounds: DURATION_BOUNDS_MS, counts: new Array(DURATION_BOUNDS_MS.length + 1).fill(0), sum: 0, count: 0 },
+        deliveryMs: { bounds: DURATION_BOUNDS_MS, counts: new Array(DURATION_BOUNDS_MS.length + 1).fill(0), sum: 0, count: 0 },
+        batchRecords: { bounds: BATCH_RECORDS_BOUNDS, counts: new Array(BATCH_RECORDS_BOUNDS.length + 1).fill(0), sum: 0, count: 0 },
+        queueWaitMs: { bounds: DURATION_BOUNDS_MS, counts: new Array(DURATION_BOUNDS_MS.length + 1).fill(0), sum: 0, count: 0 },
+      },
     })
   })
 
@@ -34,7 +41,9 @@ describe('StatsCounters', () => {
     counters.received = 9
     counters.dropped.overflow = 5
     counters.addFailure(failure(2))
+    counters.timings.attempt(7)
     expect(snapshot.received).toBe(3)
+    expect(snapshot.timings?.attemptMs.count).toBe(0)
     expect(snapshot.dropped.overflow).toBe(1)
     expect(snapshot.recentFailures).toEqual([failure(1)])
   })

@@ -150,6 +150,8 @@ export class PostingLoop {
         }
         const post = this.#backlog.shift() as AlertPost
         this.#ledger.dispatched({ count: post.records, bytes: post.recordBytes })
+        // A digest's records waited for their window, not in a queue: no queue wait is observed.
+        this.#ledger.timings.dispatched(post.records, undefined)
         // Every request counts against pool.rateLimit as one, whatever the records it carries.
         pool.take(1)
         pool.launch(post, () => this.#run(post))
@@ -167,8 +169,10 @@ export class PostingLoop {
     const started = Date.now()
     for (let n = 1; !post.settled; n++) {
       this.#ledger.attempted()
+      const attemptStart = Date.now()
       const outcome = await attempt(({ signal }) => this.#poster.post(post, signal), n, this.#timeoutMs, this.#stop.signal)
-      if (outcome.ok) return this.#settle(post, 'delivered')
+      this.#ledger.timings.attempt(Date.now() - attemptStart)
+      if (outcome.ok) return this.#settle(post, 'delivered', started)
       if (post.settled || this.#stopped()) return
       if (!(await this.#afterFailure(post, outcome.error, n, started))) return
     }
@@ -182,7 +186,7 @@ export class PostingLoop {
     if (retryAfterMs !== undefined) this.#pool.pauseFor(retryAfterMs)
     const decision = this.#retry.decide(error, n, Date.now() - started)
     if (!decision.retry) {
-      this.#settle(post, { error, attempts: n, reason: decision.reason })
+      this.#settle(post, { error, attempts: n, reason: decision.reason }, started)
       return false
     }
     this.#ledger.retrying(post.records, n, decision.delayMs, error, () => {
@@ -205,12 +209,16 @@ export class PostingLoop {
 
   // ---- outcomes ------------------------------------------------------------------------------
 
-  /** The post in flight reached an end state: delivered, dropped at the close deadline, or failed (how). */
-  #settle(post: AlertPost, outcome: 'delivered' | 'closed' | Failure): void {
+  /**
+   * The post in flight reached an end state: delivered, dropped at the close deadline, or failed (how).
+   * `started`: its first attempt, for the delivery time (a post dropped at close has none).
+   */
+  #settle(post: AlertPost, outcome: 'delivered' | 'closed' | Failure, started?: number): void {
     if (post.settled) return
     post.settled = true
     this.#pool.finished(post)
     const ledger = this.#ledger
+    if (started !== undefined) ledger.timings.delivery(Date.now() - started)
     if (outcome === 'delivered') {
       this.posts.delivered++
       // Bytes delivered are the bytes sent: the post's body.
