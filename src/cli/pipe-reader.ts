@@ -1,0 +1,139 @@
+/**
+ * The pipe command's read loop: input chunks → lines → the courier, and the same bytes to `echo`
+ * (stdout, like tee). It applies backpressure instead of dropping: while the courier asks the reader
+ * to pause, or the echo's destination is full, nothing more is read, so the pipe fills up and the
+ * writer upstream waits.
+ */
+import type { Readable, Writable } from 'node:stream'
+import type { Courier } from '../input/courier.js'
+import { setTimer } from '../timers.js'
+import { overQueueBounds } from './cli-courier.js'
+import { LineSplitter } from './line-splitter.js'
+
+export interface PumpOptions {
+  readonly input: Readable
+  readonly courier: Courier
+  /** Where the input's bytes are copied unchanged (`--echo`). A broken echo (EPIPE) only stops the copy. */
+  readonly echo?: Writable | undefined
+  /** Longest line kept whole (the senders' largest queue.maxRecordBytes): see {@link LineSplitter}. */
+  readonly maxLineBytes: number
+  /** Stops reading (SIGTERM, SIGINT): what is queued is still delivered by the caller's close. */
+  readonly signal: AbortSignal
+}
+
+/** How the read loop ended. */
+export interface PumpResult {
+  /** 'end': the input ended; 'stopped': the signal fired first; 'error': the input failed. */
+  readonly reason: 'end' | 'stopped' | 'error'
+  readonly error?: unknown
+}
+
+/** How often a paused reader looks again once a sender's block window is over (see {@link waitForRoom}). */
+const ROOM_POLL_MS = 20
+
+const STOPPED = Symbol('stopped')
+
+/** Reads `input` to its end (or until stopped), handing every line to the courier. */
+export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
+  const { input, courier, signal } = options
+  const splitter = new LineSplitter(options.maxLineBytes)
+  const echo = options.echo ? new Echo(options.echo) : undefined
+  const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  try {
+    for (;;) {
+      const next = await unlessStopped(chunks.next(), signal)
+      if (next === STOPPED) return { reason: 'stopped' }
+      if (next.done) break
+      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value
+      const echoed = echo?.write(chunk)
+      if (echoed && (await unlessStopped(echoed, signal)) === STOPPED) return { reason: 'stopped' }
+      splitter.push(chunk)
+      for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
+        if (courier.write(line)) continue
+        if ((await unlessStopped(waitForRoom(courier, signal), signal)) === STOPPED) return { reason: 'stopped' }
+      }
+    }
+  } catch (error) {
+    return { reason: 'error', error }
+  } finally {
+    echo?.detach()
+  }
+  const last = splitter.end()
+  if (last !== undefined) courier.write(last)
+  return { reason: 'end' }
+}
+
+/**
+ * `promise`, or STOPPED as soon as the signal fires. The abort listener goes when the promise settles
+ * (racing one shared "stopped" promise instead would pile up a reaction per chunk read).
+ */
+function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof STOPPED> {
+  if (signal.aborted) return Promise.resolve(STOPPED)
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(STOPPED)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error instanceof Error ? error : new Error(String(error)))
+      },
+    )
+  })
+}
+
+/**
+ * Waits until every `block` sender has room again. A sender's ready() also resolves when its block
+ * window (queue.maxBlockMs) is over, after which it would drop: a pipe has no exit deadline to meet,
+ * so it keeps waiting (looking again every few ms) until the queue is really back within its bounds.
+ */
+async function waitForRoom(courier: Courier, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    await courier.ready()
+    if (signal.aborted || !overQueueBounds(courier)) return
+    await new Promise<void>((resolve) => setTimer(resolve, ROOM_POLL_MS))
+  }
+}
+
+/** The `--echo` copy: waits for 'drain' when the destination is full; gives up quietly when it breaks. */
+class Echo {
+  readonly #out: Writable
+  #broken = false
+  #waiting: (() => void) | undefined
+  readonly #onError = (): void => {
+    // EPIPE (the reader of stdout went away) and the like: the copy stops, delivery goes on.
+    this.#broken = true
+    this.#wake()
+  }
+  readonly #onDrain = (): void => this.#wake()
+
+  constructor(out: Writable) {
+    this.#out = out
+    out.on('error', this.#onError)
+    out.on('drain', this.#onDrain)
+  }
+
+  /** Resolves at once, or once the destination has drained (or broken). */
+  write(chunk: Buffer): Promise<void> | undefined {
+    if (this.#broken || this.#out.destroyed) return undefined
+    if (this.#out.write(chunk)) return undefined
+    return new Promise((resolve) => {
+      this.#waiting = resolve
+    })
+  }
+
+  /** Stops waiting for the destination; an error it reports later is still swallowed. */
+  detach(): void {
+    this.#out.off('drain', this.#onDrain)
+    this.#wake()
+  }
+
+  #wake(): void {
+    const wake = this.#waiting
+    this.#waiting = undefined
+    wake?.()
+  }
+}
