@@ -1,9 +1,10 @@
 /**
- * A courier's stats in the Prometheus text exposition format 0.0.4: one family per counter or gauge,
- * each series labelled by `sender`.
+ * A courier's stats in the Prometheus text exposition format 0.0.4: one family per counter, gauge or
+ * histogram, each series labelled by `sender`.
  */
 import type { CourierStats } from '../input/courier.js'
 import { DROP_REASONS, type SenderStats } from '../stats/delivery-stats.js'
+import type { Histogram, SenderTimings } from '../stats/timings.js'
 
 /** The content type of {@link renderPrometheusText}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -16,6 +17,37 @@ export interface PrometheusTextOptions {
    */
   readonly queueCapacities?: Readonly<Record<string, number>>
 }
+
+/** A histogram family, from one of a sender's {@link SenderTimings}. */
+interface HistogramFamily {
+  readonly name: string
+  readonly help: string
+  readonly timing: keyof SenderTimings
+  /** What a bound or the sum is divided by: 1000 turns the stats' milliseconds into Prometheus' seconds. */
+  readonly divisor: number
+}
+
+const HISTOGRAM_FAMILIES: readonly HistogramFamily[] = [
+  {
+    name: 'pino_courier_request_duration_seconds',
+    help: 'Delivery attempts (requests), retries included: from the start of an attempt to its answer or timeout.',
+    timing: 'attemptMs',
+    divisor: 1000,
+  },
+  {
+    name: 'pino_courier_delivery_duration_seconds',
+    help: 'Batches delivered or failed for good: from the dispatch of a batch to its end, retries and their waits included.',
+    timing: 'deliveryMs',
+    divisor: 1000,
+  },
+  {
+    name: 'pino_courier_queue_wait_seconds',
+    help: 'Batches dispatched from the queue: how long the oldest record of a batch waited in the queue.',
+    timing: 'queueWaitMs',
+    divisor: 1000,
+  },
+  { name: 'pino_courier_batch_records', help: 'Batches dispatched: records per batch.', timing: 'batchRecords', divisor: 1 },
+]
 
 interface Family {
   readonly name: string
@@ -71,6 +103,14 @@ export function renderPrometheusText(stats: CourierStats, options: PrometheusTex
     const label = rawLabels[i] as string
     if (Object.hasOwn(capacities, label)) sample(`pino_courier_queue_capacity_records{sender="${labels[i]}"}`, capacities[label])
   })
+  for (const family of HISTOGRAM_FAMILIES) {
+    header(family.name, 'histogram', family.help)
+    senders.forEach((s, i) => {
+      const histogram = s.timings?.[family.timing]
+      // A custom sender may have no timings, or odd ones: no series beats a scrape Prometheus refuses.
+      if (isHistogram(histogram)) renderHistogram(out, family, `sender="${labels[i]}"`, histogram)
+    })
+  }
   header('pino_courier_malformed_lines_total', 'counter', 'Input lines that were not a JSON object (delivered wrapped); not per sender.')
   sample('pino_courier_malformed_lines_total', stats.malformed)
   return out.join('\n') + '\n'
@@ -79,6 +119,30 @@ export function renderPrometheusText(stats: CourierStats, options: PrometheusTex
     header(family.name, family.type, family.help)
     senders.forEach((s, i) => sample(`${family.name}{sender="${labels[i]}"}`, family.value(s)))
   }
+}
+
+/** `_bucket` series with cumulative counts up to `le="+Inf"` (the count), then `_sum` and `_count`. */
+function renderHistogram(out: string[], family: HistogramFamily, labels: string, histogram: Histogram): void {
+  const { bounds, counts } = histogram
+  let cumulative = 0
+  for (let i = 0; i < bounds.length; i++) {
+    cumulative += counts[i] as number
+    out.push(`${family.name}_bucket{${labels},le="${formatValue((bounds[i] as number) / family.divisor)}"} ${cumulative}`)
+  }
+  cumulative += counts[bounds.length] as number
+  // +Inf is the count of every bucket: equal to _count, as the format requires.
+  out.push(`${family.name}_bucket{${labels},le="+Inf"} ${cumulative}`)
+  out.push(`${family.name}_sum{${labels}} ${formatValue(histogram.sum / family.divisor)}`)
+  out.push(`${family.name}_count{${labels}} ${cumulative}`)
+}
+
+/** Whether `value` is a histogram the renderer can trust: finite ascending bounds and a count per bucket. */
+function isHistogram(value: unknown): value is Histogram {
+  const h = value as Partial<Histogram> | undefined
+  if (!h || !Array.isArray(h.bounds) || !Array.isArray(h.counts) || h.counts.length !== h.bounds.length + 1) return false
+  if (typeof h.sum !== 'number' || !Number.isFinite(h.sum)) return false
+  if (!h.counts.every((c) => Number.isInteger(c) && c >= 0)) return false
+  return h.bounds.every((b, i) => Number.isFinite(b) && (i === 0 || b > (h.bounds?.[i - 1] as number)))
 }
 
 /**

@@ -60,8 +60,34 @@ function expectMatchesStats(metrics: Scrape, stats: CourierStats): void {
       expect(metrics.value(`pino_courier_${gauge}`, sender)).toBeTypeOf('number')
       expect(metrics.types.get(`pino_courier_${gauge}`)).toBe('gauge')
     }
+    for (const [family, timing, divisor] of HISTOGRAMS) {
+      expect(metrics.types.get(family)).toBe('histogram')
+      const scraped = metrics.histogram(family, sender)
+      const kept = s.timings?.[timing]
+      if (!kept) {
+        expect(scraped).toBeUndefined()
+        continue
+      }
+      // The stats' buckets, in seconds for durations, cumulative, +Inf last.
+      let cumulative = 0
+      const buckets = kept.counts.map((n, i) => {
+        cumulative += n
+        return { le: i < kept.bounds.length ? (kept.bounds[i] as number) / divisor : Number.POSITIVE_INFINITY, count: cumulative }
+      })
+      expect(scraped?.buckets).toEqual(buckets)
+      expect(scraped?.count).toBe(kept.count)
+      expect(scraped?.sum).toBeCloseTo(kept.sum / divisor, 9)
+    }
   }
 }
+
+/** Each histogram family, the timing it shows and what divides its values (ms to seconds). */
+const HISTOGRAMS = [
+  ['pino_courier_request_duration_seconds', 'attemptMs', 1000],
+  ['pino_courier_delivery_duration_seconds', 'deliveryMs', 1000],
+  ['pino_courier_queue_wait_seconds', 'queueWaitMs', 1000],
+  ['pino_courier_batch_records', 'batchRecords', 1],
+] as const
 
 describe('metrics option', () => {
   it('is checked at start-up: errors name metrics.port, metrics.path and unknown keys', () => {
@@ -113,6 +139,12 @@ describe('in-process stream endpoint', () => {
     expect(metrics.value('pino_courier_delivered_records_total', { sender: 'main' })).toBe(101)
     expect(metrics.value('pino_courier_queue_capacity_records', { sender: 'main' })).toBe(DEFAULT_QUEUE.maxRecords)
     expect(metrics.value('pino_courier_malformed_lines_total')).toBe(0)
+    // Every record went out in some batch, each batch was delivered after at least one request.
+    const batches = metrics.histogram('pino_courier_batch_records', { sender: 'main' })
+    expect(batches?.sum).toBe(101)
+    expect(metrics.histogram('pino_courier_delivery_duration_seconds', { sender: 'main' })?.count).toBe(batches?.count)
+    expect(metrics.histogram('pino_courier_request_duration_seconds', { sender: 'main' })?.count).toBeGreaterThanOrEqual(batches?.count ?? 1)
+    expect(metrics.histogram('pino_courier_queue_wait_seconds', { sender: 'main' })?.count).toBe(batches?.count)
   })
 
   it('answers HEAD with headers only, 404 on other paths, 405 on other methods; a custom path', async () => {
@@ -266,6 +298,12 @@ describe('pino.transport() worker endpoint', () => {
     await endTransport(transport)
     const final = await stats
     expectMatchesStats(metrics, final)
+    // The timings crossed from the worker in the event, as plain data.
+    const timings = final.senders[0]?.timings
+    expect(timings?.batchRecords.sum).toBe(50)
+    expect(timings?.deliveryMs.count).toBe(timings?.batchRecords.count)
+    expect(timings?.attemptMs.count).toBeGreaterThanOrEqual(1)
+    expect(timings?.attemptMs.counts).toHaveLength((timings?.attemptMs.bounds.length ?? 0) + 1)
     // Closed with the transport: the port is free again.
     const other = createServer()
     other.listen(Number(new URL(url).port), '127.0.0.1')

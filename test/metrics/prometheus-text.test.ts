@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { DROP_REASONS, renderPrometheusText, type CourierStats, type SenderStats } from '../../src/index.js'
 import { senderLabels as senderLabelsOf } from '../../src/metrics/prometheus-text.js'
+import { TimingsRecorder } from '../../src/stats/timings-recorder.js'
+import { DURATION_BOUNDS_MS, type Histogram, type SenderTimings } from '../../src/stats/timings.js'
 import { parsePrometheusText } from './prom-parse.js'
+
+/** Timings holding the given observations. */
+function timings(observe: (t: TimingsRecorder) => void): SenderTimings {
+  const recorder = new TimingsRecorder()
+  observe(recorder)
+  return recorder.snapshot()
+}
 
 function senderStats(name: string, overrides: Partial<SenderStats> = {}): SenderStats {
   return {
@@ -92,6 +101,14 @@ describe('renderPrometheusText', () => {
         '# HELP pino_courier_queue_capacity_records Most records the queue holds (queue.maxRecords).',
         '# TYPE pino_courier_queue_capacity_records gauge',
         'pino_courier_queue_capacity_records{sender="http"} 10000',
+        '# HELP pino_courier_request_duration_seconds Delivery attempts (requests), retries included: from the start of an attempt to its answer or timeout.',
+        '# TYPE pino_courier_request_duration_seconds histogram',
+        '# HELP pino_courier_delivery_duration_seconds Batches delivered or failed for good: from the dispatch of a batch to its end, retries and their waits included.',
+        '# TYPE pino_courier_delivery_duration_seconds histogram',
+        '# HELP pino_courier_queue_wait_seconds Batches dispatched from the queue: how long the oldest record of a batch waited in the queue.',
+        '# TYPE pino_courier_queue_wait_seconds histogram',
+        '# HELP pino_courier_batch_records Batches dispatched: records per batch.',
+        '# TYPE pino_courier_batch_records histogram',
         '# HELP pino_courier_malformed_lines_total Input lines that were not a JSON object (delivered wrapped); not per sender.',
         '# TYPE pino_courier_malformed_lines_total counter',
         'pino_courier_malformed_lines_total 1',
@@ -139,5 +156,86 @@ describe('renderPrometheusText', () => {
     expect(scrape.value('pino_courier_failed_records_total', { sender: 'custom' })).toBeUndefined()
     expect(scrape.value('pino_courier_dropped_records_total', { sender: 'custom', reason: 'overflow' })).toBe(0)
     expect(scrape.value('pino_courier_received_records_total', { sender: 'http' })).toBe(2)
+  })
+
+  it('renders histograms in seconds, with cumulative buckets up to +Inf, _sum and _count (exact text)', () => {
+    const h: Histogram = { bounds: [1, 2.5, 10], counts: [1, 0, 2, 1], sum: 31.5, count: 4 }
+    const stats = senderStats('http', { timings: { attemptMs: h, deliveryMs: h, queueWaitMs: h, batchRecords: h } })
+    const text = renderPrometheusText({ lines: 0, malformed: 0, senders: [stats] })
+    expect(text).toContain(
+      [
+        '# TYPE pino_courier_request_duration_seconds histogram',
+        'pino_courier_request_duration_seconds_bucket{sender="http",le="0.001"} 1',
+        'pino_courier_request_duration_seconds_bucket{sender="http",le="0.0025"} 1',
+        'pino_courier_request_duration_seconds_bucket{sender="http",le="0.01"} 3',
+        'pino_courier_request_duration_seconds_bucket{sender="http",le="+Inf"} 4',
+        'pino_courier_request_duration_seconds_sum{sender="http"} 0.0315',
+        'pino_courier_request_duration_seconds_count{sender="http"} 4',
+        '',
+      ].join('\n'),
+    )
+    // Records are not durations: no conversion.
+    expect(text).toContain(
+      [
+        'pino_courier_batch_records_bucket{sender="http",le="1"} 1',
+        'pino_courier_batch_records_bucket{sender="http",le="2.5"} 1',
+        'pino_courier_batch_records_bucket{sender="http",le="10"} 3',
+        'pino_courier_batch_records_bucket{sender="http",le="+Inf"} 4',
+        'pino_courier_batch_records_sum{sender="http"} 31.5',
+        'pino_courier_batch_records_count{sender="http"} 4',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('renders a sender\'s real timings: the parser finds every histogram consistent', () => {
+    const t = timings((r) => {
+      for (const ms of [0.5, 3, 40, 40, 700, 45_000]) r.attempt(ms)
+      r.delivery(120)
+      r.dispatched(250, 1000)
+      r.dispatched(5000, undefined)
+    })
+    const scrape = parsePrometheusText(renderPrometheusText({ lines: 0, malformed: 0, senders: [senderStats('http', { timings: t })] }))
+    for (const name of ['pino_courier_request_duration_seconds', 'pino_courier_delivery_duration_seconds', 'pino_courier_queue_wait_seconds', 'pino_courier_batch_records']) {
+      expect(scrape.types.get(name)).toBe('histogram')
+    }
+    const attempts = scrape.histogram('pino_courier_request_duration_seconds', { sender: 'http' })
+    expect(attempts?.count).toBe(6)
+    expect(attempts?.sum).toBeCloseTo(45.7835, 6)
+    expect(attempts?.buckets.map((b) => b.le)).toEqual([...DURATION_BOUNDS_MS.map((ms) => ms / 1000), Number.POSITIVE_INFINITY])
+    expect(attempts?.buckets.find((b) => b.le === 0.05)?.count).toBe(4)
+    expect(attempts?.buckets.find((b) => b.le === 30)?.count).toBe(5)
+    expect(scrape.histogram('pino_courier_queue_wait_seconds', { sender: 'http' })).toMatchObject({ count: 1, sum: 1 })
+    expect(scrape.histogram('pino_courier_batch_records', { sender: 'http' })).toMatchObject({ count: 2, sum: 5250 })
+    expect(scrape.histogram('pino_courier_batch_records', { sender: 'http' })?.buckets.find((b) => b.le === 250)?.count).toBe(1)
+  })
+
+  it('a sender without timings (a custom one) or with malformed ones gets no histogram series; the others do', () => {
+    const odd = { attemptMs: { bounds: [1, 2], counts: [1], sum: 1, count: 1 } } as unknown as SenderTimings
+    const senders = [senderStats('custom'), senderStats('odd', { timings: odd }), senderStats('http', { timings: timings((r) => r.attempt(5)) })]
+    const text = renderPrometheusText({ lines: 0, malformed: 0, senders })
+    const scrape = parsePrometheusText(text)
+    expect(text).not.toMatch(/_seconds_[a-z]+\{sender="(custom|odd)"/)
+    expect(text).not.toMatch(/batch_records_[a-z]+\{sender="(custom|odd)"/)
+    expect(scrape.histogram('pino_courier_request_duration_seconds', { sender: 'http' })?.count).toBe(1)
+    expect(scrape.histogram('pino_courier_delivery_duration_seconds', { sender: 'http' })?.count).toBe(0)
+  })
+})
+
+describe('parsePrometheusText on histograms', () => {
+  const head = '# TYPE h histogram\n'
+  it('accepts a consistent histogram', () => {
+    const scrape = parsePrometheusText(`${head}h_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n`)
+    expect(scrape.histogram('h')).toEqual({ buckets: [{ le: 1, count: 1 }, { le: Number.POSITIVE_INFINITY, count: 2 }], sum: 3, count: 2 })
+  })
+  it.each([
+    ['buckets that are not cumulative', 'h_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 3\nh_count 1\n'],
+    ['a +Inf bucket that is not _count', 'h_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 3\n'],
+    ['no +Inf bucket', 'h_bucket{le="1"} 1\nh_sum 3\nh_count 1\n'],
+    ['no _sum', 'h_bucket{le="+Inf"} 1\nh_count 1\n'],
+    ['le not ascending', 'h_bucket{le="2"} 1\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 1\nh_sum 3\nh_count 1\n'],
+    ['a bucket without le', 'h_bucket 1\nh_bucket{le="+Inf"} 1\nh_sum 3\nh_count 1\n'],
+  ])('refuses %s', (_what, body) => {
+    expect(() => parsePrometheusText(head + body)).toThrow()
   })
 })
