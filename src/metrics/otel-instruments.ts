@@ -85,7 +85,7 @@ export interface TimingInstrument {
 export const TIMINGS: readonly TimingInstrument[] = [
   {
     field: 'attemptMs',
-    suffix: 'attempt.duration',
+    suffix: 'request.duration',
     unit: 's',
     description: 'Per delivery attempt (request), retries included: from its start to its answer or timeout.',
     scale: 0.001,
