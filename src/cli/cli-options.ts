@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { ConfigError } from '../config/config-error.js'
 import { DEFAULT_LEVELS } from '../config/levels.js'
 import { parseTransportOptions, type ResolvedTransportOptions } from '../config/transport-options.js'
-import type { QueueOptions } from '../config/delivery-options.js'
+import type { BatchOptions, QueueOptions } from '../config/delivery-options.js'
 import { errorMessage } from '../error-message.js'
 import { UsageError } from './usage-error.js'
 
@@ -33,22 +33,27 @@ export const SHARED_FLAGS_USAGE = `  --url URL                  one http sender 
 
 /**
  * The CLI's queue defaults, under the config's own: a pipe waits for room instead of dropping
- * (`block`), and a queue of 8 MiB / 50,000 records per sender keeps the process well under 100 MB
- * of memory however long the input is, while leaving the http sender's 8 requests of 1 MiB batches
- * something to send.
+ * (`block`), and a queue of 4 MiB / 20,000 records per sender, with batches of at most 512 KiB (the
+ * http sender has 8 of them in flight), keeps the process under 100 MB of memory however long the
+ * input is. Half of that is Node and the library loaded, idle.
  */
 export const CLI_QUEUE_DEFAULTS: Readonly<Required<Pick<QueueOptions, 'overflow' | 'maxBytes' | 'maxRecords' | 'maxBlockMs'>>> = Object.freeze({
   overflow: 'block',
-  maxBytes: 8 * 1024 * 1024,
-  maxRecords: 50_000,
+  maxBytes: 4 * 1024 * 1024,
+  maxRecords: 20_000,
   // The block window (how long a sender pauses the reader before it gives up and drops) at its
   // largest; the pipe command also waits on its own past it (see pipe-reader.ts), so nothing drops.
   maxBlockMs: 9000,
 })
 
+/** The CLI's batch defaults, under the config's own (see {@link CLI_QUEUE_DEFAULTS}). */
+export const CLI_BATCH_DEFAULTS: Readonly<Required<Pick<BatchOptions, 'maxBytes'>>> = Object.freeze({
+  maxBytes: 512 * 1024,
+})
+
 /** What the shared flags resolve to: everything createCliCourier needs. */
 export interface CliCourierOptions {
-  /** The transport's options, validated, senders named, the CLI's queue defaults as the lowest layer. */
+  /** The transport's options, validated, senders named, the CLI's queue and batch defaults as the lowest layer. */
   readonly transport: ResolvedTransportOptions
   /** The logger's levels: pino's defaults and `--custom-levels`. */
   readonly levels: Readonly<Record<string, number>>
@@ -87,7 +92,7 @@ export function courierOptionsFromFlags(values: SharedFlagValues): CliCourierOpt
   const custom = values['custom-levels'] === undefined ? {} : parseCustomLevels(values['custom-levels'])
   const parsed = parseTransportOptions(raw)
   return {
-    transport: { ...parsed, queue: { ...CLI_QUEUE_DEFAULTS, ...parsed.queue } },
+    transport: { ...parsed, queue: { ...CLI_QUEUE_DEFAULTS, ...parsed.queue }, batch: { ...CLI_BATCH_DEFAULTS, ...parsed.batch } },
     levels: { ...DEFAULT_LEVELS, ...custom },
     messageKey,
     source: config === undefined ? '--url' : `--config ${config}`,

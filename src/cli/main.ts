@@ -4,15 +4,12 @@
  * `redrive` and `spool` sub-commands. Each returns its exit code (0 delivered, 1 some record failed or
  * was dropped, 2 usage or configuration error); the process exits with it once stdout has drained.
  */
-import { runPipe } from './pipe-command.js'
-import { runRedrive } from './redrive-command.js'
-import { runSpool } from './spool-command.js'
-
 async function main(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv
-  if (first === 'redrive') return runRedrive(rest)
-  if (first === 'spool') return runSpool(rest)
-  return runPipe(argv)
+  // Each command loads only its own code: the pipe command starts sooner and smaller.
+  if (first === 'redrive') return (await import('./redrive-command.js')).runRedrive(rest)
+  if (first === 'spool') return (await import('./spool-command.js')).runSpool(rest)
+  return (await import('./pipe-command.js')).runPipe(argv)
 }
 
 main(process.argv.slice(2)).then(

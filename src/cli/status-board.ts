@@ -97,7 +97,10 @@ export class StatusBoard {
   #redraw(): void {
     const stats = this.#courier.stats()
     const rates = this.#rate(stats.senders)
-    const width = Math.max(20, (this.#target.columns() ?? 80) - 1)
+    // Left one short of the width: a line filling it exactly would wrap on some terminals. A pty
+    // without a size says 0: taken as 80.
+    const columns = this.#target.columns() || 80
+    const width = Math.max(20, columns - 1)
     const nameWidth = Math.min(24, Math.max(...stats.senders.map((s) => s.name.length)))
     const lines = stats.senders.map((s, i) => fit(`${s.name.padEnd(nameWidth)}  ${senderStatus(s, rates[i] ?? 0, '  ')}`, width))
     if (lines.length === this.#drawn.length && lines.every((line, i) => line === this.#drawn[i])) return
