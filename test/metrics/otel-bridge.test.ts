@@ -22,7 +22,9 @@ import { bridgeToOpenTelemetry, type OpenTelemetryBridgeOptions } from '../../sr
 import { otelInstrumentNames, TIMINGS } from '../../src/metrics/otel-instruments.js'
 import type { SenderStats } from '../../src/stats/delivery-stats.js'
 import { DEFAULT_QUEUE, type TransportOptions } from '../../src/index.js'
-import { endIfOpen, endTransport, flushLogger, nextEvent, waitUntil, type TransportStream } from '../fixtures/integration.js'
+import type { CourierTransportStream } from '../../src/input/courier-transport.js'
+import { endIfOpen, endTransport, fixture, flushLogger, nextEvent, waitUntil, type TransportStream } from '../fixtures/integration.js'
+import { runNode } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
 
 const { defer, sink } = useCleanups()
@@ -190,6 +192,17 @@ describe('bridgeToOpenTelemetry over a CourierStream (stats() read at each colle
     expect(after.value('pino_courier.records.received', { sender: 's' })).toBe(1)
   })
 })
+
+it('holds no timer: an app that never calls close() exits by itself', async () => {
+  const http = await sink()
+  const result = await runNode(fixture('otel-exit-app.mjs'), [http.url], { timeoutMs: 30_000 })
+  expect(result.signal, result.stderr).toBeNull()
+  expect(result.code, result.stderr).toBe(0)
+  expect(result.stdout).toContain('DELIVERED 10')
+})
+
+// Compile-time: createCourierTransport()'s typed stream is a source as it is.
+export const typedTransportIsASource = (transport: CourierTransportStream): void => void bridgeToOpenTelemetry(transport).close()
 
 describe('bridgeToOpenTelemetry over courier:stats events', () => {
   /** A SenderStats with every field; `over` sets some. */
