@@ -150,9 +150,9 @@ async function send(options: RedriveOptions, real: string, file: FileHandle): Pr
       return
     }
     // The courier gives the line's record the next arrival seq: that is how outcomes find their line.
-    const seq = nextSeq() + 1
+    // Added first: a sender that refuses the line (overflow, oversize) reports it within write().
+    lines.add(nextSeq() + 1, line.start, line.end)
     const keepGoing = courier.write(line.text)
-    lines.add(seq, line.start, line.end)
     if (!keepGoing) await waitForRoom(courier, stopped, stop)
   }
   for (let line = await reader.next(); line && !stop?.aborted; line = await reader.next()) await write(line)
