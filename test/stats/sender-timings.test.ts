@@ -156,6 +156,28 @@ describe('a queued sender\'s timings', () => {
     await sender.close()
   })
 
+  it('a batch taken in part and its rest retried is one delivery, ended when the rest is accepted', async () => {
+    let n = 0
+    const sink: Sink = {
+      async deliver(batch) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        // The first attempt: record 0 accepted, record 1 refused for good, record 2 to be tried again.
+        if (n++ === 0) return { rejected: [{ index: 1, error: 'mapping' }], retry: [{ index: 2, error: '429' }] }
+        expect(batch.records).toHaveLength(1)
+        return undefined
+      },
+    }
+    const sender = makeSender({ batch: { maxRecords: 3, maxWaitMs: 50 }, retry: { baseDelayMs: 100, maxDelayMs: 100 } }, sink)
+    send(sender, 3)
+    await vi.advanceTimersByTimeAsync(10 + 50 + 10)
+    const { delivered, failed, timings } = sender.stats()
+    expect({ delivered, failed }).toEqual({ delivered: 2, failed: 1 })
+    expect(timings?.attemptMs).toEqual(holding(DURATION_BOUNDS_MS, [10, 10]))
+    expect(timings?.deliveryMs).toEqual(holding(DURATION_BOUNDS_MS, [70]))
+    expect(timings?.batchRecords).toEqual(holding(BATCH_RECORDS_BOUNDS, [3]))
+    await sender.close()
+  })
+
   it('leaves batches kept in the spool out of the deliveries, and recovered ones out of the queue wait', async () => {
     const dir = await tempDir()
     const sink = new SwitchSink()
