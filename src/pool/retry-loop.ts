@@ -68,7 +68,7 @@ export class RetryLoop<Job extends RetryJob> {
     const started = Date.now()
     for (let n = 1; !job.settled; n++) {
       this.#ledger.attempted()
-      const attemptStart = Date.now()
+      const attemptStart = n === 1 ? started : Date.now()
       const outcome = await attempt((context) => host.deliver(job, context), n, this.#timeoutMs, host.stopped)
       this.#ledger.timings.attempt(Date.now() - attemptStart)
       let error: unknown
