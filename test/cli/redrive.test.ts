@@ -3,7 +3,7 @@
  * temp directories, a real HTTP sink on 127.0.0.1. What is checked is what the user sees: the exit
  * code, the file's lines afterwards, and what the sink received.
  */
-import { chmodSync, linkSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runNode, startNode } from '../helpers/child-process.js'
@@ -239,6 +239,59 @@ describe('redrive', () => {
     // The 30 lines delivered left; the 25 appended meanwhile stayed, whole and in order.
     expect(fileLines(file)).toEqual(appended)
     expect(acceptedIds(sink)).toEqual(range(30))
+  })
+
+  it('keeps every line when a sink refuses records without saying which', async () => {
+    const dir = await cleanups.tempDir()
+    // Axiom-style answer: a 200 counting one refused record, not naming it.
+    const sink = await cleanups.sink((request) => (request.body.includes('"i":3}') ? { status: 200, body: '{"failed":1}' } : undefined))
+    const file = join(dir, 'dead.ndjson')
+    const all = lines(range(8))
+    writeFileSync(file, all.join('\n') + '\n')
+    const config = writeConfig(dir, { senders: [{ type: 'http', url: sink.url, rejectedCountField: 'failed', batch: { maxRecords: 1 } }] })
+    const result = await redriveCli([file, '--config', config])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/1 record failed or dropped without the sink saying which: every line was kept/)
+    expect(fileLines(file)).toEqual(all)
+  })
+
+  it('stopped by SIGTERM mid-way, keeps every line not delivered; killed mid-way, loses nothing and the next run goes on', async () => {
+    const dir = await cleanups.tempDir()
+    // Nothing is delivered while the test holds the sink (503: retried).
+    let held = true
+    const sink = await cleanups.sink(() => (held ? { status: 503 } : undefined))
+    const file = join(dir, 'dead.ndjson')
+    const all = lines(range(40))
+    writeFileSync(file, all.join('\n') + '\n')
+    const config = writeConfig(dir, {
+      closeTimeoutMs: 1000,
+      senders: [{ type: 'http', url: sink.url, batch: { maxRecords: 10 }, retry: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 10_000, maxRetryTimeMs: 600_000 } }],
+    })
+
+    const stopped = startNode(CLI, ['redrive', file, '--config', config], { timeoutMs: 60_000 })
+    cleanups.defer(() => stopped.running && stopped.signal('SIGKILL'))
+    await sink.waitFor(() => sink.requests.length > 0, 60_000)
+    stopped.signal('SIGTERM')
+    const graceful = await stopped.result
+    expect(graceful.stderr).toMatch(/stopped by a signal/)
+    expect(graceful.code).toBe(1)
+    expect(fileLines(file)).toEqual(all)
+
+    const killed = startNode(CLI, ['redrive', file, '--config', config], { timeoutMs: 60_000 })
+    cleanups.defer(() => killed.running && killed.signal('SIGKILL'))
+    const seen = sink.requests.length
+    await sink.waitFor(() => sink.requests.length > seen, 60_000)
+    killed.signal('SIGKILL')
+    await killed.result
+    expect(fileLines(file)).toEqual(all)
+
+    // The lock the killed run left is taken over; at least once: every line goes now.
+    held = false
+    const rerun = await redriveCli([file, '--config', config])
+    expect(rerun.code).toBe(0)
+    expect(readFileSync(file, 'utf8')).toBe('')
+    expect(acceptedIds(sink)).toEqual(range(40))
+    expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual([])
   })
 
   it('counts lines that went into the config’s disk spool as handed over', async () => {
