@@ -103,6 +103,10 @@ async function ship(io: PipeIo, courier: Courier, options: CliCourierOptions, fl
     if (stoppedBy === undefined) {
       stoppedBy = signal
       stop.abort()
+      const again = signal === 'SIGINT' ? ' (SIGINT again to exit at once)' : ''
+      const text = `pino-courier: ${signal}: stopped reading; delivering what was read within ${options.transport.closeTimeoutMs} ms${again}`
+      if (board) board.message(text)
+      else io.status.write(text + '\n')
       return
     }
     if (signal === 'SIGINT') {
