@@ -15,6 +15,9 @@ import { redrive, RedriveUsageError } from './redrive/redrive.js'
 import { stopOnSignals } from './redrive/stop-on-signals.js'
 import { EXIT, UsageError } from './usage-error.js'
 
+/** Exit code of a second SIGINT/SIGTERM, which quits at once (as the pipe command's). */
+const SECOND_SIGNAL_EXIT = 130
+
 const COMMAND = 'pino-courier redrive'
 
 const FLAGS = { ...SHARED_FLAGS, help: { type: 'boolean', short: 'h' } } as const
@@ -51,7 +54,7 @@ export async function runRedrive(args: readonly string[]): Promise<number> {
   } catch (error) {
     return usage(error)
   }
-  const stop = stopOnSignals(COMMAND, EXIT.undelivered)
+  const stop = stopOnSignals(COMMAND, SECOND_SIGNAL_EXIT)
   try {
     const options = courierOptionsFromFlags(values)
     const report = await redrive({

@@ -15,6 +15,9 @@ import { formatListing, listingJson } from './spool/spool-format.js'
 import { listSpool, NotASpoolError } from './spool/spool-listing.js'
 import { EXIT, UsageError } from './usage-error.js'
 
+/** Exit code of a second SIGINT/SIGTERM, which quits at once (as the pipe command's). */
+const SECOND_SIGNAL_EXIT = 130
+
 const COMMAND = 'pino-courier spool'
 
 const FLAGS = {
@@ -78,7 +81,7 @@ export async function runSpool(args: readonly string[]): Promise<number> {
 async function drain(dir: string, values: SharedFlagValues): Promise<number> {
   const maxWaitMs = parseMaxWait(values['max-wait-ms'])
   const options = courierOptionsFromFlags(values)
-  const stop = stopOnSignals(COMMAND, EXIT.undelivered)
+  const stop = stopOnSignals(COMMAND, SECOND_SIGNAL_EXIT)
   try {
     const report = await drainSpool({
       dir,

@@ -230,7 +230,7 @@ class Tally {
         pending++
         this.records += info.count
         this.bytes += info.bytes
-        for (const line of decodeFrame(data.subarray(offset, offset + info.size)).lines) this.#time(recordTime(line))
+        for (const line of frameLines(data.subarray(offset, offset + info.size))) this.#time(recordTime(line))
       }
       offset += info.size
     }
@@ -247,6 +247,15 @@ class Tally {
     }
     if (this.#oldest === undefined || time < this.#oldest) this.#oldest = time
     if (this.#newest === undefined || time > this.#newest) this.#newest = time
+  }
+}
+
+/** A frame's lines; none when it cannot be decoded (its checksum held, so only a bug of another version would). */
+function frameLines(frame: Buffer): readonly string[] {
+  try {
+    return decodeFrame(frame).lines
+  } catch {
+    return []
   }
 }
 
