@@ -36,11 +36,16 @@ export { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PATH, metricsOptionsSchema } from
 export type { MetricsOptions } from './metrics/metrics-options.js'
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheusText } from './metrics/prometheus-text.js'
 export type { PrometheusTextOptions } from './metrics/prometheus-text.js'
+export { bridgeToOpenTelemetry } from './metrics/otel-bridge.js'
+export type { OpenTelemetryBridge, OpenTelemetryBridgeOptions, StatsEventSource, StatsPollSource } from './metrics/otel-bridge.js'
+export type { OtelMeterProvider } from './metrics/otel-api.js'
 
 export { DeliveryError, DeliveryTimeoutError } from './pool/delivery-error.js'
 export type { DeliveryErrorOptions } from './pool/delivery-error.js'
 export { DROP_REASONS, MAX_RECENT_FAILURES, totalDropped } from './stats/delivery-stats.js'
 export type { DropReason, FailureRecord, SenderStats } from './stats/delivery-stats.js'
+export { BATCH_RECORDS_BOUNDS, DURATION_BOUNDS_MS } from './stats/timings.js'
+export type { Histogram, SenderTimings } from './stats/timings.js'
 export {
   DEFAULT_BATCH,
   DEFAULT_POOL,

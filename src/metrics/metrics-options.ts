@@ -9,7 +9,7 @@ export const DEFAULT_METRICS_HOST = '127.0.0.1'
 export const DEFAULT_METRICS_PATH = '/metrics'
 
 /**
- * A Prometheus endpoint serving the courier's counters and gauges (text format 0.0.4).
+ * A Prometheus endpoint serving the courier's counters, gauges and histograms (text format 0.0.4).
  *
  * The address it listens on, useful with `port: 0`, is posted to the main thread as a
  * `courier:metrics` event `{ url }` by the transport, and is `stream.metricsUrl` (and what
