@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs'
 import type { Courier } from '../input/courier.js'
-import type { SenderStats } from '../stats/delivery-stats.js'
+import { DROP_REASONS, type SenderStats } from '../stats/delivery-stats.js'
 import { setRepeat } from '../timers.js'
 import { droppedText } from './tally.js'
 
@@ -99,10 +99,15 @@ export class StatusBoard {
     const rates = this.#rate(stats.senders)
     // Left one short of the width: a line filling it exactly would wrap on some terminals. A pty
     // without a size says 0: taken as 80.
-    const columns = this.#target.columns() || 80
-    const width = Math.max(20, columns - 1)
-    const nameWidth = Math.min(24, Math.max(...stats.senders.map((s) => s.name.length)))
-    const lines = stats.senders.map((s, i) => fit(`${s.name.padEnd(nameWidth)}  ${senderStatus(s, rates[i] ?? 0, '  ')}`, width))
+    const width = Math.max(20, (this.#target.columns() || 80) - 1)
+    const names = stats.senders.map((s) => fit(s.name, MAX_NAME_WIDTH))
+    const nameWidth = Math.max(...names.map((n) => n.length))
+    const lines = stats.senders.map((s, i) => {
+      const name = (names[i] ?? '').padEnd(nameWidth)
+      const full = `${name}  ${senderStatus(s, rates[i] ?? 0, '  ')}`
+      // A narrow terminal gets the short form before anything is cut: the counts that matter last.
+      return fit(full.length <= width ? full : `${name} ${shortStatus(s, rates[i] ?? 0)}`, width)
+    })
     if (lines.length === this.#drawn.length && lines.every((line, i) => line === this.#drawn[i])) return
     // Back to the first line drawn, then each line erased and written again.
     let out = this.#drawn.length > 0 ? cursorUp(this.#drawn.length) : ''
@@ -133,6 +138,16 @@ function senderStatus(s: SenderStats, rate: number, sep: string): string {
   const spooled = s.spooled > 0 ? `${sep}spooled ${s.spooled}` : ''
   return [`${rate} rec/s`, `queued ${s.queued}`, `in flight ${s.inFlight}`, `delivered ${s.delivered}`, `failed ${s.failed}`, droppedText(s)].join(sep) + spooled
 }
+
+/** The status of a narrow terminal: `1200/s q 0 fly 500 ok 9000 fail 0 drop 0`. */
+function shortStatus(s: SenderStats, rate: number): string {
+  const dropped = DROP_REASONS.reduce((sum, r) => sum + s.dropped[r], 0)
+  const spooled = s.spooled > 0 ? ` spool ${s.spooled}` : ''
+  return `${rate}/s q ${s.queued} fly ${s.inFlight} ok ${s.delivered} fail ${s.failed} drop ${dropped}${spooled}`
+}
+
+/** Longest sender name shown on a terminal line (cut with an ellipsis past it). */
+const MAX_NAME_WIDTH = 20
 
 /** Moves the cursor to the start of the line `n` lines up. */
 function cursorUp(n: number): string {
