@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { LineSplitter } from '../../src/cli/line-splitter.js'
+
+/** Every line the splitter hands out for `chunks`, the end-of-input one included. */
+function split(chunks: readonly Buffer[], maxLineBytes = 1 << 20): string[] {
+  const splitter = new LineSplitter(maxLineBytes)
+  const lines: string[] = []
+  for (const chunk of chunks) {
+    splitter.push(chunk)
+    for (let line = splitter.next(); line !== undefined; line = splitter.next()) lines.push(line)
+  }
+  const last = splitter.end()
+  if (last !== undefined) lines.push(last)
+  return lines
+}
+
+/** `bytes` cut at the given offsets. */
+function cut(bytes: Buffer, at: readonly number[]): Buffer[] {
+  const chunks: Buffer[] = []
+  let start = 0
+  for (const end of [...at, bytes.length]) {
+    chunks.push(bytes.subarray(start, end))
+    start = end
+  }
+  return chunks
+}
+
+describe('LineSplitter', () => {
+  const text = 'first\r\nsecond ✓ 日本\n\nthird\rstill third\nlast without newline'
+  const expected = ['first', 'second ✓ 日本', '', 'third\rstill third', 'last without newline']
+
+  it('splits on newlines, cuts a CR before them, keeps a last line without newline', () => {
+    expect(split([Buffer.from(text)])).toEqual(expected)
+  })
+
+  it('gives the same lines however the input is cut, inside multi-byte characters too', () => {
+    const bytes = Buffer.from(text)
+    for (let a = 0; a <= bytes.length; a++) {
+      for (let b = a; b <= bytes.length; b += 3) {
+        expect(split(cut(bytes, [a, b]))).toEqual(expected)
+      }
+    }
+    // One byte at a time.
+    expect(split(cut(bytes, Array.from({ length: bytes.length }, (_, i) => i)))).toEqual(expected)
+  })
+
+  it('hands out nothing for a chunk without newline until the line ends', () => {
+    const splitter = new LineSplitter(1000)
+    splitter.push(Buffer.from('{"a":'))
+    expect(splitter.next()).toBeUndefined()
+    splitter.push(Buffer.from('1}\n{"b"'))
+    expect(splitter.next()).toBe('{"a":1}')
+    expect(splitter.next()).toBeUndefined()
+    expect(splitter.end()).toBe('{"b"')
+    expect(splitter.end()).toBeUndefined()
+  })
+
+  it('keeps a line growing past maxLineBytes only up to about there (still too big: dropped downstream)', () => {
+    const long = Buffer.alloc(10_000, 'x')
+    const lines = split([Buffer.from('a\n'), ...cut(long, [100, 200, 5000]), Buffer.from('\nb\n')], 150)
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toBe('a')
+    // Over the limit, so it cannot be taken for a line that fits; not the whole 10,000 bytes.
+    expect(lines[1]?.length).toBeGreaterThan(150)
+    expect(lines[1]?.length).toBeLessThanOrEqual(200)
+    expect(lines[2]).toBe('b')
+  })
+
+  it('also bounds a last line that never ends', () => {
+    const lines = split(cut(Buffer.alloc(50_000, 'y'), [1000, 2000, 30_000]), 1500)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]?.length).toBeGreaterThan(1500)
+    expect(lines[0]?.length).toBeLessThanOrEqual(2000)
+  })
+})
