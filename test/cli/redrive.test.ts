@@ -261,11 +261,13 @@ describe('redrive', () => {
     let held = true
     const sink = await cleanups.sink(() => (held ? { status: 503 } : undefined))
     const file = join(dir, 'dead.ndjson')
-    const all = lines(range(40))
-    writeFileSync(file, all.join('\n') + '\n')
+    const all = lines(range(300))
+    // The blank line makes the stopped run rewrite the file (it leaves): the lines not sent must be in it.
+    writeFileSync(file, '\n' + all.join('\n') + '\n')
+    // A queue of 10: the reader is paused mid-file when the signal comes.
     const config = writeConfig(dir, {
       closeTimeoutMs: 1000,
-      senders: [{ type: 'http', url: sink.url, batch: { maxRecords: 10 }, retry: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 10_000, maxRetryTimeMs: 600_000 } }],
+      senders: [{ type: 'http', url: sink.url, queue: { maxRecords: 10 }, batch: { maxRecords: 10 }, retry: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 10_000, maxRetryTimeMs: 600_000 } }],
     })
 
     const stopped = startNode(CLI, ['redrive', file, '--config', config], { timeoutMs: 60_000 })
@@ -290,7 +292,7 @@ describe('redrive', () => {
     const rerun = await redriveCli([file, '--config', config])
     expect(rerun.code).toBe(0)
     expect(readFileSync(file, 'utf8')).toBe('')
-    expect(acceptedIds(sink)).toEqual(range(40))
+    expect(acceptedIds(sink)).toEqual(range(300))
     expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual([])
   })
 

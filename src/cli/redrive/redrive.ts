@@ -144,7 +144,11 @@ async function send(options: RedriveOptions, real: string, file: FileHandle): Pr
   })
   const reader = new LineReader(file)
   let blank = 0
+  // Offset past the last line handled (sent or skipped as blank): everything after it stays in the
+  // file as the tail, a line read but not sent when a signal came included.
+  let handled = 0
   const write = async (line: FileLine): Promise<void> => {
+    handled = line.end
     if (isBlank(line.text)) {
       blank++
       return
@@ -171,7 +175,7 @@ async function send(options: RedriveOptions, real: string, file: FileHandle): Pr
     // A custom sender's flush failing: its records are counted, close reports them.
   }
   const close = await courier.close()
-  return finish({ real, file, opened, lines, blank, unfollowed, close, stopped: stop?.aborted === true, consumed: reader.consumed })
+  return finish({ real, file, opened, lines, blank, unfollowed, close, stopped: stop?.aborted === true, consumed: handled })
 }
 
 async function finish(run: {
