@@ -43,6 +43,9 @@ export function describeRedrive(report: RedriveReport, name: string): string[] {
       `pino-courier redrive: ${report.unattributed} ${plural(report.unattributed, 'record')} failed or dropped without the sink saying which: every line was kept, and a re-run sends the delivered ones again`,
     )
   }
+  if (report.remainder !== 'unchanged' && report.remainder.written && report.remainder.warning) {
+    out.push(`pino-courier redrive: ${name}: ${report.remainder.warning}`)
+  }
   if (report.stopped) out.push(`pino-courier redrive: stopped by a signal; the lines not read yet stay in ${name}`)
   return out
 }

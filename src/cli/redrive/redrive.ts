@@ -212,7 +212,14 @@ async function finish(run: {
   }
   const keptLines = unattributed > 0 ? lines.count : lines.count - counts.delivered
   let remainder: RemainderResult | 'unchanged' = 'unchanged'
-  if (keptLines < lines.count || run.blank > 0) remainder = await writeRemainder(run.real, run.file.fd, run.opened, kept, run.consumed)
+  if (keptLines < lines.count || run.blank > 0) {
+    try {
+      remainder = await writeRemainder(run.real, run.file.fd, run.opened, kept, run.consumed)
+    } catch (error) {
+      // A full disk, say: the file stays as it was (the temp file is gone), and the run says so.
+      remainder = { written: false, reason: `its remainder could not be written (${(error as Error).message})` }
+    }
+  }
   return {
     file: run.real,
     sent: lines.count,

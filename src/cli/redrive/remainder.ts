@@ -14,6 +14,8 @@ export type RemainderResult =
       readonly written: true
       /** Bytes that were appended to the file after the point reading stopped, kept at the end. */
       readonly tailBytes: number
+      /** Something went wrong after the rename (copying late appends): said on stderr. */
+      readonly warning?: string
     }
   | {
       readonly written: false
@@ -84,14 +86,19 @@ export async function writeRemainder(path: string, source: number, opened: Stats
     renameSync(temp, path)
     renamed = true
     syncDir(dirname(path))
-    // Appends that raced the rename went to the old file: copied over. Waiting a moment only when
-    // something was appending, for a write that was between its check of the path and its write.
-    copied = copyLate(source, fd, copied, buffer)
-    if (copied !== consumed || fstatSync(source).mtimeMs !== opened.mtimeMs) {
-      await sleep(LATE_APPEND_CHECK_MS)
+    try {
+      // Appends that raced the rename went to the old file: copied over. Waiting a moment only when
+      // something was appending, for a write that was between its check of the path and its write.
       copied = copyLate(source, fd, copied, buffer)
+      if (copied !== consumed || fstatSync(source).mtimeMs !== opened.mtimeMs) {
+        await sleep(LATE_APPEND_CHECK_MS)
+        copied = copyLate(source, fd, copied, buffer)
+      }
+      fsyncSync(fd)
+    } catch (error) {
+      const warning = `lines appended to it while it was being replaced may not all have been copied over (${(error as Error).message})`
+      return { written: true, tailBytes: copied - consumed, warning }
     }
-    fsyncSync(fd)
     return { written: true, tailBytes: copied - consumed }
   } finally {
     closeSync(fd)
