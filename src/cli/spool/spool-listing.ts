@@ -147,7 +147,10 @@ function ownerOf(dir: string): { state: OwnerState; owner?: SpoolOwner } {
   try {
     owner = JSON.parse(readFileNoFollow(join(dir, OWNER_FILE)).toString('utf8')) as SpoolOwner
   } catch (error) {
-    return { state: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'released' : 'unknown' }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'released' }
+    // A torn owner file (a start that crashed writing it) is taken over as a dead owner's; one that
+    // cannot be read (EACCES) is left alone, as the spool's own adoption does.
+    return { state: error instanceof SyntaxError ? 'dead' : 'unknown' }
   }
   if (typeof owner !== 'object' || owner === null) return { state: 'unknown' }
   if (owner.host !== hostname()) return { state: 'other-host', owner }
