@@ -147,6 +147,35 @@ describe('spool', () => {
     expect(acceptedIds(sink)).toEqual(range(100))
   })
 
+  it('counts what an owner adopted from a dead one, and drains both', async () => {
+    const root = await cleanups.tempDir()
+    const dir = join(root, 'spool')
+    const url = await downUrl()
+    const records = async (): Promise<number> => {
+      const result = await spoolCli([dir, '--json'])
+      return result.code === 0 ? (JSON.parse(result.stdout) as ListingJson).records : -1
+    }
+    // The first app dies with 40 records on disk; the second adopts its directory at start, spools 30
+    // of its own, and dies too.
+    for (const [count, first, total] of [[40, 0, 40], [30, 40, 70]] as const) {
+      const app = startNode(LIVE_APP, [url, dir, String(count), String(first)], { timeoutMs: 120_000 })
+      cleanups.defer(() => app.running && app.signal('SIGKILL'))
+      await app.waitForLine(/^logged$/)
+      await until(async () => (await records()) === total)
+      app.signal('SIGKILL')
+      await app.result
+    }
+    const json = await listing(dir)
+    expect(json.senders[0]?.owners).toEqual([expect.objectContaining({ state: 'dead', records: 70, adopted: [expect.stringMatching(/^adopted-/)] })])
+    expect((await spoolCli([dir])).stdout).toMatch(/dead \(pid \d+\): 70 records.*adopted 1 directory of dead owners/)
+
+    const sink = await cleanups.sink()
+    const drain = await spoolCli([dir, '--drain', '--url', sink.url])
+    expect(drain.stderr).toMatch(/http: 70 spooled records taken over: 70 delivered/)
+    expect(drain.code).toBe(0)
+    expect(acceptedIds(sink)).toEqual(range(70))
+  })
+
   it('drains only into a sender of the same name, and says so when none matches', async () => {
     const root = await cleanups.tempDir()
     const dir = join(root, 'spool')
