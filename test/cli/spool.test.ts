@@ -176,6 +176,23 @@ describe('spool', () => {
     expect(acceptedIds(sink)).toEqual(range(70))
   })
 
+  it('leaves what it could not send in the spool when the sink stays down past --max-wait-ms', async () => {
+    const root = await cleanups.tempDir()
+    const dir = join(root, 'spool')
+    await spoolMadeByApp(dir, 50)
+    const drain = await spoolCli([dir, '--drain', '--url', await downUrl(), '--max-wait-ms', '300'])
+    expect(drain.stderr).toMatch(/http: 50 spooled records taken over: 0 delivered, 0 failed, 0 dropped, 50 left in the spool/)
+    expect(drain.stderr).toMatch(/--max-wait-ms passed; what was not sent stays in the spool/)
+    expect(drain.code).toBe(0)
+    const after = await listing(dir)
+    expect(after.records).toBe(50)
+    expect(after.senders[0]?.owners.every((o) => o.state !== 'live')).toBe(true)
+
+    const sink = await cleanups.sink()
+    expect((await spoolCli([dir, '--drain', '--url', sink.url])).code).toBe(0)
+    expect(acceptedIds(sink)).toEqual(range(50))
+  })
+
   it('drains only into a sender of the same name, and says so when none matches', async () => {
     const root = await cleanups.tempDir()
     const dir = join(root, 'spool')
