@@ -1,7 +1,6 @@
 import { accessSync, constants, fstatSync, realpathSync, statSync, type Stats } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Courier, CourierCloseReport } from '../../input/courier.js'
 import { nextSeq } from '../../input/record.js'
 import { DROP_REASONS, totalDropped, type DropReason } from '../../stats/delivery-stats.js'
@@ -12,6 +11,7 @@ import { LineReader, type FileLine } from './line-reader.js'
 import { RedriveLock } from './redrive-lock.js'
 import { writeRemainder, type KeptRange, type RemainderResult } from './remainder.js'
 import { isSameFile } from './same-file.js'
+import { setTimer } from '../../timers.js'
 
 /** A problem found before anything was sent (exit code 2). */
 export class RedriveUsageError extends Error {
@@ -256,4 +256,9 @@ function isBlank(text: string): boolean {
   const first = text.charCodeAt(0)
   // Only a line starting with white space can be all white space: the common line is not trimmed.
   return (first === 32 || first === 9 || first === 13) && text.trim() === ''
+}
+
+/** Resolves after `ms` (through the library's timers, like every wait it makes). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimer(resolve, ms))
 }

@@ -1,6 +1,6 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setTimer } from '../../timers.js'
 
 /** A stretch of the original file to keep: [start, end) in bytes. */
 export interface KeptRange {
@@ -152,4 +152,9 @@ function syncDir(dir: string): void {
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
+}
+
+/** Resolves after `ms` (through the library's timers, like every wait it makes). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimer(resolve, ms))
 }

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { ResolvedTransportOptions, SenderSpec } from '../../config/transport-options.js'
 import type { Courier, CourierCloseReport } from '../../input/courier.js'
 import { sinkTypeOf } from '../../sinks/registry.js'
@@ -7,6 +6,7 @@ import { spoolDirName } from '../../spool/disk-spool.js'
 import type { SpoolOptions } from '../../spool/spool-options.js'
 import type { CliCourierOptions } from '../cli-options.js'
 import { listSpool, type SenderListing, type SpoolListing } from './spool-listing.js'
+import { setTimer } from '../../timers.js'
 
 /** A drain that cannot start (nothing is sent): exit 2. */
 export class DrainUsageError extends Error {
@@ -128,4 +128,9 @@ async function waitUntilEmpty(courier: Courier, stop: AbortSignal | undefined, m
     if (Date.now() >= deadline) return 'timeout'
     await sleep(POLL_MS)
   }
+}
+
+/** Resolves after `ms` (through the library's timers, like every wait it makes). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimer(resolve, ms))
 }
