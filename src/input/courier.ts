@@ -95,7 +95,23 @@ export class Courier extends EventEmitter<CourierEvents> {
     if (!log) return this.#send(this.#parser.parse(line))
     // The line goes into the log once, checked as it is encoded; the queued senders take its ref and
     // no record object is made, unless another sender wants one.
-    const ref = this.#parser.parseInto(line, log, Date.now())
+    return this.#fanOut(log, this.#parser.parseInto(line, log, Date.now()))
+  }
+
+  /**
+   * {@link write} for a line given as UTF-8 bytes, `bytes[start..end)` without its newline: a piped
+   * input's chunk (the CLI), copied into the log without a string per line. Never throws.
+   */
+  writeBytes(bytes: Uint8Array, start: number, end: number): boolean {
+    if (end <= start) return true
+    const log = this.#log
+    if (!log) return this.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end))
+    this.#lines++
+    return this.#fanOut(log, this.#parser.parseBytesInto(bytes, start, end, log, Date.now()))
+  }
+
+  /** Hands a line just appended to the log to every sender that wants it. */
+  #fanOut(log: RecordLog, ref: number): boolean {
     if (log.malformed(ref)) this.#malformed++
     // Held while it is handed out: a sender making room (reading its spool back) may append to the
     // log meanwhile, and the line must not be freed before the senders that want it hold it.

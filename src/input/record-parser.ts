@@ -25,12 +25,15 @@ export class RecordParser {
   readonly levelKey: string
   readonly messageKey: string
   readonly #prefix: string
+  /** The prefix in UTF-8, for lines that come as bytes. */
+  readonly #prefixBytes: Buffer
 
   constructor(options: RecordParserOptions = {}) {
     this.levels = options.levels ?? new LevelMap()
     this.levelKey = options.levelKey ?? 'level'
     this.messageKey = options.messageKey ?? 'msg'
     this.#prefix = `{${JSON.stringify(this.levelKey)}:`
+    this.#prefixBytes = Buffer.from(this.#prefix)
   }
 
   /**
@@ -73,6 +76,40 @@ export class RecordParser {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return log.append(this.#wrap(line), FALLBACK_LEVEL, time, true)
     // The parsed value is not kept: only its level was needed.
     return log.append(text, this.#levelOf((value as Record<string, unknown>)[this.levelKey]), time)
+  }
+
+  /**
+   * {@link parseInto} for a line given as UTF-8 bytes, `bytes[start..end)` without its newline (the
+   * CLI's path: a piped chunk is split without turning each line into a string and back). A pino line
+   * is copied into the log as it is; any other line takes the string path, so the verdicts are the same.
+   */
+  parseBytesInto(bytes: Uint8Array, start: number, end: number, log: RecordLog, time: number): number {
+    let from = start
+    let to = end
+    if (bytes[from] === 0xef && bytes[from + 1] === 0xbb && bytes[from + 2] === 0xbf /* BOM */) from += 3
+    if (to > from && bytes[to - 1] === 13 /* \r */) to--
+    const level = this.#fastLevelBytes(bytes, from, to)
+    if (level !== undefined) {
+      const ref = log.appendCheckedBytes(bytes, from, to, level, time)
+      if (ref >= 0) return ref
+    }
+    return this.parseInto(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end), log, time)
+  }
+
+  /** {@link #fastLevel} on bytes: numeric levels only (a label takes the string path). */
+  #fastLevelBytes(b: Uint8Array, start: number, end: number): number | undefined {
+    const prefix = this.#prefixBytes
+    if (end - start <= prefix.length) return undefined
+    for (let k = 0; k < prefix.length; k++) if (b[start + k] !== prefix[k]) return undefined
+    let i = start + prefix.length
+    let c = b[i] as number
+    if (!(c >= 48 && c <= 57)) return undefined
+    let n = 0
+    while (c >= 48 && c <= 57 && i < end) {
+      n = n * 10 + (c - 48)
+      c = b[++i] as number
+    }
+    return i < end && (c === 44 /* , */ || c === 125) && Number.isSafeInteger(n) ? n : undefined
   }
 
   #fastLevel(line: string): number | undefined {
