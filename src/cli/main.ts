@@ -4,6 +4,11 @@
  * `redrive` and `spool` sub-commands. Each returns its exit code (0 delivered, 1 some record failed or
  * was dropped, 2 usage or configuration error); the process exits with it once stdout has drained.
  */
+import { keepYoungGenerationSmall } from './young-generation.js'
+
+// Before anything else is loaded: loading the library is already enough to grow it.
+keepYoungGenerationSmall()
+
 async function main(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv
   // Each command loads only its own code: the pipe command starts sooner and smaller.
