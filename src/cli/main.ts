@@ -22,8 +22,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
     // Exit once what was written to stdout (--echo) has gone; sockets and timers left by a sender
     // past its close deadline must not keep the process alive.
-    if (process.stdout.writableLength === 0) process.exit(code)
-    else process.stdout.once('drain', () => process.exit(code)).once('error', () => process.exit(code))
+    const stdout = process.stdout
+    // A stdout that broke (EPIPE) will neither drain nor report again: nothing more can go out.
+    if (stdout.writableLength === 0 || stdout.destroyed || stdout.errored) process.exit(code)
+    else stdout.once('drain', () => process.exit(code)).once('error', () => process.exit(code)).once('close', () => process.exit(code))
   },
   (error: unknown) => {
     process.stderr.write(`pino-courier: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)

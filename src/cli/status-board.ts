@@ -57,6 +57,8 @@ export class StatusBoard {
   }
 
   start(): void {
+    // The first rate is over the first second, not from the first line printed.
+    this.#rate(this.#courier.stats().senders)
     if (this.#target.isTTY) {
       this.#timer = setRepeat(() => this.#redraw(), TTY_REDRAW_MS)
       this.#redraw()
