@@ -74,6 +74,22 @@ describe('pino-courier pipe: delivery and the ledger', () => {
     expect(result.stderr).toContain('exit 1: 2 records not delivered')
   })
 
+  it('exits 0 when what could not be delivered waits in the spool for the next start', async () => {
+    // A collector that is gone: its port refuses connections.
+    const gone = await cleanups.sink()
+    const url = gone.url
+    await gone.close()
+    const dir = await cleanups.tempDir()
+    const config = await writeConfig(dir, {
+      senders: [{ type: 'http', url, retry: { maxAttempts: 2, baseDelayMs: 10 }, spool: { dir: `${dir}/spool` } }],
+      closeTimeoutMs: 1000,
+    })
+    const result = await runCli(['--config', config, '--quiet'], ndjson(300))
+    expect(result.code, result.stderr).toBe(0)
+    expect(tallyOf(result.stderr).line).toMatch(/delivered 0, failed 0, dropped 0, spooled 300,/)
+    expect(result.stderr).toContain('exit 0: every record delivered or spooled for the next start')
+  })
+
   it('exits 1 with the failures in the tally when the sink refuses every batch (4xx)', async () => {
     const sink = await cleanups.sink(() => ({ status: 400, body: 'bad request' }))
     const dir = await cleanups.tempDir()
