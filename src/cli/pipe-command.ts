@@ -29,13 +29,16 @@ export const PIPE_FLAGS = Object.freeze({
   version: { type: 'boolean', short: 'v' },
 } as const)
 
+/** Exit code of a second SIGINT or SIGTERM, which quits without waiting (as a shell's 128 + SIGINT). */
+export const SECOND_SIGNAL_EXIT = 130
+
 /** Default period of the plain status line when stderr is not a terminal, in seconds. */
 export const DEFAULT_STATUS_INTERVAL_S = 10
 
 export const PIPE_USAGE = `Usage: node app.js | pino-courier --url URL [options]
        node app.js | pino-courier --config courier.json [options]
        pino-courier redrive FILE (--url URL | --config FILE) [options]
-       pino-courier spool DIR [--drain (--url URL | --config FILE)]
+       pino-courier spool DIR [--json | --drain (--url URL | --config FILE)]
 
 Ships the NDJSON lines of stdin (pino's output) to the senders. A full queue pauses the reading
 (the pipe fills and the writer waits) instead of dropping records.
@@ -51,7 +54,8 @@ ${SHARED_FLAGS_USAGE}
 
 Flags override the --config file. Status and tally go to stderr; stdout carries only --echo.
 SIGTERM or SIGINT: stop reading, deliver within the close deadline (closeTimeoutMs), print the
-tally; a second SIGINT exits at once (code 130).
+tally; a second SIGINT or SIGTERM exits at once (code 130).
+"pino-courier redrive --help" and "pino-courier spool --help" for the sub-commands.
 Exit codes: 0 every record delivered (or spooled), 1 some record failed or was dropped,
 2 usage or configuration error (nothing sent). See docs/cli.md.`
 
@@ -103,17 +107,14 @@ async function ship(io: PipeIo, courier: Courier, options: CliCourierOptions, fl
     if (stoppedBy === undefined) {
       stoppedBy = signal
       stop.abort()
-      const again = signal === 'SIGINT' ? ' (SIGINT again to exit at once)' : ''
-      const text = `pino-courier: ${signal}: stopped reading; delivering what was read within ${options.transport.closeTimeoutMs} ms${again}`
+      const text = `pino-courier: ${signal}: stopped reading; delivering what was read within ${options.transport.closeTimeoutMs} ms (${signal} again to exit at once)`
       if (board) board.message(text)
       else io.status.write(text + '\n')
       return
     }
-    if (signal === 'SIGINT') {
-      // A second Ctrl-C: the person does not want to wait for the close deadline.
-      io.status.write(`\npino-courier: second SIGINT: exiting now, what was not delivered yet is lost\n`)
-      process.exit(130)
-    }
+    // A second signal (Ctrl-C again): whoever sent it does not want to wait for the close deadline.
+    io.status.write(`\npino-courier: second signal (${signal}): exiting now, what was not delivered yet is lost\n`)
+    process.exit(SECOND_SIGNAL_EXIT)
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)

@@ -18,7 +18,7 @@ describe('pino-courier pipe: SIGTERM and SIGINT', () => {
     const result = await child.result
     expect(result.signal).toBeNull()
     expect(result.code, result.stderr).toBe(0)
-    expect(result.stderr).toContain('SIGTERM: stopped reading; delivering what was read within 5000 ms')
+    expect(result.stderr).toContain('SIGTERM: stopped reading; delivering what was read within 5000 ms (SIGTERM again to exit at once)')
     // Every line read was delivered (all 500 unless the pipe handed them over in pieces).
     const read = Number(/stopped by SIGTERM: (\d+) lines read/.exec(result.stderr)?.[1])
     expect(read).toBeGreaterThanOrEqual(100)
@@ -41,7 +41,22 @@ describe('pino-courier pipe: SIGTERM and SIGINT', () => {
     expect(tallyOf(result.stderr).line).toContain('dropped 100 (closed 100)')
   })
 
-  it('a second SIGINT exits at once, without waiting for the close deadline', async () => {
+  it('a second SIGTERM exits 130 at once too', async () => {
+    const sink = await cleanups.sink(() => ({ hang: true }))
+    const dir = await cleanups.tempDir()
+    const config = await writeConfig(dir, { senders: [{ type: 'http', url: sink.url, batch: { maxWaitMs: 10 } }], closeTimeoutMs: 9000 })
+    const child = startCli(['--config', config, '--quiet'], { timeoutMs: 60_000 })
+    await child.write(ndjson(10))
+    await sink.waitFor(() => sink.requests.length > 0)
+    child.process.kill('SIGTERM')
+    await child.waitForStderr(/SIGTERM: stopped reading/)
+    child.process.kill('SIGTERM')
+    const result = await child.result
+    expect(result.code).toBe(130)
+    expect(result.stderr).toContain('second signal (SIGTERM): exiting now')
+  })
+
+  it('a second SIGINT exits 130 at once, without waiting for the close deadline', async () => {
     const sink = await cleanups.sink(() => ({ hang: true }))
     const dir = await cleanups.tempDir()
     // A close deadline long past the test's own timeout: only the second SIGINT can end it in time.
@@ -55,7 +70,7 @@ describe('pino-courier pipe: SIGTERM and SIGINT', () => {
     child.process.kill('SIGINT')
     const result = await child.result
     expect(result.code).toBe(130)
-    expect(result.stderr).toContain('second SIGINT: exiting now')
+    expect(result.stderr).toContain('second signal (SIGINT): exiting now')
     expect(result.stderr).not.toContain('end of input')
   })
 })
