@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream'
 import { ConfigError } from '../config/config-error.js'
 import { DEFAULT_QUEUE } from '../config/defaults.js'
 import type { Courier, CourierCloseReport } from '../input/courier.js'
+import { startCourierMetrics, type MetricsServer } from '../metrics/metrics-server.js'
 import { QueuedSender } from '../senders/queued-sender.js'
 import { errorMessage } from '../error-message.js'
 import { createCliCourier } from './cli-courier.js'
@@ -94,7 +95,22 @@ export async function runPipe(args: readonly string[]): Promise<number> {
   } catch (error) {
     return usageFailure(io, error, typeof values.config === 'string' ? values.config : undefined)
   }
-  return ship(io, courier, options, { echo: values.echo === true, quiet: values.quiet === true, intervalMs })
+  let metrics: MetricsServer | undefined
+  if (options.transport.metrics) {
+    // Before the first line is read: a port in use is a configuration error, nothing sent yet.
+    try {
+      metrics = await startCourierMetrics(options.transport.metrics, () => courier)
+    } catch (error) {
+      await courier.close({ timeoutMs: 100 })
+      return usageFailure(io, error, typeof values.config === 'string' ? values.config : undefined)
+    }
+    io.status.write(`pino-courier: metrics at ${metrics.url}\n`)
+  }
+  try {
+    return await ship(io, courier, options, { echo: values.echo === true, quiet: values.quiet === true, intervalMs })
+  } finally {
+    await metrics?.close()
+  }
 }
 
 async function ship(io: PipeIo, courier: Courier, options: CliCourierOptions, flags: { echo: boolean; quiet: boolean; intervalMs: number }): Promise<number> {
