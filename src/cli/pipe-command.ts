@@ -134,6 +134,8 @@ async function ship(io: PipeIo, courier: Courier, options: CliCourierOptions, fl
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  // Run by hand without a pipe, the command would seem to hang: say what it waits for.
+  if ((io.stdin as { isTTY?: boolean }).isTTY === true) io.status.write('pino-courier: reading NDJSON lines from the terminal (Ctrl-D ends the input)\n')
   board?.start()
 
   const pumped: PumpResult = await pumpLines({

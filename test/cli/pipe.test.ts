@@ -74,6 +74,21 @@ describe('pino-courier pipe: delivery and the ledger', () => {
     expect(result.stderr).toContain('exit 1: 2 records not delivered')
   })
 
+  it('never prints the credentials of --url or the value of a --header, failures included', async () => {
+    // The collector echoes the request's headers in its error page, as some do.
+    const sink = await cleanups.sink((request) => ({ status: 401, body: JSON.stringify(request.headers) }))
+    const url = sink.url.replace('http://', 'http://ingest-user:pa55word-xyz@')
+    const result = await runCli(['--url', url, '--header', 'X-Api-Key: key-123-secret', '--status-interval', '0.1'], ndjson(20))
+    expect(result.code).toBe(1)
+    expect(sink.requests.length).toBeGreaterThan(0)
+    expect(sink.requests[0]?.headers['x-api-key']).toBe('key-123-secret')
+    expect(sink.requests[0]?.headers.authorization).toMatch(/^Basic /)
+    expect(result.stderr).toContain('HTTP 401')
+    for (const secret of ['pa55word-xyz', 'key-123-secret', Buffer.from('ingest-user:pa55word-xyz').toString('base64')]) {
+      expect(result.stderr).not.toContain(secret)
+    }
+  })
+
   it('exits 0 when what could not be delivered waits in the spool for the next start', async () => {
     // A collector that is gone: its port refuses connections.
     const gone = await cleanups.sink()
