@@ -45,12 +45,12 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
       if (next === STOPPED) return { reason: 'stopped' }
       if (next.done) break
       const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value
-      const echoed = echo?.write(chunk)
-      if (echoed && (await unlessStopped(echoed, signal)) === STOPPED) return { reason: 'stopped' }
       splitter.push(chunk)
+      const echoed = echo?.write(chunk)
+      if (echoed && (await unlessStopped(echoed, signal)) === STOPPED) return stoppedWith(splitter, courier)
       for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
         if (courier.write(line)) continue
-        if ((await unlessStopped(waitForRoom(courier, signal), signal)) === STOPPED) return { reason: 'stopped' }
+        if ((await unlessStopped(waitForRoom(courier, signal), signal)) === STOPPED) return stoppedWith(splitter, courier)
       }
     }
   } catch (error) {
@@ -61,6 +61,16 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
   const last = splitter.end()
   if (last !== undefined) courier.write(last)
   return { reason: 'end' }
+}
+
+/**
+ * Stopped in the middle of a chunk: its remaining complete lines were read already, so they go to
+ * the courier without waiting for room (queued past the bounds, or dropped and counted), never lost
+ * uncounted. A last partial line is left: the rest of it is still in the pipe, unread.
+ */
+function stoppedWith(splitter: LineSplitter, courier: Courier): PumpResult {
+  for (let line = splitter.next(); line !== undefined; line = splitter.next()) courier.write(line)
+  return { reason: 'stopped' }
 }
 
 /**
