@@ -70,7 +70,8 @@ export class RetryLoop<Job extends RetryJob> {
       this.#ledger.attempted()
       const attemptStart = n === 1 ? started : Date.now()
       const outcome = await attempt((context) => host.deliver(job, context), n, this.#timeoutMs, host.stopped)
-      this.#ledger.timings.attempt(Date.now() - attemptStart)
+      // An attempt cut short by the close deadline has no answer: its time is the deadline's, not a request's.
+      if (!host.stopped.aborted) this.#ledger.timings.attempt(Date.now() - attemptStart)
       let error: unknown
       if (outcome.ok) {
         const truncated = (outcome.result as DeliveryResult | undefined)?.truncatedCount

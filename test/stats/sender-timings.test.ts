@@ -209,3 +209,23 @@ describe('a queued sender\'s timings', () => {
     expect(timings?.queueWaitMs.sum).toBeLessThan(1000)
   })
 })
+
+describe('an attempt cut short by the close deadline', () => {
+  it('is not observed, even when the sink honours its signal and rejects (as the built-in sinks do)', async () => {
+    // Hangs until its signal fires, then rejects with the signal's reason: the http sink's behaviour.
+    const sink: Sink = {
+      deliver: (_batch, { signal }) => new Promise<void>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    }
+    const sender = makeSender({ batch: { maxRecords: 1, maxWaitMs: 50 }, pool: { timeoutMs: 60_000 } }, sink)
+    send(sender, 1)
+    await vi.advanceTimersByTimeAsync(10)
+    const closing = sender.close({ timeoutMs: 100 })
+    await vi.advanceTimersByTimeAsync(200)
+    const report = await closing
+    expect(report.abandonedAtDeadline).toBe(1)
+    const { timings } = sender.stats()
+    expect(timings?.deliveryMs.count).toBe(0)
+    // Its "duration" would be the close deadline's, not a request's.
+    expect(timings?.attemptMs.count).toBe(0)
+  })
+})

@@ -25,3 +25,20 @@ describe('the webhook alert sender\'s timings', () => {
     expect(timings?.queueWaitMs.count).toBe(0)
   })
 })
+
+describe('the webhook alert sender at the close deadline', () => {
+  it('does not observe the post it gives up on (its time is the deadline\'s, not a request\'s)', async () => {
+    const server = await sink(() => ({ hang: true }))
+    const alerts = createWebhookAlertSender({ url: server.url, format: 'json', pool: { timeoutMs: 60_000 } })
+    alerts.send(createRecord(JSON.stringify({ level: 50, time: Date.now(), msg: 'charge failed' })))
+    await server.waitFor(() => server.requests.length === 1, 5000)
+    const report = await alerts.close({ timeoutMs: 100 })
+    expect(report.abandonedAtDeadline).toBe(1)
+    // The aborted request's rejection may come a little after close() returns.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const { timings } = alerts.stats()
+    expect(timings?.batchRecords.count).toBe(1)
+    expect(timings?.deliveryMs.count).toBe(0)
+    expect(timings?.attemptMs.count).toBe(0)
+  })
+})

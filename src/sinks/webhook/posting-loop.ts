@@ -171,7 +171,8 @@ export class PostingLoop {
       this.#ledger.attempted()
       const attemptStart = Date.now()
       const outcome = await attempt(({ signal }) => this.#poster.post(post, signal), n, this.#timeoutMs, this.#stop.signal)
-      this.#ledger.timings.attempt(Date.now() - attemptStart)
+      // An attempt cut short by the close deadline has no answer: its time is the deadline's, not a request's.
+      if (!this.#stopped()) this.#ledger.timings.attempt(Date.now() - attemptStart)
       if (outcome.ok) return this.#settle(post, 'delivered', started)
       if (post.settled || this.#stopped()) return
       if (!(await this.#afterFailure(post, outcome.error, n, started))) return
