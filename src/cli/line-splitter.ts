@@ -1,12 +1,18 @@
 /**
- * Splits input chunks (Buffers) into lines on '\n'. A chunk is decoded once, up to its last newline,
- * and the lines are slices of that string: no per-line Buffer, no copy of the chunk. The bytes after
+ * Splits input chunks (Buffers) into lines on '\n'. A line is handed out as a range of its chunk
+ * ({@link LineSplitter.bytes} from {@link LineSplitter.start} to {@link LineSplitter.end}): no string,
+ * no per-line Buffer, no copy of the chunk; the courier copies the bytes into its log as they are
+ * (Courier.writeBytes), which saves decoding every line and encoding it back. The bytes after
  * the last newline wait for the next chunk (a multi-byte character cut by the chunk boundary stays
  * whole). A trailing '\r' (CRLF input) is cut off. Memory stays bounded: a line growing past
  * `maxLineBytes` without its newline is kept only up to there (it is too big for every sender, which
  * drops and counts it as `oversize`), the rest skipped up to its newline.
  */
 export class LineSplitter {
+  /** The line {@link next} or {@link end} found: `bytes[start..end)`, without its newline or CR. Valid until the next push. */
+  bytes: Buffer = EMPTY
+  start = 0
+  end = 0
   readonly #maxLineBytes: number
   /** Bytes of the line being read, waiting for its newline. */
   #pending: Buffer[] = []
@@ -14,9 +20,11 @@ export class LineSplitter {
   /** The pending line is over maxLineBytes: skip its bytes until its newline. */
   #overlong = false
   /** The line joined from pending bytes, handed out first. */
-  #head: string | undefined
-  #text = ''
+  #head: Buffer | undefined
+  /** The last chunk, its next line's start, and the end of its last complete line (past its newline). */
+  #chunk: Buffer = EMPTY
   #pos = 0
+  #stop = 0
 
   constructor(maxLineBytes: number) {
     this.#maxLineBytes = maxLineBytes
@@ -25,8 +33,9 @@ export class LineSplitter {
   /** Takes a chunk; then {@link next} hands out its complete lines. */
   push(chunk: Buffer): void {
     this.#head = undefined
-    this.#text = ''
+    this.#chunk = EMPTY
     this.#pos = 0
+    this.#stop = 0
     const first = chunk.indexOf(10)
     if (first < 0) {
       this.#keep(chunk)
@@ -39,32 +48,48 @@ export class LineSplitter {
       start = first + 1
     }
     const last = chunk.lastIndexOf(10)
-    if (start <= last) this.#text = chunk.toString('utf8', start, last + 1)
+    this.#chunk = chunk
+    this.#pos = start
+    this.#stop = last + 1
     if (last + 1 < chunk.length) this.#keep(chunk.subarray(last + 1))
   }
 
   /**
-   * The next complete line of the last chunk (possibly empty), or undefined when there is none left.
+   * Finds the next complete line of the last chunk (possibly empty): true, with the line in
+   * {@link bytes}/{@link start}/{@link end}; false when there is none left.
    */
-  next(): string | undefined {
+  next(): boolean {
     if (this.#head !== undefined) {
       const head = this.#head
       this.#head = undefined
-      return withoutCr(head)
+      return this.#found(head, 0, head.length)
     }
-    const text = this.#text
-    if (this.#pos >= text.length) return undefined
-    // The decoded text ends with its newline: indexOf always finds one.
-    const nl = text.indexOf('\n', this.#pos)
-    const line = text.slice(this.#pos, nl)
+    if (this.#pos >= this.#stop) return false
+    // The chunk has a newline at #stop - 1: indexOf always finds one.
+    const start = this.#pos
+    const nl = this.#chunk.indexOf(10, start)
     this.#pos = nl + 1
-    return withoutCr(line)
+    return this.#found(this.#chunk, start, nl)
   }
 
-  /** At the end of input: the last line if it had no newline (it is still a line), else undefined. */
-  end(): string | undefined {
-    if (this.#pendingBytes === 0) return undefined
-    return withoutCr(this.#takePending())
+  /** At the end of input: true with the last line if it had no newline (it is still a line), else false. */
+  finish(): boolean {
+    if (this.#pendingBytes === 0) return false
+    const line = this.#takePending()
+    return this.#found(line, 0, line.length)
+  }
+
+  /** The line found, as a string (for tests and messages; the read loop hands out bytes). */
+  text(): string {
+    return this.bytes.toString('utf8', this.start, this.end)
+  }
+
+  #found(bytes: Buffer, start: number, end: number): true {
+    this.bytes = bytes
+    this.start = start
+    // A trailing '\r' (CRLF input) is not part of the line.
+    this.end = end > start && bytes[end - 1] === 13 ? end - 1 : end
+    return true
   }
 
   #keep(bytes: Buffer): void {
@@ -75,9 +100,9 @@ export class LineSplitter {
     if (this.#pendingBytes > this.#maxLineBytes) this.#overlong = true
   }
 
-  #takePending(): string {
+  #takePending(): Buffer {
     const pending = this.#pending
-    const line = pending.length === 1 ? (pending[0] as Buffer).toString('utf8') : Buffer.concat(pending).toString('utf8')
+    const line = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending)
     this.#pending = []
     this.#pendingBytes = 0
     this.#overlong = false
@@ -85,6 +110,4 @@ export class LineSplitter {
   }
 }
 
-function withoutCr(line: string): string {
-  return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line
-}
+const EMPTY = Buffer.alloc(0)

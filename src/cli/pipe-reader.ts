@@ -48,8 +48,8 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
       splitter.push(chunk)
       const echoed = echo?.write(chunk)
       if (echoed && (await unlessStopped(echoed, signal)) === STOPPED) return stoppedWith(splitter, courier)
-      for (let line = splitter.next(); line !== undefined; line = splitter.next()) {
-        if (courier.write(line)) continue
+      while (splitter.next()) {
+        if (courier.writeBytes(splitter.bytes, splitter.start, splitter.end)) continue
         if ((await unlessStopped(waitForRoom(courier, signal), signal)) === STOPPED) return stoppedWith(splitter, courier)
       }
     }
@@ -58,8 +58,7 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
   } finally {
     echo?.detach()
   }
-  const last = splitter.end()
-  if (last !== undefined) courier.write(last)
+  if (splitter.finish()) courier.writeBytes(splitter.bytes, splitter.start, splitter.end)
   return { reason: 'end' }
 }
 
@@ -69,7 +68,7 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
  * uncounted. A last partial line is left: the rest of it is still in the pipe, unread.
  */
 function stoppedWith(splitter: LineSplitter, courier: Courier): PumpResult {
-  for (let line = splitter.next(); line !== undefined; line = splitter.next()) courier.write(line)
+  while (splitter.next()) courier.writeBytes(splitter.bytes, splitter.start, splitter.end)
   return { reason: 'stopped' }
 }
 

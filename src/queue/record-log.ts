@@ -85,20 +85,20 @@ export class RecordLog {
   }
 
   /**
-   * {@link appendChecked} for a line that is already UTF-8, `bytes[start..end)` (a piped input's chunk):
-   * copied into the slab as it is, without a string in between (the CLI's path). Its ref, or -1 when it
-   * is not exactly one JSON object (nothing is appended).
+   * {@link appendChecked} for a line already in UTF-8, `bytes[start..end)` (a piped chunk, the CLI's
+   * path), copied as it is: its ref, or -1 when it is not exactly one JSON object (nothing appended).
    */
   appendCheckedBytes(bytes: Uint8Array, start: number, end: number, level: number, time: number): number {
     const size = end - start
-    // The line, its newline and the check's sentinel; looped like #room: a new tail may fill up with
-    // records moved out of the old one.
+    // The line, its newline and the sentinel; looped like #room (a new tail may fill with moved records).
     while ((this.#tail.data as Buffer).length - this.#tail.used < size + 2) this.#startTail(Math.max(SLAB_BYTES, size + 2))
     const slab = this.#tail
     const data = slab.data as Buffer
-    data.set(bytes.subarray(start, end), slab.used)
-    data[slab.used + size] = 0
-    if (!isJsonObject(data, slab.used, slab.used + size)) return -1
+    const at = slab.used
+    // A view and a native copy: a byte loop measured 3-6 times slower for a 240-byte line.
+    data.set(bytes.subarray(start, end), at)
+    data[at + size] = 0
+    if (!isJsonObject(data, at, at + size)) return -1
     return this.#commit(slab, size, level, time, 0)
   }
 

@@ -7,10 +7,9 @@ function split(chunks: readonly Buffer[], maxLineBytes = 1 << 20): string[] {
   const lines: string[] = []
   for (const chunk of chunks) {
     splitter.push(chunk)
-    for (let line = splitter.next(); line !== undefined; line = splitter.next()) lines.push(line)
+    while (splitter.next()) lines.push(splitter.text())
   }
-  const last = splitter.end()
-  if (last !== undefined) lines.push(last)
+  if (splitter.finish()) lines.push(splitter.text())
   return lines
 }
 
@@ -47,12 +46,14 @@ describe('LineSplitter', () => {
   it('hands out nothing for a chunk without newline until the line ends', () => {
     const splitter = new LineSplitter(1000)
     splitter.push(Buffer.from('{"a":'))
-    expect(splitter.next()).toBeUndefined()
+    expect(splitter.next()).toBe(false)
     splitter.push(Buffer.from('1}\n{"b"'))
-    expect(splitter.next()).toBe('{"a":1}')
-    expect(splitter.next()).toBeUndefined()
-    expect(splitter.end()).toBe('{"b"')
-    expect(splitter.end()).toBeUndefined()
+    expect(splitter.next()).toBe(true)
+    expect(splitter.text()).toBe('{"a":1}')
+    expect(splitter.next()).toBe(false)
+    expect(splitter.finish()).toBe(true)
+    expect(splitter.text()).toBe('{"b"')
+    expect(splitter.finish()).toBe(false)
   })
 
   it('keeps a line growing past maxLineBytes only up to about there (still too big: dropped downstream)', () => {
@@ -64,6 +65,16 @@ describe('LineSplitter', () => {
     expect(lines[1]?.length).toBeGreaterThan(150)
     expect(lines[1]?.length).toBeLessThanOrEqual(200)
     expect(lines[2]).toBe('b')
+  })
+
+  it('hands out ranges of the chunk itself, not copies', () => {
+    const splitter = new LineSplitter(1000)
+    const chunk = Buffer.from('one\ntwo\r\nthr')
+    splitter.push(chunk)
+    expect(splitter.next()).toBe(true)
+    expect([splitter.bytes === chunk, splitter.start, splitter.end]).toEqual([true, 0, 3])
+    expect(splitter.next()).toBe(true)
+    expect([splitter.bytes === chunk, splitter.start, splitter.end]).toEqual([true, 4, 7])
   })
 
   it('also bounds a last line that never ends', () => {
