@@ -136,7 +136,8 @@ export class OtelStatsState {
       const key = `${label}\0${timing.field}`
       const delta = histogramDelta(this.#lastTimings.get(key), next)
       if (delta === undefined) continue
-      this.#lastTimings.set(key, next)
+      // A copy: a custom sender may hand out one histogram object, updated in place, from every stats().
+      this.#lastTimings.set(key, { bounds: [...next.bounds], counts: [...next.counts], sum: next.sum, count: next.count })
       if (!delta.counts.some((n) => n > 0)) continue
       const histogram = this.#histograms.get(timing.field) as OtelHistogram
       const attributes = { ...this.#settings.attributes, sender: label }

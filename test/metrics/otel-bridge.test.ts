@@ -276,6 +276,30 @@ describe('bridgeToOpenTelemetry over courier:stats events', () => {
   })
 })
 
+describe('bridgeToOpenTelemetry over a source whose stats() hands out live timings', () => {
+  it('records what is new even when the histogram object is the same one, updated in place', async () => {
+    // A custom sender may keep its histogram in one object and return it from every stats().
+    const live = { bounds: [1, 10], counts: [0, 0, 0], sum: 0, count: 0 }
+    const observe = (ms: number): void => {
+      const i = ms <= 1 ? 0 : ms <= 10 ? 1 : 2
+      live.counts[i] = (live.counts[i] as number) + 1
+      live.sum += ms
+      live.count++
+    }
+    const stats = { name: 'live', received: 0, dropped: {}, timings: { attemptMs: live } } as unknown as SenderStats
+    const source = { stats: (): CourierStats => ({ lines: 0, malformed: 0, senders: [stats] }) }
+    const { provider, collect } = sdk()
+    bridge(source, { meterProvider: provider })
+    observe(5)
+    expect((await collect()).histogram('pino_courier.request.duration', { sender: 'live' })?.count).toBe(1)
+    observe(5)
+    observe(20)
+    const h = (await collect()).histogram('pino_courier.request.duration', { sender: 'live' })
+    expect(h?.count).toBe(3)
+    expect(h?.sum).toBeCloseTo(0.03, 9)
+  })
+})
+
 describe('bridgeToOpenTelemetry over a pino.transport() worker (main thread, courier:stats events)', () => {
   function courierTransport(options: TransportOptions): TransportStream {
     const transport = pino.transport<TransportOptions>({ target: 'pino-courier', options })
