@@ -16,14 +16,22 @@ const { defer, sink } = useCleanups()
 
 const N = 500
 const JOB = 'pino-courier'
+/** A sender name with every character the format escapes in a label value: `"`, `\\` and a newline. */
+const WEIRD = 'we"ird\\na\nme'
+/** The same name as a PromQL string literal. */
+const WEIRD_PROMQL = JSON.stringify(WEIRD)
 
 describe('Prometheus scraping the metrics endpoint', () => {
   it('scrapes the target up, with the delivered count, the gauges and the histograms matching the stats', async () => {
     const http = await sink()
+    const other = await sink()
     const transport: TransportStream = pino.transport<TransportOptions>({
       target: 'pino-courier',
       options: {
-        senders: [{ type: 'http', name: 'scraped', url: http.url, batch: { maxRecords: 50 } }],
+        senders: [
+          { type: 'http', name: 'scraped', url: http.url, batch: { maxRecords: 50 } },
+          { type: 'http', name: WEIRD, url: other.url },
+        ],
         metrics: { port: 0 },
         statsIntervalMs: 200,
         stderr: false,
@@ -38,7 +46,10 @@ describe('Prometheus scraping the metrics endpoint', () => {
     for (let i = 0; i < N; i++) logger.info({ i }, 'scraped')
     logger.error('and one error')
     await flushLogger(logger)
-    await waitUntil(() => last?.senders[0]?.delivered === N + 1 && last.senders[0].inFlight === 0, 'a stats event with every record delivered')
+    await waitUntil(
+      () => last?.senders.every((s) => s.delivered === N + 1 && s.inFlight === 0) === true,
+      'a stats event with every record delivered',
+    )
     expect(http.records()).toHaveLength(N + 1)
     const stats = last?.senders[0]
     const timings = stats?.timings
@@ -83,5 +94,13 @@ describe('Prometheus scraping the metrics endpoint', () => {
     // A quantile over the stored buckets, as a dashboard would ask.
     const p99 = await one(`histogram_quantile(0.99, pino_courier_request_duration_seconds_bucket{${sender}})`)
     expect(p99).toBeGreaterThan(0)
+
+    // The sender whose name needs escaping: stored under its name as it is, histograms included.
+    const weird = last?.senders[1]
+    expect(weird?.name).toBe(WEIRD)
+    expect(await one(`pino_courier_delivered_records_total{sender=${WEIRD_PROMQL}}`)).toBe(N + 1)
+    expect(await one(`pino_courier_batch_records_count{sender=${WEIRD_PROMQL}}`)).toBe(weird?.timings?.batchRecords.count)
+    const names = await prometheus.query('count by (sender) (pino_courier_delivered_records_total)')
+    expect(names.map((sample) => sample.metric.sender).sort()).toEqual(['scraped', WEIRD].sort())
   })
 })
