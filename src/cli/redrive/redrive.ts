@@ -74,34 +74,38 @@ export interface RedriveReport {
  * @throws {RedriveUsageError} when the file cannot be used (nothing is sent then).
  */
 export async function redrive(options: RedriveOptions): Promise<RedriveReport> {
-  const { real, stats } = checkFile(options.file)
-  for (const path of options.deadLetterPaths) {
-    if (isSameFile(path, real, stats)) {
-      throw new RedriveUsageError(
-        `${options.file}: it is the dead-letter file of the config (deadLetter.path "${path}"): lines failing again would be appended to the file being re-sent; set another deadLetter.path`,
-      )
-    }
-  }
-  let file: FileHandle
+  const { real } = checkFile(options.file)
+  // The lock first, then the file: opened before it, the file could be the version a finishing run was
+  // replacing (it renames its remainder over the file, then lets the lock go), whose delivered lines
+  // this run would send again.
+  let lock: RedriveLock
   try {
-    file = await open(real, 'r')
+    lock = RedriveLock.take(real)
   } catch (error) {
-    throw new RedriveUsageError(`${options.file}: cannot read it (${(error as Error).message})`)
+    throw new RedriveUsageError(`${options.file}: ${(error as Error).message}`)
   }
   try {
-    let lock: RedriveLock
+    let file: FileHandle
     try {
-      lock = RedriveLock.take(real)
+      file = await open(real, 'r')
     } catch (error) {
-      throw new RedriveUsageError(`${options.file}: ${(error as Error).message}`)
+      throw new RedriveUsageError(`${options.file}: cannot read it (${(error as Error).message})`)
     }
     try {
+      const stats = fstatSync(file.fd)
+      for (const path of options.deadLetterPaths) {
+        if (isSameFile(path, real, stats)) {
+          throw new RedriveUsageError(
+            `${options.file}: it is the dead-letter file of the config (deadLetter.path "${path}"): lines failing again would be appended to the file being re-sent; set another deadLetter.path`,
+          )
+        }
+      }
       return await send(options, real, file)
     } finally {
-      lock.release()
+      await file.close()
     }
   } finally {
-    await file.close()
+    lock.release()
   }
 }
 
