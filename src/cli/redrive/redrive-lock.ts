@@ -1,4 +1,4 @@
-import { closeSync, constants, linkSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, constants, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { tempNamePattern } from './remainder.js'
 
@@ -30,13 +30,11 @@ export class RedriveLock {
         placeLock(path)
         break
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw error
         const holder = lockHolder(path)
-        if (holder !== undefined && alive(holder)) {
-          throw new RedriveLockedError(`another redrive (pid ${holder}) is working on this file; if it is not running, remove ${path}`)
-        }
+        if (holder !== undefined && alive(holder)) throw lockedError(holder, path)
         // Left by a run that was killed: taken over.
-        rmSync(path, { force: true })
+        removeStale(path, holder)
       }
     }
     removeStaleTemps(file)
@@ -45,6 +43,43 @@ export class RedriveLock {
 
   release(): void {
     rmSync(this.#path, { force: true })
+  }
+}
+
+function lockedError(holder: number, path: string): RedriveLockedError {
+  return new RedriveLockedError(`another redrive (pid ${holder}) is working on this file; if it is not running, remove ${path}`)
+}
+
+/**
+ * Removes a killed run's lock (held by `holder`, a pid not running). Another run may have found it
+ * stale too and placed its own lock meanwhile: removing the lock by name could remove that one, and
+ * both runs would send every line. So the lock is first moved to a name of this process's own, where
+ * nobody else changes it, and looked at again; a live run's lock found there is linked back (and this
+ * run refused).
+ */
+function removeStale(path: string, holder: number | undefined): void {
+  const aside = `${path}.stale-${process.pid}`
+  rmSync(aside, { force: true })
+  try {
+    renameSync(path, aside)
+  } catch (error) {
+    // Taken over and released by another run meanwhile: try to place it again.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  try {
+    const moved = lockHolder(aside)
+    if (moved !== holder && moved !== undefined && alive(moved)) {
+      // Put back (EEXIST: a third run placed one meanwhile, and holds it).
+      try {
+        linkSync(aside, path)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      }
+      throw lockedError(moved, path)
+    }
+  } finally {
+    rmSync(aside, { force: true })
   }
 }
 
