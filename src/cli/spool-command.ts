@@ -128,10 +128,21 @@ export function describeDrain(report: DrainReport): string[] {
   for (const live of report.leftToLiveOwners) {
     out.push(`${prefix}: ${live.sender}: ${live.records} records left alone: their process is running (pid ${live.pids.join(', ')}) and sends them itself`)
   }
+  for (const left of report.notTakenOver) {
+    out.push(
+      `${prefix}: ${left.sender}: ${left.records} ${left.records === 1 ? 'record was' : 'records were'} not taken over (owner ${left.states.join(', ')}: ${notTakenWhy(left.states)}); they stay in the spool`,
+    )
+  }
   if (report.unmatched.length > 0) {
     out.push(`${prefix}: not drained (no sender of the config is named so; use --sender NAME): ${report.unmatched.join(', ')}`)
   }
   return out
+}
+
+function notTakenWhy(states: readonly string[]): string {
+  if (states.includes('other-host')) return 'written on another host, and the config sets spool.adoptOtherHosts to false'
+  if (states.includes('unknown')) return 'its owner file cannot be read'
+  return 'not adopted by the drain'
 }
 
 /** A usage or configuration error, or DIR not a spool: said on stderr, exit 2. Anything else is a bug: rethrown. */

@@ -193,6 +193,23 @@ describe('spool', () => {
     expect(acceptedIds(sink)).toEqual(range(50))
   })
 
+  it('says which records it did not take over (another host’s, with spool.adoptOtherHosts false), and leaves them', async () => {
+    const root = await cleanups.tempDir()
+    const dir = join(root, 'spool')
+    await spoolMadeByApp(dir, 20)
+    const [instance] = readdirSync(join(dir, 'http'))
+    writeFileSync(join(dir, 'http', instance as string, 'owner.json'), JSON.stringify({ pid: 1, host: 'elsewhere.invalid', createdAt: 1 }))
+    const sink = await cleanups.sink()
+    const config = join(root, 'courier.json')
+    writeFileSync(config, JSON.stringify({ senders: [{ type: 'http', name: 'http', url: sink.url }], spool: { dir: join(root, 'unused'), adoptOtherHosts: false } }))
+
+    const drain = await spoolCli([dir, '--drain', '--config', config])
+    expect(drain.code).toBe(0)
+    expect(drain.stderr).toMatch(/http: 20 records were not taken over \(owner other-host: written on another host, and the config sets spool\.adoptOtherHosts to false\); they stay in the spool/)
+    expect(sink.requests.length).toBe(0)
+    expect((await listing(dir)).records).toBe(20)
+  })
+
   it('drains only into a sender of the same name, and says so when none matches', async () => {
     const root = await cleanups.tempDir()
     const dir = join(root, 'spool')

@@ -39,6 +39,12 @@ export interface DrainReport {
   readonly leftToLiveOwners: readonly { readonly sender: string; readonly records: number; readonly pids: readonly number[] }[]
   /** Spooled senders with records that no sender of the config is named after. */
   readonly unmatched: readonly string[]
+  /**
+   * Records of owner directories that were there before the drain and still are after it, not a live
+   * owner's: the drain's senders did not take them over (another host's with `spool.adoptOtherHosts`
+   * false, an owner file that cannot be read, a directory another start adopted meanwhile). They stay.
+   */
+  readonly notTakenOver: readonly { readonly sender: string; readonly records: number; readonly states: readonly string[] }[]
   /** 'done': the spool is empty; 'stopped': a signal; 'timeout': maxWaitMs passed. */
   readonly ended: 'done' | 'stopped' | 'timeout' | 'nothing'
   readonly close: CourierCloseReport | undefined
@@ -74,13 +80,30 @@ export async function drainSpool(options: DrainOptions): Promise<DrainReport> {
   const unmatched = waiting.filter((s) => !drained.includes(s)).map((s) => s.name)
   const base = { before, drained: drained.map((s) => s.name), leftToLiveOwners, unmatched }
   const adoptable = drained.reduce((n, s) => n + s.owners.filter((o) => o.state !== 'live').reduce((m, o) => m + o.records, 0), 0)
-  if (adoptable === 0) return { ...base, ended: 'nothing', close: undefined }
+  if (adoptable === 0) return { ...base, notTakenOver: [], ended: 'nothing', close: undefined }
 
   const transport = withSpoolDir(options.options.transport, queued, resolve(options.dir))
   const courier = options.createCourier({ ...options.options, transport })
   const ended = await waitUntilEmpty(courier, options.stop, options.maxWaitMs)
   const close = await courier.close()
-  return { ...base, ended, close }
+  return { ...base, notTakenOver: notTakenOver(options.dir, drained), ended, close }
+}
+
+/** The records of `drained` senders' owner directories (not live ones) still there after the drain. */
+function notTakenOver(dir: string, drained: readonly SenderListing[]): DrainReport['notTakenOver'] {
+  let after: SpoolListing
+  try {
+    after = listSpool(dir)
+  } catch {
+    return []
+  }
+  return drained.flatMap((before) => {
+    const known = new Set(before.owners.filter((o) => o.state !== 'live').map((o) => o.instance))
+    const now = after.senders.find((s) => s.dirName === before.dirName)
+    const left = now?.owners.filter((o) => known.has(o.instance) && o.state !== 'live' && o.records > 0) ?? []
+    const records = left.reduce((n, o) => n + o.records, 0)
+    return records > 0 ? [{ sender: before.name, records, states: [...new Set(left.map((o) => o.state))] }] : []
+  })
 }
 
 /** The config's senders, or the one `--sender` names (renamed after it when the config has one sender). */
