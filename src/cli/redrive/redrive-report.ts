@@ -17,7 +17,11 @@ export function redriveExitCode(report: RedriveReport): 0 | 1 {
 export function describeRedrive(report: RedriveReport, name: string): string[] {
   const out: string[] = []
   const dropped = totalDroppedLines(report)
-  const parts = [`${report.delivered} delivered${report.spooled > 0 ? ` (${report.spooled} of them into a disk spool, sent from there)` : ''}`]
+  // A spooled line leaves the file but has not reached the sink: said apart, with who sends it.
+  const parts = [`${report.delivered - report.spooled} delivered`]
+  if (report.spooled > 0) {
+    parts.push(`${report.spooled} handed to a disk spool, not delivered yet (the next start of that sender with that spool sends them, or pino-courier spool DIR --drain)`)
+  }
   parts.push(`${report.failed} failed again`)
   const reasons = DROP_REASONS.filter((r) => report.dropped[r] > 0).map((r) => `${r} ${report.dropped[r]}`)
   parts.push(`${dropped} dropped${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`)
