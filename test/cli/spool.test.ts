@@ -2,7 +2,7 @@
  * `pino-courier spool DIR [--drain]`: real child processes of the built CLI, spools made by real apps
  * (pino.transport with a disk spool, against a sink that is down), a real HTTP sink for the drain.
  */
-import { readdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runNode, startNode } from '../helpers/child-process.js'
@@ -208,6 +208,21 @@ describe('spool', () => {
     expect(drain.stderr).toMatch(/http: 20 records were not taken over \(owner other-host: written on another host, and the config sets spool\.adoptOtherHosts to false\); they stay in the spool/)
     expect(sink.requests.length).toBe(0)
     expect((await listing(dir)).records).toBe(20)
+  })
+
+  it('lists and drains a sender spool that also holds a stray dot-file and a foreign directory', async () => {
+    const root = await cleanups.tempDir()
+    const dir = join(root, 'spool')
+    await spoolMadeByApp(dir, 25)
+    // The spool's own start skips names with a dot; a stray file must not hide the sender's records.
+    writeFileSync(join(dir, 'http', '.DS_Store'), 'x')
+    mkdirSync(join(dir, 'http', 'lost+found'))
+    const json = await listing(dir)
+    expect(json.senders).toEqual([expect.objectContaining({ name: 'http', records: 25 })])
+    const sink = await cleanups.sink()
+    const drain = await spoolCli([dir, '--drain', '--url', sink.url])
+    expect(drain.code, drain.stderr).toBe(0)
+    expect(acceptedIds(sink)).toEqual(range(25))
   })
 
   it('drains only into a sender of the same name, and says so when none matches', async () => {

@@ -116,15 +116,23 @@ function listSender(path: string, dirName: string): SenderListing | undefined {
     return undefined
   }
   const owners: OwnerListing[] = []
+  let instances = 0
+  let strangers = 0
   for (const entry of sorted(entries)) {
-    // Links are never followed (the spool never makes one); `.new-` directories are starts in progress, empty.
+    // Names starting with a dot are skipped, as the spool's own start skips them (`.new-` directories
+    // are starts in progress, empty; a `.DS_Store` or an editor's file is nobody's spool).
+    if (entry.name.startsWith('.')) continue
+    // Links are never followed (the spool never makes one).
     if (!entry.isDirectory() || !INSTANCE_NAME.test(entry.name)) {
-      if (entry.name.startsWith('.new-')) continue
-      return undefined
+      strangers++
+      continue
     }
+    instances++
     const owner = listOwner(join(path, entry.name), entry.name)
     if (owner) owners.push(owner)
   }
+  // Something else than a sender's spool; one with instance directories is listed, strangers aside.
+  if (strangers > 0 && instances === 0) return undefined
   return { name: senderName(dirName), dirName, owners, ...sum(owners) }
 }
 
