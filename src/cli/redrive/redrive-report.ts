@@ -1,9 +1,14 @@
 import { DROP_REASONS, totalDropped } from '../../stats/delivery-stats.js'
 import type { RedriveReport } from './redrive.js'
 
-/** The exit code of a redrive: 0 when every line read went (and the file was read whole and updated), else 1. */
+/**
+ * The exit code of a redrive: 0 when every line read went (and the file was read whole and updated), else
+ * 1. A remainder written with a warning (lines appended while it was replaced may not all have been
+ * copied over) is 1 too: lines may be missing, which a script must not take for success.
+ */
 export function redriveExitCode(report: RedriveReport): 0 | 1 {
-  const rewritten = report.remainder === 'unchanged' || report.remainder.written
+  const remainder = report.remainder
+  const rewritten = remainder === 'unchanged' || (remainder.written && remainder.warning === undefined)
   return report.kept === 0 && !report.stopped && rewritten ? 0 : 1
 }
 
