@@ -1,6 +1,6 @@
 // The CLI bench (issue 14): a pre-generated NDJSON file (1 GiB in the full run) piped through
 // `pino-courier --url` to the bench's local sink, against the floor of a raw keep-alive POST loop
-// (bench/raw-post-loop.mjs) sending the same bodies to the same sink. Both run as child processes fed
+// (bench/raw-post-loop.mjs) sending bodies of the CLI's batch size to the same sink. Both run as child processes fed
 // by a real pipe from `cat`; bytes/s is the file's size over the wall time from spawn to exit, and
 // peak RSS is the child's own (GNU time's %M). The sink counts distinct record ids, so a row whose
 // records did not all arrive says so.
@@ -15,6 +15,7 @@ import { now } from './clock.mjs'
 import { BenchSink } from './sink.mjs'
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
+const CLI_OPTIONS = new URL('../dist/cli/cli-options.js', import.meta.url)
 const RAW_LOOP = fileURLToPath(new URL('./raw-post-loop.mjs', import.meta.url))
 const TIME = '/usr/bin/time'
 const MIB = 1024 * 1024
@@ -66,8 +67,11 @@ function runPiped(file, args) {
     child.stderr.setEncoding('utf8').on('data', (text) => {
       stderr = (stderr + text).slice(-16_384)
     })
+    // The child has its own copy of the pipe's read end: the bench's must not keep `cat` waiting.
+    cat.stdout.destroy()
     child.on('error', reject)
     child.on('close', (code) => {
+      cat.kill()
       const wallMs = now() - started
       const rss = /maxrss_kb=(\d+)/.exec(stderr)
       resolve({ code, wallMs, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined, stderr })
@@ -75,11 +79,17 @@ function runPiped(file, args) {
   })
 }
 
-async function measure(kind, file) {
+/** The CLI's own batch size: the floor sends bodies of the same size ("the same bodies"). */
+async function cliBodyBytes() {
+  const { CLI_BATCH_DEFAULTS } = await import(CLI_OPTIONS.href)
+  return CLI_BATCH_DEFAULTS.maxBytes
+}
+
+async function measure(kind, file, bodyBytes) {
   const sink = new BenchSink({ expected: file.lines, latencyMs: 0 })
   await sink.start()
   const url = `${sink.url}/ingest`
-  const args = kind === 'raw-post-loop' ? [RAW_LOOP, file.path, url, String(MIB)] : [CLI, '--url', url, '--quiet']
+  const args = kind === 'raw-post-loop' ? [RAW_LOOP, '-', url, String(bodyBytes)] : [CLI, '--url', url, '--quiet']
   const result = await runPiped(file.path, args)
   // Answers already on the wire when the child exited.
   await new Promise((resolve) => setTimeout(resolve, 300))
@@ -115,11 +125,12 @@ export async function runCliBench(options = {}) {
   if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run npm run build')
   if (!existsSync(TIME)) throw new Error(`${TIME} is missing: apt-get install -y time`)
   const file = await ensureFile(size)
-  log(`  cli: ${(file.bytes / MIB).toFixed(0)} MiB, ${file.lines} lines (${file.path})`)
+  const bodyBytes = await cliBodyBytes()
+  log(`  cli: ${(file.bytes / MIB).toFixed(0)} MiB, ${file.lines} lines (${file.path}); bodies of ${bodyBytes / 1024} KiB`)
   const runs = []
   for (let rep = 0; rep < reps; rep++) {
     for (const kind of ['raw-post-loop', 'pino-courier']) {
-      const run = await measure(kind, file)
+      const run = await measure(kind, file, bodyBytes)
       runs.push({ ...run, rep })
       log(
         `  cli      ${kind.padEnd(18)} rep ${rep + 1}: ${(run.bytesPerSec / MIB).toFixed(1)} MiB/s, peak RSS ${run.peakRssMb?.toFixed(0)} MB, ` +
@@ -162,7 +173,7 @@ export async function runCliBench(options = {}) {
   ].join('\n')
   const markdown =
     `${(file.bytes / MIB).toFixed(0)} MiB of NDJSON (${file.lines} lines) piped from \`cat\` to each program, ` +
-    `shipping to the same local sink; medians of ${reps} repetition(s).\n\n${table}\n\n${targets}`
+    `shipping to the same local sink in bodies of ${bodyBytes / 1024} KiB; medians of ${reps} repetition(s).\n\n${table}\n\n${targets}`
   return { runs, rows, ratio, markdown }
 }
 

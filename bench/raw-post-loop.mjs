@@ -3,7 +3,7 @@
 // sender's default batch.maxBytes) and POSTs them one after the other over one keep-alive
 // connection, each answer awaited before the next body. No parsing, no queue, no retries.
 //
-//   node bench/raw-post-loop.mjs FILE URL [bodyBytes]
+//   node bench/raw-post-loop.mjs FILE URL [bodyBytes]     (FILE '-' reads stdin: the bench pipes it, like the CLI's)
 import { createReadStream } from 'node:fs'
 import { Agent, request } from 'node:http'
 
@@ -41,7 +41,8 @@ let pending = []
 let pendingBytes = 0
 let bodies = 0
 let bytes = 0
-for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+const input = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1024 * 1024 })
+for await (const chunk of input) {
   let start = 0
   while (start < chunk.length) {
     // Cut at the last line end that keeps the body within bodyBytes (or take the whole chunk's rest).
