@@ -62,6 +62,7 @@ export async function runRedrive(args: readonly string[]): Promise<number> {
       deadLetterPaths: deadLetterPaths(options.transport),
       createCourier: (observer) => createCliCourier(options, { observer }),
       stop: stop.signal,
+      guard: stop.guard,
     })
     for (const line of describeRedrive(report, file)) writeStderr(line)
     return redriveExitCode(report)

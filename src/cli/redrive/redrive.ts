@@ -28,6 +28,8 @@ export interface RedriveOptions {
   readonly createCourier: (observer: RecordObserver) => Courier
   /** Aborted (a signal): reading stops, what was sent is settled within the close deadline, the rest stays. */
   readonly stop?: AbortSignal
+  /** Runs the rewrite of the file, which a second signal must not cut short (see stopOnSignals). */
+  readonly guard?: <T>(work: () => Promise<T>) => Promise<T>
 }
 
 /** What a redrive did, line by line (a line sent to several senders counts once). */
@@ -179,7 +181,8 @@ async function send(options: RedriveOptions, real: string, file: FileHandle): Pr
     // A custom sender's flush failing: its records are counted, close reports them.
   }
   const close = await courier.close()
-  return finish({ real, file, opened, lines, blank, unfollowed, close, stopped: stop?.aborted === true, consumed: handled })
+  const run = { real, file, opened, lines, blank, unfollowed, close, stopped: stop?.aborted === true, consumed: handled }
+  return options.guard ? options.guard(() => finish(run)) : finish(run)
 }
 
 async function finish(run: {
