@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer'
+
 /**
  * Splits input chunks (Buffers) into lines on '\n'. A line is handed out as a range of its chunk
  * ({@link LineSplitter.bytes} from {@link LineSplitter.start} to {@link LineSplitter.end}): no string,
@@ -13,6 +15,12 @@ export class LineSplitter {
   bytes: Buffer = EMPTY
   start = 0
   end = 0
+  /**
+   * Whether that line is valid UTF-8. Its bytes go to the senders as they are, so one that is not
+   * (a stray byte, a cut character) must take the string path, which turns them into U+FFFD as the
+   * transport does: forwarded raw, they would make a body no JSON reader has to accept.
+   */
+  utf8 = true
   readonly #maxLineBytes: number
   /** Bytes of the line being read, waiting for its newline. */
   #pending: Buffer[] = []
@@ -25,6 +33,8 @@ export class LineSplitter {
   #chunk: Buffer = EMPTY
   #pos = 0
   #stop = 0
+  /** The complete lines of the chunk (#pos..#stop, cut at newlines: at character boundaries) are all valid UTF-8. */
+  #chunkUtf8 = true
 
   constructor(maxLineBytes: number) {
     this.#maxLineBytes = maxLineBytes
@@ -51,6 +61,8 @@ export class LineSplitter {
     this.#chunk = chunk
     this.#pos = start
     this.#stop = last + 1
+    // One check of the whole range (SIMD in node): a line is checked on its own only when it fails.
+    this.#chunkUtf8 = isUtf8(chunk.subarray(start, last + 1))
     if (last + 1 < chunk.length) this.#keep(chunk.subarray(last + 1))
   }
 
@@ -62,21 +74,21 @@ export class LineSplitter {
     if (this.#head !== undefined) {
       const head = this.#head
       this.#head = undefined
-      return this.#found(head, 0, head.length)
+      return this.#found(head, 0, head.length, isUtf8(head))
     }
     if (this.#pos >= this.#stop) return false
     // The chunk has a newline at #stop - 1: indexOf always finds one.
     const start = this.#pos
     const nl = this.#chunk.indexOf(10, start)
     this.#pos = nl + 1
-    return this.#found(this.#chunk, start, nl)
+    return this.#found(this.#chunk, start, nl, this.#chunkUtf8 || isUtf8(this.#chunk.subarray(start, nl)))
   }
 
   /** At the end of input: true with the last line if it had no newline (it is still a line), else false. */
   finish(): boolean {
     if (this.#pendingBytes === 0) return false
     const line = this.#takePending()
-    return this.#found(line, 0, line.length)
+    return this.#found(line, 0, line.length, isUtf8(line))
   }
 
   /** The line found, as a string (for tests and messages; the read loop hands out bytes). */
@@ -84,7 +96,8 @@ export class LineSplitter {
     return this.bytes.toString('utf8', this.start, this.end)
   }
 
-  #found(bytes: Buffer, start: number, end: number): true {
+  #found(bytes: Buffer, start: number, end: number, utf8: boolean): true {
+    this.utf8 = utf8
     this.bytes = bytes
     this.start = start
     // A trailing '\r' (CRLF input) is not part of the line.

@@ -49,7 +49,7 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
       const echoed = echo?.write(chunk)
       if (echoed && (await unlessStopped(echoed, signal)) === STOPPED) return stoppedWith(splitter, courier)
       while (splitter.next()) {
-        if (courier.writeBytes(splitter.bytes, splitter.start, splitter.end)) continue
+        if (writeLine(courier, splitter)) continue
         if ((await unlessStopped(waitForRoom(courier, signal), signal)) === STOPPED) return stoppedWith(splitter, courier)
       }
     }
@@ -58,8 +58,17 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
   } finally {
     echo?.detach()
   }
-  if (splitter.finish()) courier.writeBytes(splitter.bytes, splitter.start, splitter.end)
+  if (splitter.finish()) writeLine(courier, splitter)
   return { reason: 'end' }
+}
+
+/**
+ * The line the splitter found, to the courier: as bytes, or as text when it is not valid UTF-8 (the
+ * string path makes U+FFFD of what cannot be decoded, as the transport does; see LineSplitter.utf8).
+ */
+function writeLine(courier: Courier, splitter: LineSplitter): boolean {
+  if (splitter.utf8) return courier.writeBytes(splitter.bytes, splitter.start, splitter.end)
+  return courier.write(splitter.text())
 }
 
 /**
@@ -68,7 +77,7 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
  * uncounted. A last partial line is left: the rest of it is still in the pipe, unread.
  */
 function stoppedWith(splitter: LineSplitter, courier: Courier): PumpResult {
-  while (splitter.next()) courier.writeBytes(splitter.bytes, splitter.start, splitter.end)
+  while (splitter.next()) writeLine(courier, splitter)
   return { reason: 'stopped' }
 }
 

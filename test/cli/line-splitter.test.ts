@@ -83,4 +83,25 @@ describe('LineSplitter', () => {
     expect(lines[0]?.length).toBeGreaterThan(1500)
     expect(lines[0]?.length).toBeLessThanOrEqual(2000)
   })
+
+  it('says which lines are not valid UTF-8 (those take the string path), across chunks and at the end', () => {
+    const splitter = new LineSplitter(1000)
+    const seen: [string, boolean][] = []
+    const take = (): void => {
+      while (splitter.next()) seen.push([splitter.text(), splitter.utf8])
+    }
+    // 日 is e6 97 a5: cut between chunks it is whole; \xff and a lone \xe6 are not UTF-8.
+    splitter.push(Buffer.from('ok\nbad\xff\nstill ok \xe6\x97', 'latin1'))
+    take()
+    splitter.push(Buffer.from('\xa5\nfine\ncut \xe6', 'latin1'))
+    take()
+    if (splitter.finish()) seen.push([splitter.text(), splitter.utf8])
+    expect(seen).toEqual([
+      ['ok', true],
+      ['bad\ufffd', false],
+      ['still ok 日', true],
+      ['fine', true],
+      ['cut \ufffd', false],
+    ])
+  })
 })
