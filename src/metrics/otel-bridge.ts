@@ -42,9 +42,10 @@ export interface OpenTelemetryBridgeOptions {
    */
   attributes?: OtelAttributes
   /**
-   * Each sender's `queue.maxRecords` by sender name, for the `queue.capacity` instrument. The
-   * transport's stats events do not carry it; a CourierStream's senders do (this option then wins).
-   * @default {} (no capacity series for a transport)
+   * Each sender's `queue.maxRecords` by sender name, for the `queue.capacity` instrument, where its
+   * stats do not say it: every built-in sender's do (`SenderStats.queueCapacity`, through a transport
+   * too), so this is for custom senders. Given, it wins.
+   * @default {} (the stats' own queueCapacity)
    */
   queueCapacities?: Readonly<Record<string, number>>
 }

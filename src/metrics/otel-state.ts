@@ -119,8 +119,11 @@ export class OtelStatsState {
         const value = l.value(s)
         if (typeof value === 'number' && Number.isFinite(value)) result.observe(this.#levels[j] as OtelObservable, value, attributes)
       })
+      // The stats carry it (built-in senders, through a transport too); the option, when given, says
+      // it for stats that do not (a custom sender).
       const capacities = this.#settings.queueCapacities
-      if (Object.hasOwn(capacities, label)) result.observe(this.#capacity, capacities[label] as number, attributes)
+      const capacity = Object.hasOwn(capacities, label) ? capacities[label] : s.queueCapacity
+      if (typeof capacity === 'number' && Number.isFinite(capacity)) result.observe(this.#capacity, capacity, attributes)
     })
     const malformed = this.#totals.get('\0malformed')
     if (malformed !== undefined) result.observe(this.#malformed, malformed, { ...base })

@@ -99,9 +99,11 @@ export function renderPrometheusText(stats: CourierStats, options: PrometheusTex
   const capacities = options.queueCapacities ?? {}
   const rawLabels = senderLabels(senders)
   header('pino_courier_queue_capacity_records', 'gauge', 'Most records the queue holds (queue.maxRecords).')
-  senders.forEach((_s, i) => {
+  senders.forEach((s, i) => {
     const label = rawLabels[i] as string
-    if (Object.hasOwn(capacities, label)) sample(`pino_courier_queue_capacity_records{sender="${labels[i]}"}`, capacities[label])
+    // The stats carry it (built-in senders); the option, when given, says it for stats that do not.
+    const capacity = Object.hasOwn(capacities, label) ? capacities[label] : s.queueCapacity
+    if (typeof capacity === 'number' && Number.isFinite(capacity)) sample(`pino_courier_queue_capacity_records{sender="${labels[i]}"}`, capacity)
   })
   for (const family of HISTOGRAM_FAMILIES) {
     header(family.name, 'histogram', family.help)

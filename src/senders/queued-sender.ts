@@ -202,7 +202,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   stats(): SenderStats {
-    return this.#ledger.snapshot(this.#spill?.spool.stats())
+    return this.#ledger.snapshot(this.#spill?.spool.stats(), this.options.queue.maxRecords)
   }
 
   // ---- queue → batch → pool ------------------------------------------------------------------

@@ -79,6 +79,11 @@ export interface SenderStats {
   /** The disk spool's own counters, when the sender has one. */
   readonly spool?: SpoolStats
   /**
+   * Most records the queue holds (`queue.maxRecords`): in every built-in sender's stats, so that a
+   * reader of the `courier:stats` events (the OpenTelemetry bridge, a dashboard) can tell how full it is.
+   */
+  readonly queueCapacity?: number
+  /**
    * Latency and batch-size histograms since the sender started. Every built-in sender (a
    * QueuedSender) fills it; a custom sender may not.
    */
@@ -114,7 +119,7 @@ export class StatsCounters {
     if (this.#failures.length > MAX_RECENT_FAILURES) this.#failures.shift()
   }
 
-  snapshot(name: string, spool?: SpoolStats): SenderStats {
+  snapshot(name: string, spool?: SpoolStats, queueCapacity?: number): SenderStats {
     return {
       name,
       received: this.received,
@@ -135,6 +140,7 @@ export class StatsCounters {
       recentFailures: [...this.#failures],
       ...(this.lastError ? { lastError: { ...this.lastError } } : {}),
       ...(spool ? { spool } : {}),
+      ...(queueCapacity !== undefined ? { queueCapacity } : {}),
       timings: this.timings.snapshot(),
     }
   }

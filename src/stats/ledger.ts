@@ -285,8 +285,8 @@ export class Ledger {
     return this.#counters.timings
   }
 
-  snapshot(spool?: SpoolStats): SenderStats {
-    return this.#counters.snapshot(this.#name, spool)
+  snapshot(spool?: SpoolStats, queueCapacity?: number): SenderStats {
+    return this.#counters.snapshot(this.#name, spool, queueCapacity)
   }
 
   #dropped(moved: Moved, reason: DropReason): void {

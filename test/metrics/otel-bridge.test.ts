@@ -310,13 +310,14 @@ describe('bridgeToOpenTelemetry over a pino.transport() worker (main thread, cou
   it('reports the last stats event; close() stops listening', async () => {
     const http = await sink()
     const transport = courierTransport({
-      senders: [{ type: 'http', name: 'worker', url: http.url, batch: { maxRecords: 25 } }],
+      senders: [{ type: 'http', name: 'worker', url: http.url, batch: { maxRecords: 25 }, queue: { maxRecords: 1234 } }],
       statsIntervalMs: 50,
       stderr: false,
     })
     const { provider, collect } = sdk()
     const before = transport.listenerCount('courier:stats')
-    const b = bridge(transport, { meterProvider: provider, queueCapacities: { worker: 1234 } })
+    // No queueCapacities: the worker's stats events carry each sender's queue capacity.
+    const b = bridge(transport, { meterProvider: provider })
     expect(transport.listenerCount('courier:stats')).toBe(before + 1)
     let last: CourierStats | undefined
     transport.on('courier:stats', (stats: CourierStats) => (last = stats))
