@@ -22,11 +22,9 @@ export function redriveExitCode(report: RedriveReport): 0 | 1 {
 export function describeRedrive(report: RedriveReport, name: string): string[] {
   const out: string[] = []
   const dropped = totalDroppedLines(report)
-  // A spooled line leaves the file but has not reached the sink: said apart, with who sends it.
+  // A spooled line leaves the file but may not have reached the sink: said apart (below: what still waits there).
   const parts = [`${report.delivered - report.spooled} delivered`]
-  if (report.spooled > 0) {
-    parts.push(`${report.spooled} handed to a disk spool, not delivered yet (the next start of that sender with that spool sends them, or pino-courier spool DIR --drain)`)
-  }
+  if (report.spooled > 0) parts.push(`${report.spooled} handed to a disk spool`)
   parts.push(`${report.failed} failed again`)
   const reasons = DROP_REASONS.filter((r) => report.dropped[r] > 0).map((r) => `${r} ${report.dropped[r]}`)
   parts.push(`${dropped} dropped${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`)
@@ -43,6 +41,12 @@ export function describeRedrive(report: RedriveReport, name: string): string[] {
     if (s.recovered > 0) fields.push(`of which recovered from its spool ${s.recovered}`)
     const why = (s.failed > 0 || totalDropped(s) > 0) && s.lastError ? `; last error: ${s.lastError.message}` : ''
     out.push(`pino-courier redrive:   ${s.name}: ${fields.join(', ')}${why}`)
+  }
+  const waiting = report.close.senders.reduce((n, s) => n + s.stats.spooled, 0)
+  if (waiting > 0) {
+    out.push(
+      `pino-courier redrive: ${waiting} ${plural(waiting, 'record')} wait in a disk spool, not delivered yet: the next start of that sender with that spool sends them, or pino-courier spool DIR --drain`,
+    )
   }
   if (report.unfollowed.length > 0) {
     out.push(`pino-courier redrive: not followed record by record, so not counted in what the file keeps: ${report.unfollowed.join(', ')}`)
