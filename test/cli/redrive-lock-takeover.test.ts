@@ -4,7 +4,7 @@
  * line). Here the other run takes the stale lock over right after this one read it.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type * as Fs from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
@@ -48,5 +48,18 @@ describe('RedriveLock takeover', () => {
     }
     expect(() => RedriveLock.take(path)).toThrow(RedriveLockedError)
     expect(readFileSync(lock, 'utf8')).toBe(`${other.pid}\n`)
+  })
+
+  it('removes what a run killed while placing or taking over the lock left, and only that', async () => {
+    const dir = await cleanups.tempDir()
+    const path = join(dir, 'dead.ndjson')
+    writeFileSync(path, '')
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+    cleanups.defer(() => other.kill('SIGKILL'))
+    for (const name of ['.dead.ndjson.redrive.lock.2147483646', '.dead.ndjson.redrive.lock.stale-2147483645', `.dead.ndjson.redrive.lock.${other.pid}`]) {
+      writeFileSync(join(dir, name), '1\n')
+    }
+    RedriveLock.take(path).release()
+    expect(readdirSync(dir).sort()).toEqual([`.dead.ndjson.redrive.lock.${other.pid}`, 'dead.ndjson'])
   })
 })

@@ -128,7 +128,12 @@ function removeStaleTemps(file: string): void {
   } catch {
     return
   }
+  // The names the lock is placed and taken over under (`<lock>.<pid>`, `<lock>.stale-<pid>`), left by a
+  // run killed in between: removed when their process is gone (a live one is using its own).
+  const lockName = `.${basename(file)}.redrive.lock.`
   for (const name of names) {
     if (name.startsWith(prefix) && name.endsWith(suffix)) rmSync(join(dirname(file), name), { force: true })
+    const pid = name.startsWith(lockName) ? /^(?:stale-)?(\d+)$/.exec(name.slice(lockName.length))?.[1] : undefined
+    if (pid !== undefined && !alive(Number(pid))) rmSync(join(dirname(file), name), { force: true })
   }
 }
