@@ -107,7 +107,9 @@ export class LineSplitter {
 
   #keep(bytes: Buffer): void {
     if (this.#overlong) return
-    this.#pending.push(bytes)
+    // A copy: the chunk may be a buffer read into again (stdin-chunks.ts), and a view would keep all
+    // of a larger chunk alive for a few bytes.
+    this.#pending.push(Buffer.from(bytes))
     this.#pendingBytes += bytes.length
     // Past the limit the line can only be dropped: what is kept already is enough for that.
     if (this.#pendingBytes > this.#maxLineBytes) this.#overlong = true

@@ -5,7 +5,6 @@
  * (usage or configuration error, nothing sent).
  */
 import { readFileSync } from 'node:fs'
-import type { Readable } from 'node:stream'
 import { ConfigError } from '../config/config-error.js'
 import { DEFAULT_QUEUE } from '../config/defaults.js'
 import type { Courier, CourierCloseReport } from '../input/courier.js'
@@ -17,6 +16,7 @@ import { courierOptionsFromFlags, SHARED_FLAGS, SHARED_FLAGS_USAGE, type CliCour
 import { parseFlags } from './parse-flags.js'
 import { pumpLines, type PumpResult } from './pipe-reader.js'
 import { StatusBoard, stderrTarget, type StatusTarget } from './status-board.js'
+import { stdinChunks, type ChunkSource } from './stdin-chunks.js'
 import { exitCodeOf, tallyLines, type InputEnd } from './tally.js'
 import { EXIT, UsageError } from './usage-error.js'
 
@@ -62,13 +62,13 @@ Exit codes: 0 every record delivered (or spooled), 1 some record failed or was d
 
 /** What the command reads and writes: the process's own streams, replaceable by nothing else. */
 interface PipeIo {
-  readonly stdin: Readable
+  readonly stdin: ChunkSource
   readonly stdout: NodeJS.WriteStream
   readonly status: StatusTarget
 }
 
 export async function runPipe(args: readonly string[]): Promise<number> {
-  const io: PipeIo = { stdin: process.stdin, stdout: process.stdout, status: stderrTarget() }
+  const io: PipeIo = { stdin: stdinChunks(), stdout: process.stdout, status: stderrTarget() }
   let values: Record<string, unknown>
   try {
     values = parseFlags(args, PIPE_FLAGS).values
@@ -135,7 +135,7 @@ async function ship(io: PipeIo, courier: Courier, options: CliCourierOptions, fl
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
   // Run by hand without a pipe, the command would seem to hang: say what it waits for.
-  if ((io.stdin as { isTTY?: boolean }).isTTY === true) io.status.write('pino-courier: reading NDJSON lines from the terminal (Ctrl-D ends the input)\n')
+  if (io.stdin.isTTY) io.status.write('pino-courier: reading NDJSON lines from the terminal (Ctrl-D ends the input)\n')
   board?.start()
 
   const pumped: PumpResult = await pumpLines({

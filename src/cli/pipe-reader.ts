@@ -4,14 +4,17 @@
  * to pause, or the echo's destination is full, nothing more is read, so the pipe fills up and the
  * writer upstream waits.
  */
-import type { Readable, Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import type { Courier } from '../input/courier.js'
 import { setTimer } from '../timers.js'
 import { overQueueBounds } from './cli-courier.js'
 import { LineSplitter } from './line-splitter.js'
+import type { ChunkSource } from './stdin-chunks.js'
+import { fullCollector } from './young-generation.js'
 
 export interface PumpOptions {
-  readonly input: Readable
+  /** The input's chunks: each is valid until the next is asked for (a reused buffer). */
+  readonly input: ChunkSource
   readonly courier: Courier
   /** Where the input's bytes are copied unchanged (`--echo`). A broken echo (EPIPE) only stops the copy. */
   readonly echo?: Writable | undefined
@@ -28,6 +31,9 @@ export interface PumpResult {
   readonly error?: unknown
 }
 
+/** Input bytes read between two full garbage collections (see {@link fullCollector}). */
+const COLLECT_EVERY_BYTES = 32 * 1024 * 1024
+
 /** How often a paused reader looks again once a sender's block window is over (see {@link waitForRoom}). */
 const ROOM_POLL_MS = 20
 
@@ -38,13 +44,19 @@ export async function pumpLines(options: PumpOptions): Promise<PumpResult> {
   const { input, courier, signal } = options
   const splitter = new LineSplitter(options.maxLineBytes)
   const echo = options.echo ? new Echo(options.echo) : undefined
-  const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const collect = fullCollector()
+  let sinceCollect = 0
   try {
     for (;;) {
-      const next = await unlessStopped(chunks.next(), signal)
+      const next = await unlessStopped(input.next(), signal)
       if (next === STOPPED) return { reason: 'stopped' }
-      if (next.done) break
-      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value
+      if (next === undefined) break
+      const chunk = next
+      sinceCollect += chunk.length
+      if (sinceCollect >= COLLECT_EVERY_BYTES && collect) {
+        sinceCollect = 0
+        collect()
+      }
       splitter.push(chunk)
       const echoed = echo?.write(chunk)
       if (echoed && (await unlessStopped(echoed, signal)) === STOPPED) return stoppedWith(splitter, courier)
@@ -137,7 +149,8 @@ class Echo {
   /** Resolves at once, or once the destination has drained (or broken). */
   write(chunk: Buffer): Promise<void> | undefined {
     if (this.#broken || this.#out.destroyed) return undefined
-    if (this.#out.write(chunk)) return undefined
+    // A copy: the chunk's buffer is read into again, maybe before the destination has taken it.
+    if (this.#out.write(Buffer.from(chunk))) return undefined
     return new Promise((resolve) => {
       this.#waiting = resolve
     })
