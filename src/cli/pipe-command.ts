@@ -17,7 +17,7 @@ import { parseFlags } from './parse-flags.js'
 import { pumpLines, type PumpResult } from './pipe-reader.js'
 import { StatusBoard, stderrTarget, type StatusTarget } from './status-board.js'
 import { stdinChunks, type ChunkSource } from './stdin-chunks.js'
-import { exitCodeOf, tallyLines, type InputEnd } from './tally.js'
+import { tallyExitCode, tallyLines, type InputEnd } from './tally.js'
 import { EXIT, UsageError } from './usage-error.js'
 
 /** The pipe command's flags: the shared ones and its own. */
@@ -157,7 +157,7 @@ async function ship(io: PipeIo, courier: Courier, options: CliCourierOptions, fl
   io.status.write(lines.join('\n') + '\n')
   process.off('SIGTERM', onSignal)
   process.off('SIGINT', onSignal)
-  return pumped.reason === 'error' ? EXIT.undelivered : exitCodeOf(report.stats)
+  return tallyExitCode(report.stats, input)
 }
 
 /**

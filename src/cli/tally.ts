@@ -46,9 +46,19 @@ export function tallyLines(report: CourierCloseReport, input: InputEnd, elapsedM
     const left = report.spooled > 0 ? `, ${report.spooled} left in the spool` : ''
     lines.push(`pino-courier: close deadline (${closeTimeoutMs} ms) reached: ${report.abandonedAtDeadline} records abandoned${left}`)
   }
-  const code = exitCodeOf(stats)
+  const code = tallyExitCode(stats, input)
   const missing = stats.senders.reduce((sum, s) => sum + undelivered(s), 0)
+  if (input.kind === 'error') {
+    // The rest of the input was never read: whatever was delivered, not everything was.
+    lines.push(`pino-courier: exit 1: the input failed before its end${missing > 0 ? `, and ${missing} records were not delivered (failed or dropped)` : ''}`)
+    return lines
+  }
   lines.push(code === EXIT.ok ? 'pino-courier: exit 0: every record delivered' : `pino-courier: exit 1: ${missing} records not delivered (failed or dropped)`)
   if (code === EXIT.ok && stats.senders.some((s) => s.spooled > 0)) lines[lines.length - 1] += ' or spooled for the next start'
   return lines
+}
+
+/** The pipe command's exit code: {@link exitCodeOf}, and 1 when the input failed (the tally says why). */
+export function tallyExitCode(stats: CourierStats, input: InputEnd): number {
+  return input.kind === 'error' ? EXIT.undelivered : exitCodeOf(stats)
 }
