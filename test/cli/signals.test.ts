@@ -73,4 +73,34 @@ describe('pino-courier pipe: SIGTERM and SIGINT', () => {
     expect(result.stderr).toContain('second signal (SIGINT): exiting now')
     expect(result.stderr).not.toContain('end of input')
   })
+
+  it('SIGTERM while the reader is paused by a full queue: exits within the close deadline, nothing lost uncounted', async () => {
+    const sink = await cleanups.sink(() => ({ hang: true }))
+    const dir = await cleanups.tempDir()
+    const config = await writeConfig(dir, {
+      senders: [{ type: 'http', url: sink.url, batch: { maxRecords: 10, maxWaitMs: 10 }, pool: { concurrency: 1 } }],
+      queue: { maxRecords: 50, maxBlockMs: 100 },
+      closeTimeoutMs: 500,
+    })
+    const child = startCli(['--config', config, '--quiet'])
+    // Far more than the queue holds: the pipe fills and the writer waits (not awaited: it never ends).
+    void child.write(ndjson(20_000))
+    await sink.waitFor(() => sink.requests.length > 0)
+    // Past the block window: the CLI keeps waiting on its own, still paused.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    const signalled = Date.now()
+    child.process.kill('SIGTERM')
+    const result = await child.result
+    const took = Date.now() - signalled
+    expect(result.code, result.stderr).toBe(1)
+    // The deadline, the courier's grace for a sender's close, and a loaded machine's start-up.
+    expect(took).toBeLessThan(500 + 250 + 2500)
+    const read = Number(/stopped by SIGTERM: (\d+) lines read/.exec(result.stderr)?.[1])
+    // Paused: only about a queue and a batch were read, not the 20,000 lines written.
+    expect(read).toBeGreaterThanOrEqual(50)
+    expect(read).toBeLessThan(5000)
+    // Each line read is in the ledger: abandoned at the deadline (dropped, closed), none delivered.
+    expect(tallyOf(result.stderr)).toMatchObject({ delivered: 0, failed: 0, dropped: read })
+    expect(result.stderr).toContain('close deadline (500 ms) reached')
+  })
 })
