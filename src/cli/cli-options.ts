@@ -149,7 +149,10 @@ function parseHeaders(flags: readonly string[]): Record<string, string> | undefi
       const shown = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ? ` "${name}"` : ''
       throw new UsageError(`--header${shown}: expected 'Name: value'`)
     }
-    headers[name.toLowerCase()] = flag.slice(colon + 1).trim()
+    const value = flag.slice(colon + 1).trim()
+    // What node's http refuses on every request (a control character, a newline): refused now, once.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) throw new UsageError(`--header "${name}": the value holds a character a header cannot carry`)
+    headers[name.toLowerCase()] = value
   }
   return headers
 }

@@ -111,6 +111,11 @@ describe('pino-courier pipe: flags and --config', () => {
     expect(badHeader.code).toBe(2)
     expect(badHeader.stderr).toContain("--header: expected 'Name: value'")
     expect(badHeader.stderr).not.toContain('topsecret')
+    // A value no request can carry (a control character) is refused at start, not retried for minutes.
+    const badValue = await runCli(['--url', 'http://127.0.0.1:9/', '--header', 'X-Api-Key: top\u0001secret'], '{"level":30}\n', { timeoutMs: 20_000 })
+    expect(badValue.code, badValue.stderr).toBe(2)
+    expect(badValue.stderr).toContain('--header "X-Api-Key": the value holds a character a header cannot carry')
+    expect(badValue.stderr).not.toContain('secret')
     const customLevels = await runCli(['--url', 'http://127.0.0.1:9/', '--custom-levels', 'audit=35'])
     expect(customLevels.code).toBe(2)
     expect(customLevels.stderr).toContain('--custom-levels: "audit=35" is not name:number')
