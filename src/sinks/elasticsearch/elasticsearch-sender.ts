@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { headersSchema } from '../shared/headers-schema.js'
 import { ConfigError } from '../../config/config-error.js'
 import type { BatchOptions, CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
 import { CHECKED, resolveSenderConfig, validate } from '../../config/resolve.js'
@@ -103,7 +104,7 @@ export const elasticsearchSenderOptionsSchema = z.strictObject({
   opType: z.enum(['create', 'index']).optional(),
   pipeline: z.string().min(1).optional(),
   apiKey: apiKeySchema.optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: headersSchema.optional(),
   gzip: z.boolean().optional(),
   addTimestamp: z.boolean().optional(),
   keepAliveTimeoutMs: durationSchema(1).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { headersSchema } from '../shared/headers-schema.js'
 import type { CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
 import { CHECKED, resolveSenderConfig, validate } from '../../config/resolve.js'
 import { commonSenderShape } from '../../config/schema.js'
@@ -83,7 +84,7 @@ export const httpSenderOptionsSchema = z.strictObject({
     .optional(),
   addFields: z.strictObject({ time: fieldNameSchema.optional(), level: fieldNameSchema.optional() }).optional(),
   rejectedCountField: fieldNameSchema.optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: headersSchema.optional(),
   gzip: z.boolean().optional(),
   keepAliveTimeoutMs: durationSchema(1).optional(),
   idempotencyHeader: z

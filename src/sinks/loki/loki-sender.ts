@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { headersSchema } from '../shared/headers-schema.js'
 import type { CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
 import { CHECKED, resolveSenderConfig, validate } from '../../config/resolve.js'
 import { commonSenderShape } from '../../config/schema.js'
@@ -116,7 +117,7 @@ export const lokiSenderOptionsSchema = z.strictObject({
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
     })
     .optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: headersSchema.optional(),
   gzip: z.boolean().optional(),
   labels: z
     .record(z.string(), z.string().min(1, 'a label value must not be empty (Loki drops empty labels)'))

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { headersSchema } from '../shared/headers-schema.js'
 import type { BatchOptions, CommonSenderOptions, DeliveryOptions, PoolOptions } from '../../config/delivery-options.js'
 import { commonSenderShape } from '../../config/schema.js'
 import { httpUrlSchema } from '../http/http-post.js'
@@ -69,8 +70,6 @@ export interface OtlpSenderOptions extends CommonSenderOptions {
   batch?: BatchOptions
 }
 
-/** An HTTP header name (RFC 9110 token). */
-export const HEADER_NAME = /^[!#$%&'*+.^`|~\w-]+$/
 
 const attributeScalar = z.union([z.string(), z.number().finite(), z.boolean()])
 
@@ -78,7 +77,7 @@ export const otlpSenderOptionsSchema = z.strictObject({
   ...commonSenderShape,
   url: httpUrlSchema.optional(),
   protocol: z.enum(['http/protobuf', 'http/json']).optional(),
-  headers: z.record(z.string().regex(HEADER_NAME, 'Invalid header name'), z.string()).optional(),
+  headers: headersSchema.optional(),
   gzip: z.boolean().optional(),
   resource: z.record(z.string().min(1), z.union([attributeScalar, z.array(attributeScalar)])).optional(),
 })

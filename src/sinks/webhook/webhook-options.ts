@@ -3,6 +3,7 @@
  * checks them), their defaults, and the formats by name.
  */
 import { z } from 'zod'
+import { headersSchema } from '../shared/headers-schema.js'
 import type { AlertFormat, AlertFormatName } from './alert-format.js'
 import { discordFormat } from './formats/discord-format.js'
 import { jsonFormat } from './formats/json-format.js'
@@ -137,7 +138,7 @@ export const webhookAlertSenderOptionsSchema = z.strictObject({
   // A headline, the window line and a "… N more" line always fit in 2 KiB; posts go out up to 2 MiB (post-backlog.ts).
   maxBodyBytes: z.number().int().min(2048).max(1024 * 1024).optional(),
   title: z.string().min(1).max(150).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: headersSchema.optional(),
   keepAliveTimeoutMs: durationSchema(1).optional(),
   pool: z
     .strictObject({
