@@ -40,7 +40,9 @@ export function tallyLines(report: CourierCloseReport, input: InputEnd, elapsedM
   const { stats } = report
   const how = input.kind === 'end' ? 'end of input' : input.kind === 'signal' ? `stopped by ${input.signal}` : `input failed (${input.message})`
   const malformed = stats.malformed > 0 ? ` (${stats.malformed} not JSON, sent wrapped)` : ''
-  const lines = [`pino-courier: ${how}: ${stats.lines} lines read${malformed} in ${(elapsedMs / 1000).toFixed(1)} s`]
+  // The time is the whole run's: a slow sink keeps the command going well after the input ended.
+  const read = `${stats.lines} ${stats.lines === 1 ? 'line' : 'lines'} read`
+  const lines = [`pino-courier: ${how}: ${read}${malformed}, all done in ${(elapsedMs / 1000).toFixed(1)} s`]
   for (const sender of stats.senders) lines.push(`pino-courier:   ${senderTally(sender)}`)
   if (report.timedOut) {
     const left = report.spooled > 0 ? `, ${report.spooled} left in the spool` : ''

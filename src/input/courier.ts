@@ -100,7 +100,10 @@ export class Courier extends EventEmitter<CourierEvents> {
 
   /**
    * {@link write} for a line given as UTF-8 bytes, `bytes[start..end)` without its newline: a piped
-   * input's chunk (the CLI), copied into the log without a string per line. Never throws.
+   * input's chunk (the CLI), copied into the log without a string per line. Never throws. The bytes
+   * must be valid UTF-8 (a pino line is copied unchecked for encoding): a caller that cannot tell gives
+   * the line to write(text), which sends U+FFFD as the transport does (the CLI checks each chunk).
+   * The bytes are copied before this returns: the buffer may be reused at once.
    */
   writeBytes(bytes: Uint8Array, start: number, end: number): boolean {
     if (end <= start) return true
