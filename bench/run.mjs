@@ -11,7 +11,7 @@
 // (the same on its line framing, bench/pat-floor-transport.mjs). Targets are checked against
 // per-repetition pairs with the floor run of the same scenario and repetition (bench/report.mjs).
 //
-//   npm run bench                          full run (about 13 minutes on 2 idle cores)
+//   npm run bench                          full run (about 20 minutes on 2 idle cores, the CLI's 1 GiB pipe included)
 //   npm run bench -- --quick               smaller counts, one repetition (a smoke run, ~2.5 minutes)
 //   npm run bench -- --scenarios a,b --targets courier,pino-file --reps 5
 //   npm run bench -- --profile             also write .cpuprofile files (main and worker threads)
