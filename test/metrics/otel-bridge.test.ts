@@ -26,6 +26,7 @@ import type { CourierTransportStream } from '../../src/input/courier-transport.j
 import { endIfOpen, endTransport, fixture, flushLogger, nextEvent, waitUntil, type TransportStream } from '../fixtures/integration.js'
 import { runNode } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
+import { senderStats } from '../helpers/sender-stats.js'
 
 const { defer, sink } = useCleanups()
 
@@ -205,29 +206,7 @@ it('holds no timer: an app that never calls close() exits by itself', async () =
 export const typedTransportIsASource = (transport: CourierTransportStream): void => void bridgeToOpenTelemetry(transport).close()
 
 describe('bridgeToOpenTelemetry over courier:stats events', () => {
-  /** A SenderStats with every field; `over` sets some. */
-  function senderStats(over: Partial<SenderStats>): SenderStats {
-    return {
-      name: 'x',
-      received: 0,
-      queued: 0,
-      queuedBytes: 0,
-      inFlight: 0,
-      spooled: 0,
-      spooledBytes: 0,
-      recovered: 0,
-      delivered: 0,
-      deliveredBytes: 0,
-      retried: 0,
-      failed: 0,
-      deadLettered: 0,
-      dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 },
-      attempts: 0,
-      recentFailures: [],
-      ...over,
-    }
-  }
-  const event = (s: Partial<SenderStats>): CourierStats => ({ lines: 0, malformed: 0, senders: [senderStats(s)] })
+  const event = (s: Partial<SenderStats>): CourierStats => ({ lines: 0, malformed: 0, senders: [senderStats('x', s)] })
 
   it('keeps counters going up when a snapshot goes down (a sender started again), gauges follow it', async () => {
     const source = new EventEmitter()

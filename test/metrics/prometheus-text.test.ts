@@ -4,34 +4,13 @@ import { senderLabels as senderLabelsOf } from '../../src/metrics/prometheus-tex
 import { TimingsRecorder } from '../../src/stats/timings-recorder.js'
 import { DURATION_BOUNDS_MS, type Histogram, type SenderTimings } from '../../src/stats/timings.js'
 import { parsePrometheusText } from './prom-parse.js'
+import { senderStats } from '../helpers/sender-stats.js'
 
 /** Timings holding the given observations. */
 function timings(observe: (t: TimingsRecorder) => void): SenderTimings {
   const recorder = new TimingsRecorder()
   observe(recorder)
   return recorder.snapshot()
-}
-
-function senderStats(name: string, overrides: Partial<SenderStats> = {}): SenderStats {
-  return {
-    name,
-    received: 0,
-    queued: 0,
-    queuedBytes: 0,
-    inFlight: 0,
-    spooled: 0,
-    spooledBytes: 0,
-    recovered: 0,
-    delivered: 0,
-    deliveredBytes: 0,
-    retried: 0,
-    failed: 0,
-    deadLettered: 0,
-    dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 },
-    attempts: 0,
-    recentFailures: [],
-    ...overrides,
-  }
 }
 
 describe('renderPrometheusText', () => {
