@@ -1,0 +1,109 @@
+// Issue 15's adaptive-concurrency scenario, standalone until `pool.concurrency: 'adaptive'` exists:
+// a 100,000-record burst, in batches of 1,000, through pino.transport to a sink that takes 4 requests at
+// a time, answers 429 (no Retry-After) at once beyond that and 20 ms after each request otherwise.
+// Each setting runs in a child app; the sink counts distinct record ids, requests and 429s.
+//
+//   node bench/adaptive.mjs [records] [reps] [concurrency,...]     (defaults: 100000 3 4,16)
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { now } from './clock.mjs'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** What the sink takes at once, and how long it takes. */
+const SINK_SLOTS = 4
+const SINK_LATENCY_MS = 20
+
+/** The limited sink: 429 beyond SINK_SLOTS requests in progress. */
+async function limitedSink(expected) {
+  const seen = new Uint8Array(expected)
+  const tally = { received: 0, duplicates: 0, requests: 0, refused: 0, firstAt: 0, lastAt: 0 }
+  let active = 0
+  const server = createServer((req, res) => {
+    tally.requests++
+    if (active >= SINK_SLOTS) {
+      tally.refused++
+      req.resume()
+      res.writeHead(429).end()
+      return
+    }
+    active++
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      setTimeout(() => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        const at = now()
+        for (const match of text.matchAll(/"benchId":(\d+)/g)) {
+          const id = Number(match[1])
+          if (seen[id]) tally.duplicates++
+          else {
+            seen[id] = 1
+            tally.received++
+            tally.firstAt ||= at
+            tally.lastAt = at
+          }
+        }
+        active--
+        res.writeHead(204).end()
+      }, SINK_LATENCY_MS)
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${server.address().port}/ingest`, tally, close: () => new Promise((r) => server.close(r)) }
+}
+
+const APP = `
+import pino from 'pino'
+const { url, count, pool } = JSON.parse(process.argv[1])
+const transport = pino.transport({ target: 'pino-courier', options: {
+  stderr: false,
+  senders: [{ type: 'http', url, pool, batch: { maxRecords: 1000, maxWaitMs: 50 }, queue: { maxRecords: count * 2, maxBytes: 512 * 1024 * 1024 },
+    retry: { maxAttempts: 1000, maxRetryTimeMs: 600000 } }],
+} })
+let report
+transport.on('courier:close', (r) => (report = r))
+const logger = pino(transport)
+for (let i = 0; i < count; i++) logger.info({ benchId: i, route: '/api/v1/orders/:id', status: 200 }, 'request completed')
+process.on('exit', () => process.stdout.write('@@report ' + JSON.stringify({ undelivered: report?.undelivered }) + '\\n'))
+`
+
+async function runOne(count, pool) {
+  const sink = await limitedSink(count)
+  const started = now()
+  const child = spawn(process.execPath, ['--input-type=module', '-e', APP, JSON.stringify({ url: sink.url, count, pool })], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (c) => (out += c))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  await sink.close()
+  const { tally } = sink
+  return {
+    pool,
+    code,
+    seconds: (tally.lastAt - started) / 1000,
+    received: tally.received / count,
+    duplicates: tally.duplicates,
+    requests: tally.requests,
+    refusedShare: tally.requests ? tally.refused / tally.requests : 0,
+    report: /@@report (.*)/.exec(out)?.[1],
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [countArg, repsArg, concurrencies] = process.argv.slice(2)
+  const count = Number(countArg ?? 100_000)
+  const reps = Number(repsArg ?? 3)
+  const settings = (concurrencies ?? '4,16').split(',').map((c) => ({ concurrency: c === 'adaptive' ? c : Number(c) }))
+  for (let rep = 0; rep < reps; rep++) {
+    for (const pool of settings) {
+      const r = await runOne(count, pool)
+      console.log(
+        `concurrency ${String(pool.concurrency).padEnd(8)} rep ${rep + 1}: ${r.seconds.toFixed(2)} s to the last record, received ${(r.received * 100).toFixed(1)}%, ` +
+          `dup ${r.duplicates}, ${r.requests} requests, ${(r.refusedShare * 100).toFixed(1)}% answered 429, exit ${r.code}`,
+      )
+    }
+  }
+}
