@@ -1,0 +1,81 @@
+// Issue 15's queue-groups scenario, standalone until `groupBy` exists: one sender with a 1,000-record
+// queue, one request in flight and a slow sink (50 ms per request, batches of 100); a noisy tenant logs
+// 50,000 records in a burst and a quiet tenant logs 100 during it. Reports how many of each tenant's
+// records arrived and what the sender counted as dropped.
+//
+//   node bench/queue-groups.mjs [reps] [extra sender options as JSON]
+//   node bench/queue-groups.mjs 1 '{"groupBy":"tenant"}'      (once groupBy exists)
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const NOISY = 50_000
+const QUIET = 100
+
+async function slowSink() {
+  const tally = { noisy: 0, quiet: 0, requests: 0 }
+  const server = createServer((req, res) => {
+    tally.requests++
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () =>
+      setTimeout(() => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        for (const m of text.matchAll(/"tenant":"(noisy|quiet)"/g)) tally[m[1]]++
+        res.writeHead(204).end()
+      }, 50),
+    )
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${server.address().port}/ingest`, tally, close: () => new Promise((r) => server.close(r)) }
+}
+
+const APP = `
+import pino from 'pino'
+const { url, extra, noisy, quiet } = JSON.parse(process.argv[1])
+const transport = pino.transport({ target: 'pino-courier', options: {
+  stderr: false, closeTimeoutMs: 9000,
+  senders: [{ type: 'http', url, pool: { concurrency: 1 }, batch: { maxRecords: 100, maxWaitMs: 20 }, queue: { maxRecords: 1000 }, ...extra }],
+} })
+let report
+transport.on('courier:close', (r) => (report = r))
+const logger = pino(transport)
+// The quiet tenant's records are spread through the noisy burst, one every noisy/quiet records.
+const every = Math.floor(noisy / quiet)
+for (let i = 0, q = 0; i < noisy; i++) {
+  logger.info({ tenant: 'noisy', i }, 'noisy')
+  if (i % every === every - 1 && q < quiet) logger.info({ tenant: 'quiet', q: q++ }, 'quiet')
+}
+// Closed by hand, so that the close report reaches this thread (at a natural exit it may not).
+await new Promise((resolve) => logger.flush(resolve))
+const closed = new Promise((resolve) => transport.once('close', resolve))
+transport.ref()
+transport.end()
+await closed
+process.stdout.write('@@report ' + JSON.stringify(report?.stats.senders[0]?.dropped ?? null) + '\\n')
+`
+
+async function runOne(extra) {
+  const sink = await slowSink()
+  const child = spawn(process.execPath, ['--input-type=module', '-e', APP, JSON.stringify({ url: sink.url, extra, noisy: NOISY, quiet: QUIET })], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (c) => (out += c))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  await sink.close()
+  return { code, ...sink.tally, dropped: /@@report (.*)/.exec(out)?.[1] }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const reps = Number(process.argv[2] ?? 1)
+  const extra = JSON.parse(process.argv[3] ?? '{}')
+  for (let rep = 0; rep < reps; rep++) {
+    const r = await runOne(extra)
+    console.log(
+      `rep ${rep + 1} ${JSON.stringify(extra)}: quiet tenant ${r.quiet}/${QUIET} received, noisy ${r.noisy}/${NOISY}, ${r.requests} requests, dropped ${r.dropped}, exit ${r.code}`,
+    )
+  }
+}
