@@ -4,28 +4,17 @@
  * built package (dist/: run `npm run build` first) in a temp directory, next to links to its own
  * dependencies only, so that nothing resolves from this repository's node_modules.
  */
-import { cp, mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadOpenTelemetryApi } from '../../src/metrics/otel-api.js'
 import { fixture } from '../fixtures/integration.js'
-import { PROJECT_ROOT, runNode } from '../helpers/child-process.js'
+import { runNode } from '../helpers/child-process.js'
 import { useCleanups } from '../helpers/cleanups.js'
+import { appWithoutOptionalPeers } from '../helpers/bare-app.js'
 
 const { tempDir } = useCleanups()
 
-async function appWithoutOpenTelemetry(): Promise<string> {
-  const app = await tempDir()
-  const modules = join(app, 'node_modules')
-  await mkdir(join(modules, 'pino-courier'), { recursive: true })
-  await cp(join(PROJECT_ROOT, 'package.json'), join(modules, 'pino-courier', 'package.json'))
-  await cp(join(PROJECT_ROOT, 'dist'), join(modules, 'pino-courier', 'dist'), { recursive: true })
-  for (const name of ['pino', 'pino-abstract-transport', 'p-queue', 'zod']) {
-    await symlink(join(PROJECT_ROOT, 'node_modules', name), join(modules, name), 'dir')
-  }
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', type: 'module', private: true }))
-  return app
-}
+const appWithoutOpenTelemetry = async (): Promise<string> => appWithoutOptionalPeers(await tempDir())
 
 describe('bridgeToOpenTelemetry without @opentelemetry/api installed', () => {
   it('throws at once, naming the package and `npm install @opentelemetry/api`', async () => {

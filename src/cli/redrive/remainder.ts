@@ -1,5 +1,6 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { syncDir } from '../../spool/segment.js'
 import { setTimer } from '../../timers.js'
 
 /** A stretch of the original file to keep: [start, end) in bytes. */
@@ -138,19 +139,6 @@ function statOrUndefined(path: string): Stats | undefined {
     return lstatSync(path)
   } catch {
     return undefined
-  }
-}
-
-/** Syncs a directory's entries (the rename), where the platform can. */
-function syncDir(dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch {
-    // Not every platform syncs a directory; the file's own data is synced already.
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }
 

@@ -1,10 +1,11 @@
-import { cp, mkdir, symlink, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../../src/config/config-error.js'
 import { OptionalPeer } from '../../../src/sinks/shared/optional-peer.js'
-import { PROJECT_ROOT, runNode } from '../../helpers/child-process.js'
+import { runNode } from '../../helpers/child-process.js'
 import { useCleanups } from '../../helpers/cleanups.js'
+import { appWithoutOptionalPeers } from '../../helpers/bare-app.js'
 
 const { tempDir } = useCleanups()
 
@@ -40,23 +41,7 @@ describe('OptionalPeer', () => {
   })
 })
 
-/**
- * An app that installed pino-courier without the backends' client libraries: a copy of the built
- * package (a copy, not a link, so that nothing resolves from this repository's node_modules, where
- * the clients are installed as dev dependencies) next to links to its own dependencies and pino.
- */
-async function appWithoutClients(): Promise<string> {
-  const app = await tempDir()
-  const modules = join(app, 'node_modules')
-  await mkdir(join(modules, 'pino-courier'), { recursive: true })
-  await cp(join(PROJECT_ROOT, 'package.json'), join(modules, 'pino-courier', 'package.json'))
-  await cp(join(PROJECT_ROOT, 'dist'), join(modules, 'pino-courier', 'dist'), { recursive: true })
-  for (const name of ['pino', 'pino-abstract-transport', 'p-queue', 'zod']) {
-    await symlink(join(PROJECT_ROOT, 'node_modules', name), join(modules, name), 'dir')
-  }
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', type: 'module', private: true }))
-  return app
-}
+const appWithoutClients = async (): Promise<string> => appWithoutOptionalPeers(await tempDir())
 
 const SPECS = [
   { type: 'kafka', brokers: ['127.0.0.1:9092'], topic: 'logs', missing: 'kafkajs' },
