@@ -1,12 +1,24 @@
 import type { ResolvedDeliveryOptions } from '../config/delivery-options.js'
 import type { Admission } from '../queue/admission.js'
+import type { QueueGroup } from '../queue/queue-groups.js'
+import type { GroupCounters } from '../stats/group-stats.js'
 import type { RecordLog } from '../queue/record-log.js'
 import { setTimer } from '../timers.js'
+
+/** Records cut from the queue as one batch: all of one group. */
+export interface Cut {
+  readonly refs: number[]
+  readonly bytes: number
+  readonly count: number
+  /** The group's counters (a grouped sender's). */
+  readonly group: GroupCounters | undefined
+}
 
 /**
  * Decides when the head of the queue leaves as a batch (count, bytes, age, a flush-level record, a
  * flush() or close(), a full queue) and cuts it. Owns the "everything up to this seq leaves now" mark
- * and the age timer.
+ * and the age timer. With queue groups, each group's head is judged on its own, a batch holds one
+ * group's records, and the groups whose head is due take turns ({@link Admission.select}).
  */
 export class Batcher {
   readonly #options: ResolvedDeliveryOptions['batch']
@@ -34,19 +46,19 @@ export class Batcher {
     return this.#lastSeq
   }
 
-  /** Notes a record that entered the queue; true when the queue should go out now. */
-  accepted(seq: number, level: number): boolean {
+  /** Notes a record that entered the queue (in `group`); true when the queue should go out now. */
+  accepted(seq: number, level: number, group: QueueGroup): boolean {
     // Max, not last: a caller may send records out of creation order, and flush() must still wait
     // for the newest one accepted.
     if (seq > this.#lastSeq) this.#lastSeq = seq
     // Max again: a flushLevel record created before an earlier flush() must not lower its target.
     if (level >= this.#flushLevel && seq > this.#forceUpTo) this.#forceUpTo = seq
-    const buffer = this.#queue.buffer
+    const buffer = group.buffer
     return (
       this.#forceUpTo >= seq ||
       buffer.size >= this.#options.maxRecords ||
       buffer.bytes >= this.#options.maxBytes ||
-      this.#queue.atBounds()
+      this.#queue.atBounds(group)
     )
   }
 
@@ -66,9 +78,43 @@ export class Batcher {
     this.#ageTimer = undefined
   }
 
-  /** Whether the oldest record in memory is due to leave (`full`: a record does not fit). */
+  /**
+   * Whether a group's head (the oldest record's, ungrouped) is due to leave (`full`: a record does not
+   * fit); the group whose turn it is is then the one {@link cut} takes from.
+   */
   headDue(full: boolean): boolean {
-    const buffer = this.#queue.buffer
+    return this.#queue.select((group) => this.#due(group, full)) !== undefined
+  }
+
+  /**
+   * Takes the oldest records of one group (the one {@link headDue} chose, else the group holding the
+   * oldest record), at most `limit` and batch.maxBytes (one record at least).
+   */
+  cut(limit: number): Cut {
+    const queue = this.#queue
+    const group = queue.takeSelected()
+    const refs: number[] = []
+    let bytes = 0
+    if (group) {
+      const buffer = group.buffer
+      const log = this.#log
+      const maxBytes = this.#options.maxBytes
+      while (refs.length < limit) {
+        const next = buffer.peekOldest()
+        if (next < 0) break
+        const size = log.bytes(next)
+        if (refs.length > 0 && bytes + size > maxBytes) break
+        buffer.shiftOldest()
+        refs.push(next)
+        bytes += size
+      }
+      queue.boundsChanged(group)
+    }
+    return { refs, bytes, count: refs.length, group: group?.counters }
+  }
+
+  #due(group: QueueGroup, full: boolean): boolean {
+    const buffer = group.buffer
     const head = buffer.peekOldest()
     if (head < 0) return false
     const options = this.#options
@@ -76,35 +122,16 @@ export class Batcher {
       full ||
       buffer.size >= options.maxRecords ||
       buffer.bytes >= options.maxBytes ||
-      this.#queue.atBounds() ||
+      this.#queue.atBounds(group) ||
       this.#log.seq(head) <= this.#forceUpTo ||
       Date.now() - this.#log.time(head) >= options.maxWaitMs
     )
   }
 
-  /** Takes the oldest records from the queue, at most `limit` and batch.maxBytes (one record at least). */
-  cut(limit: number): { refs: number[]; bytes: number; count: number } {
-    const buffer = this.#queue.buffer
-    const log = this.#log
-    const maxBytes = this.#options.maxBytes
-    const refs: number[] = []
-    let bytes = 0
-    while (refs.length < limit) {
-      const next = buffer.peekOldest()
-      if (next < 0) break
-      const size = log.bytes(next)
-      if (refs.length > 0 && bytes + size > maxBytes) break
-      buffer.shiftOldest()
-      refs.push(next)
-      bytes += size
-    }
-    return { refs, bytes, count: refs.length }
-  }
-
   /** Wakes the sender when the head reaches batch.maxWaitMs. */
   armAgeTimer(): void {
     if (this.#ageTimer !== undefined || this.#closed) return
-    const head = this.#queue.buffer.peekOldest()
+    const head = this.#queue.oldest()?.buffer.peekOldest() ?? -1
     if (head < 0) return
     const delay = Math.max(0, this.#log.time(head) + this.#options.maxWaitMs - Date.now())
     this.#ageTimer = setTimer(() => {

@@ -3,6 +3,7 @@ import type { LogRecord } from '../input/record.js'
 import type { RecordLog } from '../queue/record-log.js'
 import type { Batch } from '../sinks/sink.js'
 import type { SpoolFrame } from '../spool/disk-spool.js'
+import type { GroupCounters } from '../stats/group-stats.js'
 
 /**
  * A batch on its way through the pool: what the sink sees ({@link Batch}) plus the engine's own
@@ -32,6 +33,8 @@ export class DeliveryBatch implements Batch {
   readonly originId: string
   /** Position of each record in the first batch, when this batch is part of it (a partial retry). */
   positions: readonly number[] | undefined
+  /** Its queue group's counters, when the sender groups its queue (a batch holds one group's records). */
+  group: GroupCounters | undefined
   readonly #log: RecordLog
   #records: LogRecord[] | undefined
 
@@ -40,7 +43,7 @@ export class DeliveryBatch implements Batch {
     refs: number[],
     bytes: number,
     firstSeq: number,
-    options: { id?: string; positions?: readonly number[] | undefined; frame?: SpoolFrame } = {},
+    options: { id?: string; positions?: readonly number[] | undefined; frame?: SpoolFrame; group?: GroupCounters | undefined } = {},
   ) {
     this.#log = log
     this.id = options.id ?? randomUUID()
@@ -53,6 +56,7 @@ export class DeliveryBatch implements Batch {
     const tilde = this.id.indexOf('~')
     this.originId = tilde < 0 ? this.id : this.id.slice(0, tilde)
     this.positions = options.positions
+    this.group = options.group
   }
 
   /** The records, made from the log the first time a sink asks (the http sink never does). */
@@ -99,11 +103,11 @@ export class DeliveryBatch implements Batch {
   }
 
   /** Some of the records, by index, for the ledger (their refs, still held). */
-  part(indexes: readonly number[]): { count: number; bytes: number; refs: number[] } {
+  part(indexes: readonly number[]): { count: number; bytes: number; refs: number[]; group: GroupCounters | undefined } {
     const refs = indexes.map((i) => this.refs[i] as number)
     let bytes = 0
     for (const ref of refs) bytes += this.#log.bytes(ref)
-    return { count: refs.length, bytes, refs }
+    return { count: refs.length, bytes, refs, group: this.group }
   }
 
   /** The batch settled: the log may free its records. Once. */

@@ -3,7 +3,7 @@
  * defaults (each sink's definition, e.g. the http sink's 8 requests in flight), under the transport's
  * top-level options, under the sender's own: later layers win field by field (config/resolve.ts).
  */
-import type { BatchOptions, PoolOptions, QueueOptions, RetryOptions } from './delivery-options.js'
+import type { BatchOptions, QueueOptions, ResolvedGroupOptions, ResolvedPoolOptions, RetryOptions } from './delivery-options.js'
 import type { ResolvedSpoolOptions } from '../spool/spool-options.js'
 
 export const DEFAULT_QUEUE: Required<QueueOptions> = Object.freeze({
@@ -21,10 +21,25 @@ export const DEFAULT_BATCH: Required<BatchOptions> = Object.freeze({
   flushLevel: 'error',
 })
 
-export const DEFAULT_POOL: Required<Omit<PoolOptions, 'rateLimit'>> & Pick<PoolOptions, 'rateLimit'> = Object.freeze({
+export const DEFAULT_POOL: ResolvedPoolOptions = Object.freeze({
   concurrency: 1,
   timeoutMs: 10_000,
   rateLimit: undefined,
+})
+
+/**
+ * Default `pool.maxConcurrency` under `concurrency: 'adaptive'`: eight times the http sender's fixed 8,
+ * far above what one log backend usually takes from one sender; the limit starts at 1 and only climbs
+ * while the sink answers as fast as before, so a high ceiling costs nothing against a small sink. It is
+ * also the connections an HTTP-based sender may open to its origin, hence not in the hundreds.
+ */
+export const DEFAULT_MAX_CONCURRENCY = 64
+
+export const DEFAULT_GROUP: ResolvedGroupOptions = Object.freeze({
+  maxGroups: 256,
+  idleMs: 60_000,
+  maxTotalRecords: undefined,
+  maxTotalBytes: undefined,
 })
 
 export const DEFAULT_RETRY: Required<RetryOptions> = Object.freeze({

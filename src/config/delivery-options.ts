@@ -2,12 +2,11 @@
  * The delivery options every queued sender shares, as documented types: the defaults are in
  * defaults.ts, the schemas in schema.ts, the layering in resolve.ts.
  */
-import type { DEFAULT_POOL } from './defaults.js'
 import type { LevelOption } from './levels.js'
 import type { DeadLetterOptions, ResolvedSpoolOptions, SpoolOptions } from '../spool/spool-options.js'
 
 // Importable from here as before the defaults had a module of their own.
-export { DEFAULT_BATCH, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, MAX_BLOCK_MS } from './defaults.js'
+export { DEFAULT_BATCH, DEFAULT_GROUP, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, MAX_BLOCK_MS } from './defaults.js'
 
 /** What a full queue does with one more record. */
 export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'block'
@@ -68,14 +67,39 @@ export interface RateLimitOptions {
 /** The worker pool that runs a sender's deliveries. */
 export interface PoolOptions {
   /**
-   * Deliveries in flight at once. With 1, batches reach the sink in order.
+   * Deliveries in flight at once. With 1, batches reach the sink in order. `'adaptive'` lets the sender
+   * find it: requests in flight start at 1 and grow by one per round trip while round-trip times stay
+   * near their baseline, and are cut on 429, 503, timeouts or slower answers (AIMD), within
+   * [1, `maxConcurrency`]; a 429 without `Retry-After` also pauses new requests for a moment (see
+   * docs/delivery.md). The webhook sender ignores it (always 1).
    * @default 1 (the http sender: 8; the webhook sender: always 1)
    */
-  concurrency?: number
+  concurrency?: number | 'adaptive'
+  /**
+   * Highest concurrency `'adaptive'` may reach; only with `concurrency: 'adaptive'` (else a ConfigError).
+   * Also the connections kept per origin by the HTTP-based senders.
+   * @default 64 (DEFAULT_MAX_CONCURRENCY)
+   */
+  maxConcurrency?: number
   /** Time limit of one delivery attempt; the attempt's AbortSignal fires at the limit. @default 10000 */
   timeoutMs?: number
   /** Optional rate limit. @default undefined (none) */
   rateLimit?: RateLimitOptions
+}
+
+/** The pool options with every default filled in. */
+export interface ResolvedPoolOptions {
+  /** Most deliveries in flight at once: the fixed concurrency, or `maxConcurrency` under `'adaptive'`. */
+  concurrency: number
+  /** Set under `concurrency: 'adaptive'`: the concurrency adapts within [1, `concurrency`]. */
+  adaptive?: true
+  /**
+   * `maxConcurrency` as written, kept when written at or above the layer whose `concurrency` is in
+   * force (a sender's own fixed `concurrency` overrides a top-level `'adaptive'` with its maximum).
+   */
+  maxConcurrency?: number
+  timeoutMs: number
+  rateLimit: RateLimitOptions | undefined
 }
 
 /** Retries of transient failures (network errors, timeouts, HTTP 408/429/5xx). */
@@ -103,12 +127,47 @@ export interface RetryOptions {
   maxRetryAfterMs?: number
 }
 
+/**
+ * Queue groups (with a sender's `groupBy`): each key gets a queue of its own, with the bounds of
+ * `queue`, so that one key's burst cannot evict another key's records. These options bound the groups
+ * as a whole.
+ */
+export interface GroupOptions {
+  /**
+   * Most groups at once. A record whose key would make one more goes to the shared overflow group
+   * (`kind: 'overflow'` in the stats), once idle groups have been pruned: it is queued and sent like any
+   * other, and its key's isolation is what is lost.
+   * @default 256
+   */
+  maxGroups?: number
+  /** A group with nothing queued or in flight for this long is removed; its counts stay in the sender's totals. @default 60000 */
+  idleMs?: number
+  /**
+   * Most records queued across all groups. When it is reached, room is made in the largest group (by
+   * bytes), lowest level first: the key with the biggest backlog pays, not the quiet ones.
+   * @default queue.maxRecords (the groups together hold no more than one ungrouped queue)
+   */
+  maxTotalRecords?: number
+  /** Most bytes queued across all groups, like `maxTotalRecords`. @default queue.maxBytes */
+  maxTotalBytes?: number
+}
+
+/** Group options with the defaults filled in (the totals default to the queue's bounds). */
+export interface ResolvedGroupOptions {
+  readonly maxGroups: number
+  readonly idleMs: number
+  readonly maxTotalRecords: number | undefined
+  readonly maxTotalBytes: number | undefined
+}
+
 /** Every option of the delivery machinery a sender shares, all optional. */
 export interface DeliveryOptions {
   queue?: QueueOptions
   batch?: BatchOptions
   pool?: PoolOptions
   retry?: RetryOptions
+  /** Bounds of the queue groups of a sender with `groupBy` (ignored without it). */
+  group?: GroupOptions
   /**
    * Disk spool: records go to disk instead of being dropped when the queue is full or the sink is
    * failing, and what close could not deliver waits there for the next start. `false` turns off a
@@ -130,14 +189,24 @@ export interface CommonSenderOptions extends DeliveryOptions {
   level?: LevelOption
   /** Deadline of `close()` in ms. @default 5000 */
   closeTimeoutMs?: number
+  /**
+   * A record field (a dotted path, as for a Kafka key) whose value names the record's queue group:
+   * each value gets a queue of its own with the `queue` bounds, and batches are taken from the groups in
+   * turn, so that one tenant's burst neither evicts nor delays another's records (see `group`). Records
+   * without the field (or with an object or null there) share one group of their own. Each record is
+   * parsed to read it.
+   * @default undefined (one queue)
+   */
+  groupBy?: string
 }
 
 /** Delivery options with every default filled in. */
 export interface ResolvedDeliveryOptions {
   queue: Required<QueueOptions>
   batch: Required<BatchOptions>
-  pool: typeof DEFAULT_POOL
+  pool: ResolvedPoolOptions
   retry: Required<RetryOptions>
+  group: ResolvedGroupOptions
   spool: ResolvedSpoolOptions | undefined
   deadLetter: DeadLetterOptions | undefined
 }

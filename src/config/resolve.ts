@@ -5,8 +5,8 @@
  */
 import type { z } from 'zod'
 import { ConfigError } from './config-error.js'
-import { DEFAULT_BATCH, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, DEFAULT_SPOOL } from './defaults.js'
-import type { DeliveryOptions, ResolvedDeliveryOptions } from './delivery-options.js'
+import { DEFAULT_BATCH, DEFAULT_GROUP, DEFAULT_MAX_CONCURRENCY, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, DEFAULT_SPOOL } from './defaults.js'
+import type { DeliveryOptions, PoolOptions, ResolvedDeliveryOptions, ResolvedPoolOptions } from './delivery-options.js'
 import { LevelMap, type LevelOption } from './levels.js'
 import type { SpoolOptions } from '../spool/spool-options.js'
 
@@ -17,23 +17,60 @@ export function resolveDeliveryOptions(...layers: (DeliveryOptions | undefined)[
     batch: { ...DEFAULT_BATCH },
     pool: { ...DEFAULT_POOL },
     retry: { ...DEFAULT_RETRY },
+    group: { ...DEFAULT_GROUP },
     spool: undefined,
     deadLetter: undefined,
   }
   let spool: SpoolOptions | undefined
+  const pool = new PoolLayering(out.pool)
   for (const layer of layers) {
     if (!layer) continue
     Object.assign(out.queue, stripUndefined(layer.queue))
     Object.assign(out.batch, stripUndefined(layer.batch))
-    Object.assign(out.pool, stripUndefined(layer.pool))
+    pool.layer(layer.pool)
     Object.assign(out.retry, stripUndefined(layer.retry))
+    Object.assign(out.group, stripUndefined(layer.group))
     if (layer.spool === false) spool = undefined
     else if (layer.spool) spool = { ...spool, ...stripUndefined(layer.spool) } as SpoolOptions
     if (layer.deadLetter === false) out.deadLetter = undefined
     else if (layer.deadLetter) out.deadLetter = { ...layer.deadLetter }
   }
   if (spool) out.spool = { ...DEFAULT_SPOOL, ...spool }
+  out.pool = pool.resolved()
   return out
+}
+
+/**
+ * The pool's layering: field by field like the others, except that `concurrency: 'adaptive'` resolves to
+ * its maximum (`concurrency` is what the sinks size their connections by) with `adaptive` set, and that
+ * a fixed `concurrency` forgets a `maxConcurrency` of a lower layer: a sender's own `concurrency: 4`
+ * overrides a top-level `'adaptive'` as a whole, while a `maxConcurrency` written beside a fixed one (or
+ * above it) stays, for the rule that refuses it.
+ */
+class PoolLayering {
+  readonly #out: ResolvedPoolOptions
+  #concurrency: number | 'adaptive'
+  #max: number | undefined
+
+  constructor(base: ResolvedPoolOptions) {
+    this.#out = base
+    this.#concurrency = base.concurrency
+  }
+
+  layer(options: PoolOptions | undefined): void {
+    const { concurrency, maxConcurrency, ...rest } = stripUndefined(options)
+    Object.assign(this.#out, rest)
+    if (typeof concurrency === 'number') this.#max = undefined
+    if (concurrency !== undefined) this.#concurrency = concurrency
+    if (maxConcurrency !== undefined) this.#max = maxConcurrency
+  }
+
+  resolved(): ResolvedPoolOptions {
+    const { adaptive: _adaptive, maxConcurrency: _max, ...out } = this.#out
+    const max = this.#max === undefined ? {} : { maxConcurrency: this.#max }
+    if (this.#concurrency !== 'adaptive') return { ...out, concurrency: this.#concurrency, ...max }
+    return { ...out, concurrency: this.#max ?? DEFAULT_MAX_CONCURRENCY, adaptive: true, ...max }
+  }
 }
 
 /** A rule between options that a single option's schema cannot check: the path to name, and why. */
@@ -48,9 +85,16 @@ export interface RuleIssue {
  */
 export function deliveryRuleIssues(options: ResolvedDeliveryOptions): RuleIssue[] {
   const issues: RuleIssue[] = []
-  const { queue, batch, spool } = options
+  const { queue, batch, spool, group } = options
+  if (options.pool.maxConcurrency !== undefined && options.pool.adaptive !== true) {
+    issues.push({ path: 'pool.maxConcurrency', message: "takes pool.concurrency: 'adaptive' (a fixed concurrency has no maximum)" })
+  }
   if (queue.maxRecordBytes > queue.maxBytes) {
     issues.push({ path: 'queue.maxRecordBytes', message: `must not exceed queue.maxBytes (${queue.maxBytes})` })
+  }
+  // A record of the largest size the queue takes must fit in the groups together, or it would always be dropped.
+  if (group.maxTotalBytes !== undefined && group.maxTotalBytes < queue.maxRecordBytes) {
+    issues.push({ path: 'group.maxTotalBytes', message: `must be at least queue.maxRecordBytes (${queue.maxRecordBytes})` })
   }
   const largestBatch = 2 * Math.max(batch.maxBytes, queue.maxRecordBytes)
   if (spool && spool.maxBytes < largestBatch) {
@@ -74,6 +118,7 @@ export interface SenderOptionsInput extends DeliveryOptions {
   name?: string
   level?: LevelOption
   closeTimeoutMs?: number
+  groupBy?: string
 }
 
 /** What the resolve step needs from the sender's surroundings (a part of SenderContext). */
@@ -94,6 +139,8 @@ export class SenderConfig {
   readonly flushLevel: number
   /** The sender's own close deadline, if its options set one. */
   readonly closeTimeoutMs: number | undefined
+  /** The field naming a record's queue group, when the sender groups its queue. */
+  readonly groupBy: string | undefined
   readonly delivery: ResolvedDeliveryOptions
 
   /** @internal use {@link resolveSenderConfig} */
@@ -102,6 +149,7 @@ export class SenderConfig {
     this.level = fields.level
     this.flushLevel = fields.flushLevel
     this.closeTimeoutMs = fields.closeTimeoutMs
+    this.groupBy = fields.groupBy
     this.delivery = fields.delivery
     Object.freeze(this)
   }
@@ -136,6 +184,7 @@ export function resolveSenderConfig(
       ? levels.resolve(delivery.batch.flushLevel, 'batch.flushLevel')
       : levels.resolveDefault(delivery.batch.flushLevel),
     closeTimeoutMs: options.closeTimeoutMs,
+    groupBy: options.groupBy,
     delivery,
   })
 }

@@ -40,7 +40,8 @@ export const rateLimitSchema = z
   })
 
 export const poolOptionsSchema = z.strictObject({
-  concurrency: positiveInt().optional(),
+  concurrency: z.union([positiveInt(), z.literal('adaptive')]).optional(),
+  maxConcurrency: positiveInt().optional(),
   timeoutMs: durationSchema(1).optional(),
   rateLimit: rateLimitSchema.optional(),
 })
@@ -51,6 +52,13 @@ export const retryOptionsSchema = z.strictObject({
   maxDelayMs: durationSchema(0).optional(),
   maxRetryTimeMs: durationSchema(0).optional(),
   maxRetryAfterMs: durationSchema(0).optional(),
+})
+
+export const groupOptionsSchema = z.strictObject({
+  maxGroups: positiveInt().optional(),
+  idleMs: durationSchema(0).optional(),
+  maxTotalRecords: positiveInt().optional(),
+  maxTotalBytes: positiveInt().optional(),
 })
 
 export const spoolOptionsSchema = z.strictObject({
@@ -72,6 +80,7 @@ export const deliveryOptionsShape = {
   batch: batchOptionsSchema.optional(),
   pool: poolOptionsSchema.optional(),
   retry: retryOptionsSchema.optional(),
+  group: groupOptionsSchema.optional(),
   spool: z.union([spoolOptionsSchema, z.literal(false)]).optional(),
   deadLetter: z.union([deadLetterOptionsSchema, z.literal(false)]).optional(),
 }
@@ -81,6 +90,7 @@ export const commonSenderShape = {
   name: z.string().min(1).optional(),
   level: levelSchema.optional(),
   closeTimeoutMs: durationSchema(1).optional(),
+  groupBy: z.string().min(1).optional(),
   ...deliveryOptionsShape,
 }
 

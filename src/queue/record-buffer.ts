@@ -1,5 +1,11 @@
 import type { RecordLog } from './record-log.js'
 
+/** Records and bytes waiting across several buffers (a grouped queue's groups). */
+export interface QueueTotals {
+  size: number
+  bytes: number
+}
+
 /** A FIFO of refs on a growable ring (8 bytes a record): O(1) push, shift and pop. */
 class Lane {
   #ring = new Float64Array(64)
@@ -81,14 +87,17 @@ export function levelBucket(level: number): number {
  */
 export class RecordBuffer {
   readonly #log: RecordLog
+  /** Counts shared by the buffers of a grouped queue, kept up to date by each of them. */
+  readonly #totals: QueueTotals | undefined
   readonly #lanes = new Map<number, Lane>()
   /** The lanes by ascending bucket (at most MAX_LANES; a lane is kept once made). */
   #ordered: { readonly bucket: number; readonly lane: Lane }[] = []
   #size = 0
   #bytes = 0
 
-  constructor(log: RecordLog) {
+  constructor(log: RecordLog, totals?: QueueTotals) {
     this.#log = log
+    this.#totals = totals
   }
 
   /** Records waiting. */
@@ -118,6 +127,10 @@ export class RecordBuffer {
     lane.push(ref)
     this.#size++
     this.#bytes += bytes
+    if (this.#totals) {
+      this.#totals.size++
+      this.#totals.bytes += bytes
+    }
   }
 
   /** The oldest waiting record (lowest seq), or -1. */
@@ -175,8 +188,13 @@ export class RecordBuffer {
 
   #taken(ref: number): number {
     if (ref >= 0) {
+      const bytes = this.#log.bytes(ref)
       this.#size--
-      this.#bytes -= this.#log.bytes(ref)
+      this.#bytes -= bytes
+      if (this.#totals) {
+        this.#totals.size--
+        this.#totals.bytes -= bytes
+      }
     }
     return ref
   }

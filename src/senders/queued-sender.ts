@@ -10,6 +10,7 @@ import { RetryLoop } from '../pool/retry-loop.js'
 import { RetryPolicy } from '../pool/retry-policy.js'
 import { RetryWaits } from '../pool/retry-waits.js'
 import { Admission } from '../queue/admission.js'
+import { QueueGroups, type QueueGroup } from '../queue/queue-groups.js'
 import { RecordLog } from '../queue/record-log.js'
 import type { Sink } from '../sinks/sink.js'
 import { Spill } from '../spool/spill.js'
@@ -80,12 +81,13 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     const { queue, batch, pool, retry, spool, deadLetter } = config.delivery
     const log = (this.#log = context.recordLog ?? new RecordLog())
     this.#ledger = new Ledger(this.name, this, { log, observer: context.observer, deadLetter, onSettled: () => this.#flushes.check() })
-    this.#queue = new Admission(queue, log, this.#ledger)
+    const grouping = config.groupBy === undefined ? undefined : { groups: new QueueGroups(config.groupBy, config.delivery.group, log), group: config.delivery.group }
+    this.#queue = new Admission(queue, log, this.#ledger, grouping)
     this.#batcher = new Batcher(batch, config.flushLevel, this.#queue, log, () => this.#pump())
     // Every attempt in flight and every retry waiting listens for the stop, and both are bounded
     // (pool.concurrency, the queue): Node's limit of 10 listeners would warn on the app's stderr.
     setMaxListeners(0, this.#stop.signal)
-    this.#pool = new Dispatcher(pool, () => this.#pump(), this.#stop.signal)
+    this.#pool = new Dispatcher(pool, () => this.#pump(), this.#stop.signal, { maxPauseMs: retry.maxDelayMs })
     this.#waits = new RetryWaits(this.#stop.signal)
     if (spool) {
       this.#spill = new Spill(spool, this.name, {
@@ -145,23 +147,27 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   /** Queues a record (by `ref` in the log, or a `record` handed over) or drops it, counted. */
   #take(ref: number, record: LogRecord | undefined, level: number, bytes: number): boolean {
     const ledger = this.#ledger
-    ledger.received()
-    const refused =
-      this.#phase !== 'open' ? 'closed' : bytes > this.#queue.maxRecordBytes ? 'oversize' : this.#makeRoom(level, bytes) ? undefined : 'overflow'
-    if (refused) return ledger.refused({ count: 1, bytes, ...(record ? { records: [record] } : { refs: [ref] }) }, refused)
+    const open = this.#phase === 'open'
+    const group = open ? this.#queue.route(ref, record) : undefined
+    ledger.received(group?.counters)
+    const refused = !group ? 'closed' : bytes > this.#queue.maxRecordBytes ? 'oversize' : this.#makeRoom(level, bytes, group) ? undefined : 'overflow'
+    if (refused || !group) {
+      const moved = { count: 1, bytes, group: group?.counters }
+      return ledger.refused(record ? { ...moved, records: [record] } : { ...moved, refs: [ref] }, refused ?? 'closed')
+    }
     const held = record ? this.#log.appendRecord(record) : ref
-    this.#queue.push(held, level, bytes)
-    if (this.#batcher.accepted(record ? record.seq : this.#log.seq(held), level)) this.#pump()
+    this.#queue.push(held, level, bytes, group)
+    if (this.#batcher.accepted(record ? record.seq : this.#log.seq(held), level, group)) this.#pump()
     else this.#batcher.armAgeTimer()
     // Within the block window this is false and the reader pauses; past it the queue kept within its
     // bounds by dropping, so the reader goes on.
     return this.#queue.acceptsMore()
   }
 
-  /** Whether a record of `level` and `bytes` can be queued, after making room if the policy allows. */
-  #makeRoom(level: number, bytes: number): boolean {
+  /** Whether a record of `level` and `bytes` can be queued in `group`, after making room if the policy allows. */
+  #makeRoom(level: number, bytes: number, group: QueueGroup): boolean {
     const queue = this.#queue
-    if (queue.fits(bytes)) return true
+    if (queue.fits(bytes, group)) return true
     // A full queue hands its oldest records to an idle worker before it drops or blocks anything:
     // waiting for the batch to fill or age (batch.maxRecords may exceed queue.maxRecords) would
     // drop records while a worker sits idle, so capacity N with W workers would not hold N + W
@@ -170,8 +176,8 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     this.#pump(true)
     // With a spool the whole queue moves to disk, oldest first, behind what is spooled already:
     // the order holds, and memory is freed for the next queue-full of records.
-    if (!queue.fits(bytes) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY)
-    return queue.fits(bytes) || queue.admit(level, bytes)
+    if (!queue.fits(bytes, group) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY)
+    return queue.fits(bytes, group) || queue.admit(level, bytes, group)
   }
 
   ready(): Promise<void> {
@@ -202,7 +208,9 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   }
 
   stats(): SenderStats {
-    return this.#ledger.snapshot(this.#spill?.spool.stats(), this.options.queue.maxRecords)
+    const stats = this.#ledger.snapshot(this.#spill?.spool.stats(), this.options.queue.maxRecords, this.#queue.groupsStats())
+    const concurrency = this.#pool.concurrencyStats()
+    return concurrency === undefined ? stats : { ...stats, concurrency }
   }
 
   // ---- queue → batch → pool ------------------------------------------------------------------
@@ -252,8 +260,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
           const cut = this.#batcher.cut(Math.min(this.#config.delivery.batch.maxRecords, allowance))
           this.#ledger.dispatched(cut)
           const head = cut.refs[0] as number
-          this.#launch(new DeliveryBatch(this.#log, cut.refs, cut.bytes, this.#log.seq(head)), this.#log.time(head))
-          this.#queue.boundsChanged()
+          this.#launch(new DeliveryBatch(this.#log, cut.refs, cut.bytes, this.#log.seq(head), { group: cut.group }), this.#log.time(head))
         }
         full = false
       }
@@ -321,11 +328,10 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
       abandoned += this.#ledger.dropped.spoolError - before
     } else if (timedOut) {
       this.#stopAll(`${this.name}: close deadline of ${timeoutMs} ms passed`)
-      const left = this.#queue.drain()
-      if (left.count > 0) {
+      for (const left of this.#queue.drain()) {
         abandoned += left.count
         this.#ledger.droppedFromQueue(left, 'closed')
-        for (const ref of left.refs) this.#log.release(ref)
+        for (const ref of left.refs ?? []) this.#log.release(ref)
       }
       for (const batch of [...pool.inflight]) {
         abandoned += batch.count

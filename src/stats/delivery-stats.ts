@@ -1,4 +1,5 @@
 import type { SpoolStats } from '../spool/disk-spool.js'
+import type { GroupsStats } from './group-stats.js'
 import type { SenderTimings } from './timings.js'
 import { TimingsRecorder } from './timings-recorder.js'
 
@@ -83,11 +84,40 @@ export interface SenderStats {
    * reader of the `courier:stats` events (the OpenTelemetry bridge, a dashboard) can tell how full it is.
    */
   readonly queueCapacity?: number
+  /** The adaptive concurrency: only with `pool.concurrency: 'adaptive'`. */
+  readonly concurrency?: ConcurrencyStats
   /**
    * Latency and batch-size histograms since the sender started. Every built-in sender (a
    * QueuedSender) fills it; a custom sender may not.
    */
   readonly timings?: SenderTimings
+  /**
+   * A sender with `groupBy`: its live queue groups, the most-dropping and busiest first, and the totals
+   * of the groups pruned. The sender's own counters above include every group's.
+   */
+  readonly groups?: GroupsStats
+}
+
+/** A sender's adaptive concurrency (`pool.concurrency: 'adaptive'`), in its stats. */
+export interface ConcurrencyStats {
+  /** Requests that may be in flight now: in [1, `max`]. */
+  readonly limit: number
+  /** The highest limit allowed (`pool.maxConcurrency`). */
+  readonly max: number
+  /** The highest limit reached so far. */
+  readonly peak: number
+  /** Requests (attempts) in flight now, batches about to start one included; not batches waiting out a backoff. */
+  readonly active: number
+  /** The limit at which the sink last said it was overloaded, while probes at it are held back. */
+  readonly ceiling?: number
+  /** The sink's usual round-trip time in ms, which slower answers are measured against. */
+  readonly baselineRttMs?: number
+  /** Raises of the limit so far. */
+  readonly increases: number
+  /** Cuts of the limit so far (429, 503, timeouts, slower answers). */
+  readonly decreases: number
+  /** Pauses of the whole sender after a 429 without `Retry-After`. */
+  readonly pauses: number
 }
 
 /** Most failures kept in {@link SenderStats.recentFailures}. */
@@ -119,7 +149,7 @@ export class StatsCounters {
     if (this.#failures.length > MAX_RECENT_FAILURES) this.#failures.shift()
   }
 
-  snapshot(name: string, spool?: SpoolStats, queueCapacity?: number): SenderStats {
+  snapshot(name: string, spool?: SpoolStats, queueCapacity?: number, groups?: GroupsStats): SenderStats {
     return {
       name,
       received: this.received,
@@ -142,6 +172,7 @@ export class StatsCounters {
       ...(spool ? { spool } : {}),
       ...(queueCapacity !== undefined ? { queueCapacity } : {}),
       timings: this.timings.snapshot(),
+      ...(groups ? { groups } : {}),
     }
   }
 }

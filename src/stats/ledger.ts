@@ -8,6 +8,7 @@ import type { DeadLetterOptions } from '../spool/spool-options.js'
 import type { SpoolStats } from '../spool/disk-spool.js'
 import type { TimingsRecorder } from './timings-recorder.js'
 import { StatsCounters, type DropReason, type FailureRecord, type SenderStats } from './delivery-stats.js'
+import type { GroupCounters, GroupsStats } from './group-stats.js'
 
 /** Where a record went, as a {@link RecordObserver} hears it. */
 export type RecordOutcome = 'delivered' | 'failed' | 'spooled' | DropReason
@@ -34,6 +35,8 @@ export interface Moved {
   readonly bytes: number
   readonly refs?: readonly number[] | undefined
   readonly records?: readonly LogRecord[] | undefined
+  /** Their queue group's counters (a grouped sender's): moved along with the sender's. */
+  readonly group?: GroupCounters | undefined
 }
 
 /** How a batch failed for good. */
@@ -86,9 +89,10 @@ export class Ledger {
     this.#settled = options.onSettled ?? (() => undefined)
   }
 
-  /** A record at or above the sender's level arrived. */
-  received(): void {
+  /** A record at or above the sender's level arrived (in `group`, when the sender groups its queue). */
+  received(group?: GroupCounters): void {
     this.#counters.received++
+    if (group) group.received++
   }
 
   /** Records an earlier run left in the spool: they count like received ones. */
@@ -105,15 +109,20 @@ export class Ledger {
     return true
   }
 
-  queued(bytes: number): void {
+  queued(bytes: number, group?: GroupCounters): void {
     this.#counters.queued++
     this.#counters.queuedBytes += bytes
+    if (group) {
+      group.queued++
+      group.queuedBytes += bytes
+    }
   }
 
   /** Records leave the queue without being sent: evicted (overflow), abandoned at close, or not taken by the spool. */
   droppedFromQueue(moved: Moved, reason: DropReason): void {
     this.#counters.queued -= moved.count
     this.#counters.queuedBytes -= moved.bytes
+    unqueue(moved)
     this.#dropped(moved, reason)
   }
 
@@ -123,6 +132,8 @@ export class Ledger {
     c.queued -= moved.count
     c.queuedBytes -= moved.bytes
     c.inFlight += moved.count
+    const group = unqueue(moved)
+    if (group) group.inFlight += moved.count
     if (this.#observer) this.#observe(moved, 'dispatched')
   }
 
@@ -133,6 +144,8 @@ export class Ledger {
     c.queuedBytes -= moved.bytes
     c.spooled += moved.count
     c.spooledBytes += moved.bytes
+    const group = unqueue(moved)
+    if (group) group.spooled += moved.count
     if (this.#observer) this.#observe(moved, 'spooled')
   }
 
@@ -197,6 +210,8 @@ export class Ledger {
     c.inFlight -= moved.count
     c.delivered += moved.count
     c.deliveredBytes += moved.bytes
+    const group = outOfFlight(moved)
+    if (group) group.delivered += moved.count
     if (this.#observer) this.#observe(moved, 'delivered')
     this.#settled()
   }
@@ -209,6 +224,8 @@ export class Ledger {
     const c = this.#counters
     c.inFlight -= moved.count
     c.failed += moved.count
+    const group = outOfFlight(moved)
+    if (group) group.failed += moved.count
     const status = failure.status ?? (failure.error as { status?: unknown } | null)?.status
     let error = failure.message ?? errorMessage(failure.error)
     const records = this.#deadLetter || this.#observer ? this.#records(moved) : undefined
@@ -249,7 +266,7 @@ export class Ledger {
       const bytes = accepted.bytes - Math.round((accepted.bytes * unnamed) / accepted.count)
       this.delivered({ ...accepted, count: accepted.count - unnamed, bytes })
     }
-    if (unnamed > 0) this.failed({ count: unnamed, bytes: 0 }, { error: undefined, attempts, reason: 'permanent', message: messages.unnamed })
+    if (unnamed > 0) this.failed({ count: unnamed, bytes: 0, group: accepted.group }, { error: undefined, attempts, reason: 'permanent', message: messages.unnamed })
     if (rejected.count > 0) {
       this.failed(rejected, { error: undefined, status: messages.status, attempts, reason: 'permanent', message: messages.rejected })
     }
@@ -261,6 +278,8 @@ export class Ledger {
     c.inFlight -= moved.count
     c.spooled += moved.count
     c.spooledBytes += moved.bytes
+    const group = outOfFlight(moved)
+    if (group) group.spooled += moved.count
     if (this.#observer) this.#observe(moved, 'spooled')
     this.#settled()
   }
@@ -268,6 +287,7 @@ export class Ledger {
   /** Records in flight were given up: the close deadline passed, or the spool could not take them. */
   inFlightDropped(moved: Moved, reason: DropReason): void {
     this.#counters.inFlight -= moved.count
+    outOfFlight(moved)
     this.#dropped(moved, reason)
   }
 
@@ -285,12 +305,13 @@ export class Ledger {
     return this.#counters.timings
   }
 
-  snapshot(spool?: SpoolStats, queueCapacity?: number): SenderStats {
-    return this.#counters.snapshot(this.#name, spool, queueCapacity)
+  snapshot(spool?: SpoolStats, queueCapacity?: number, groups?: GroupsStats): SenderStats {
+    return this.#counters.snapshot(this.#name, spool, queueCapacity, groups)
   }
 
   #dropped(moved: Moved, reason: DropReason): void {
     this.#counters.dropped[reason] += moved.count
+    if (moved.group) moved.group.dropped[reason] += moved.count
     if (this.#observer) this.#observe(moved, reason)
     if (this.#events.listenerCount('drop') > 0) this.#events.emit('drop', { sender: this.#name, reason, records: moved.count })
     this.#settled()
@@ -316,4 +337,24 @@ export class Ledger {
       // An observer is told, not asked: what it does with the news is its own business.
     }
   }
+}
+
+/** Records leave their group's queue: its counters, if any, to move on. */
+function unqueue(moved: Moved): GroupCounters | undefined {
+  const group = moved.group
+  if (group) {
+    group.queued -= moved.count
+    group.queuedBytes -= moved.bytes
+  }
+  return group
+}
+
+/** Records in flight settle: their group's counters, if any, to move on. A group is active until then. */
+function outOfFlight(moved: Moved): GroupCounters | undefined {
+  const group = moved.group
+  if (group) {
+    group.inFlight -= moved.count
+    group.lastActive = Date.now()
+  }
+  return group
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_BATCH, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, DEFAULT_SPOOL } from '../../src/config/defaults.js'
+import { DEFAULT_BATCH, DEFAULT_GROUP, DEFAULT_POOL, DEFAULT_QUEUE, DEFAULT_RETRY, DEFAULT_SPOOL } from '../../src/config/defaults.js'
 import { resolveDeliveryOptions } from '../../src/config/resolve.js'
 import {
   batchOptionsSchema,
@@ -35,7 +35,7 @@ describe('defaults', () => {
 describe('resolveDeliveryOptions', () => {
   it('returns the defaults without layers, as fresh objects', () => {
     const resolved = resolveDeliveryOptions()
-    expect(resolved).toEqual({ queue: DEFAULT_QUEUE, batch: DEFAULT_BATCH, pool: DEFAULT_POOL, retry: DEFAULT_RETRY })
+    expect(resolved).toEqual({ queue: DEFAULT_QUEUE, batch: DEFAULT_BATCH, pool: DEFAULT_POOL, retry: DEFAULT_RETRY, group: DEFAULT_GROUP })
     expect(resolved.queue).not.toBe(DEFAULT_QUEUE)
     resolved.queue.maxRecords = 1
     expect(resolveDeliveryOptions().queue.maxRecords).toBe(100_000)
