@@ -1,10 +1,10 @@
-// Issue 15's queue-groups scenario, standalone until `groupBy` exists: one sender with a 1,000-record
-// queue, one request in flight and a slow sink (50 ms per request, batches of 100); a noisy tenant logs
-// 50,000 records in a burst and a quiet tenant logs 100 during it. Reports how many of each tenant's
-// records arrived and what the sender counted as dropped.
+// Issue 15's queue-groups scenario (`npm run bench -- --scenarios groups`): one sender with a
+// 1,000-record queue, one request in flight and a slow sink (50 ms per request, batches of 100); a
+// noisy tenant logs 50,000 records in a burst and a quiet tenant logs 100 during it. Run without and
+// with `groupBy: 'tenant'`; reports how many of each tenant's records arrived, what the sender counted
+// as dropped and under which group, and the time from the first log call to the close report.
 //
-//   node bench/queue-groups.mjs [reps] [extra sender options as JSON]
-//   node bench/queue-groups.mjs 1 '{"groupBy":"tenant"}'      (once groupBy exists)
+//   node bench/queue-groups.mjs [reps] [extra sender options as JSON]    (one setting, standalone)
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +41,7 @@ const transport = pino.transport({ target: 'pino-courier', options: {
 let report
 transport.on('courier:close', (r) => (report = r))
 const logger = pino(transport)
+const started = performance.now()
 // The quiet tenant's records are spread through the noisy burst, one every noisy/quiet records.
 const every = Math.floor(noisy / quiet)
 for (let i = 0, q = 0; i < noisy; i++) {
@@ -53,7 +54,9 @@ const closed = new Promise((resolve) => transport.once('close', resolve))
 transport.ref()
 transport.end()
 await closed
-process.stdout.write('@@report ' + JSON.stringify(report?.stats.senders[0]?.dropped ?? null) + '\\n')
+const stats = report?.stats.senders[0]
+const groups = Object.fromEntries((stats?.groups?.list ?? []).map((g) => [g.key, g.dropped.overflow]))
+process.stdout.write('@@report ' + JSON.stringify({ dropped: stats?.dropped.overflow, groups, ms: performance.now() - started }) + '\\n')
 `
 
 async function runOne(extra) {
@@ -66,7 +69,41 @@ async function runOne(extra) {
   child.stdout.on('data', (c) => (out += c))
   const code = await new Promise((resolve) => child.on('close', resolve))
   await sink.close()
-  return { code, ...sink.tally, dropped: /@@report (.*)/.exec(out)?.[1] }
+  const report = JSON.parse(/@@report (.*)/.exec(out)?.[1] ?? 'null')
+  return { code, ...sink.tally, report }
+}
+
+const SETTINGS = [
+  { name: 'one queue', extra: {} },
+  { name: "groupBy: 'tenant'", extra: { groupBy: 'tenant' } },
+]
+
+/** Runs both settings `reps` times, alternating; returns the runs and a markdown table (medians). */
+export async function runQueueGroupsBench({ reps = 3 } = {}) {
+  const runs = []
+  for (let rep = 0; rep < reps; rep++) {
+    for (const setting of SETTINGS) {
+      const r = await runOne(setting.extra)
+      runs.push({ setting: setting.name, rep, ...r })
+      console.log(`  groups   ${setting.name.padEnd(18)} rep ${rep + 1}: quiet ${r.quiet}/${QUIET}, noisy ${r.noisy}/${NOISY}, dropped ${r.report?.dropped}`)
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const lines = [
+    `A noisy tenant logs ${NOISY.toLocaleString('en')} records in a burst, a quiet tenant ${QUIET} during it; one http sender, \`queue.maxRecords: 1000\`, one request in flight, batches of 100, a sink answering after 50 ms. Medians of ${reps}.`,
+    '',
+    '| setting | quiet tenant received | noisy tenant received | dropped (overflow) | counted under | time to close report |',
+    '|---|---|---|---|---|---|',
+  ]
+  for (const setting of SETTINGS) {
+    const mine = runs.filter((r) => r.setting === setting.name)
+    const last = mine.at(-1)?.report
+    const under = last && Object.keys(last.groups).length > 0 ? Object.entries(last.groups).map(([k, v]) => `${k}: ${v}`).join(', ') : 'the sender only'
+    lines.push(
+      `| ${setting.name} | ${median(mine.map((r) => r.quiet))}/${QUIET} | ${median(mine.map((r) => r.noisy))} | ${median(mine.map((r) => r.report?.dropped ?? NaN))} | ${under} | ${(median(mine.map((r) => r.report?.ms ?? NaN)) / 1000).toFixed(2)} s |`,
+    )
+  }
+  return { runs, markdown: lines.join('\n') }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -75,7 +112,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (let rep = 0; rep < reps; rep++) {
     const r = await runOne(extra)
     console.log(
-      `rep ${rep + 1} ${JSON.stringify(extra)}: quiet tenant ${r.quiet}/${QUIET} received, noisy ${r.noisy}/${NOISY}, ${r.requests} requests, dropped ${r.dropped}, exit ${r.code}`,
+      `rep ${rep + 1} ${JSON.stringify(extra)}: quiet tenant ${r.quiet}/${QUIET} received, noisy ${r.noisy}/${NOISY}, ${r.requests} requests, dropped ${JSON.stringify(r.report)}, exit ${r.code}`,
     )
   }
 }

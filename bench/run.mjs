@@ -21,6 +21,8 @@
 //   npm run bench -- --scenarios cli       only the CLI: a 1 GiB NDJSON file piped through `pino-courier --url`
 //                                          against a raw keep-alive POST loop (bench/cli.mjs; --cli-mib to resize);
 //                                          part of the full run, not of --quick
+//   npm run bench -- --scenarios groups    only queue groups: a noisy tenant's burst and a quiet tenant, one queue
+//                                          against groupBy (bench/queue-groups.mjs)
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -31,6 +33,7 @@ import { runOne } from './run-one.mjs'
 import { scenarios } from './scenarios.mjs'
 import { runServerBench, SERVER_TARGETS } from './servers.mjs'
 import { runCliBench } from './cli.mjs'
+import { runQueueGroupsBench } from './queue-groups.mjs'
 import { TARGETS } from './targets.mjs'
 
 const { values: args } = parseArgs({
@@ -136,6 +139,13 @@ if (onlyScenarios ? onlyScenarios.includes('cli') : !args.quick && !onlyTargets)
   cliRuns = cli.runs
   sections.push(`### CLI: an NDJSON file piped through \`pino-courier --url\`\n\n${cli.markdown}`)
 }
+// Issue 15's queue groups: whether a quiet tenant's records survive a noisy tenant's burst.
+let groupRuns = []
+if (onlyScenarios ? onlyScenarios.includes('groups') : !onlyTargets) {
+  const groups = await runQueueGroupsBench({ reps: args.quick ? 1 : Math.min(reps, 3) })
+  groupRuns = groups.runs
+  sections.push(`### Queue groups: a noisy tenant and a quiet one\n\n${groups.markdown}`)
+}
 const checks = checkTargets(rows)
 const minutes = ((Date.now() - started) / 60_000).toFixed(1)
 const markdown = [
@@ -150,6 +160,6 @@ const markdown = [
 console.log(`\n${markdown}\n`)
 await mkdir(resultsDir, { recursive: true })
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns, cliRuns }, null, 2))
+await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns, cliRuns, groupRuns }, null, 2))
 await writeFile(`${resultsDir}latest.md`, `${markdown}\n`)
 console.log(`results: bench/results/bench-${stamp}.json, bench/results/latest.md`)

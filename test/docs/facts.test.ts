@@ -22,6 +22,7 @@ const FIELDS = {
   batch: ['maxRecords', 'maxBytes', 'maxWaitMs'],
   pool: ['concurrency', 'timeoutMs'],
   retry: ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'maxRetryTimeMs', 'maxRetryAfterMs'],
+  group: ['maxGroups', 'idleMs'],
 } as const
 
 function values(resolved: ReturnType<typeof resolveDeliveryOptions>): Map<string, number> {
