@@ -44,6 +44,7 @@ export { DeliveryError, DeliveryTimeoutError } from './pool/delivery-error.js'
 export type { DeliveryErrorOptions } from './pool/delivery-error.js'
 export { DROP_REASONS, MAX_RECENT_FAILURES, totalDropped } from './stats/delivery-stats.js'
 export type { DropReason, FailureRecord, SenderStats } from './stats/delivery-stats.js'
+export type { GroupKind, GroupStats, GroupsStats, PrunedGroupsStats } from './stats/group-stats.js'
 export { BATCH_RECORDS_BOUNDS, DURATION_BOUNDS_MS } from './stats/timings.js'
 export type { Histogram, SenderTimings } from './stats/timings.js'
 export {
@@ -55,6 +56,7 @@ export {
 export type {
   BatchOptions,
   DeliveryOptions,
+  GroupOptions,
   OverflowPolicy,
   PoolOptions,
   QueueOptions,
