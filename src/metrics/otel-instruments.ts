@@ -61,6 +61,12 @@ export const LEVELS: readonly StatInstrument[] = [
   },
   { suffix: 'spool.size', unit: '{record}', description: 'Records waiting in the disk spool.', value: (s) => s.spooled },
   { suffix: 'spool.usage', unit: 'By', description: 'Bytes of the records waiting in the disk spool.', value: (s) => s.spooledBytes },
+  {
+    suffix: 'concurrency.limit',
+    unit: '{request}',
+    description: "Requests that may be in flight now, under pool.concurrency 'adaptive' (not observed for a fixed concurrency).",
+    value: (s) => s.concurrency?.limit,
+  },
 ]
 
 /** The queue capacity, when known (a CourierStream's queued senders, or the `queueCapacities` option). */

@@ -68,6 +68,12 @@ const SENDER_FAMILIES: readonly Family[] = [
   { name: 'pino_courier_queued_bytes', type: 'gauge', help: 'Bytes waiting in the queue.', value: (s) => s.queuedBytes },
   { name: 'pino_courier_in_flight_records', type: 'gauge', help: 'Records in batches being delivered, including ones waiting for a retry.', value: (s) => s.inFlight },
   { name: 'pino_courier_spooled_records', type: 'gauge', help: 'Records waiting in the disk spool.', value: (s) => s.spooled },
+  {
+    name: 'pino_courier_concurrency_limit',
+    type: 'gauge',
+    help: "Requests that may be in flight now, under pool.concurrency 'adaptive' (no series for a fixed concurrency).",
+    value: (s) => s.concurrency?.limit,
+  },
 ]
 
 /**

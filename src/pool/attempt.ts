@@ -2,8 +2,13 @@ import type { DeliveryContext, DeliveryResult } from '../sinks/sink.js'
 import { setTimer } from '../timers.js'
 import { DeliveryTimeoutError } from './delivery-error.js'
 
-/** What one attempt came to: the sink's result (undefined: all accepted), or the error. */
-export type AttemptOutcome = { readonly ok: true; readonly result: DeliveryResult | undefined } | { readonly ok: false; readonly error: unknown }
+/**
+ * What one attempt came to: the sink's result (undefined: all accepted), or the error. `timedOut`: it
+ * ran into `pool.timeoutMs`, whatever error the sink rejected with on its aborted signal.
+ */
+export type AttemptOutcome =
+  | { readonly ok: true; readonly result: DeliveryResult | undefined }
+  | { readonly ok: false; readonly error: unknown; readonly timedOut?: boolean }
 
 /**
  * Runs one delivery attempt (`deliver`, e.g. a sink's deliver for one batch) within `timeoutMs`. The
@@ -33,6 +38,8 @@ export async function attempt(
     ])
     return { ok: true, result: result ?? undefined }
   } catch (error) {
+    // A sink that honours its signal rejects with an error of its own: the reason says it was the time limit.
+    if (attemptAbort.signal.reason instanceof DeliveryTimeoutError) return { ok: false, error, timedOut: true }
     return { ok: false, error }
   } finally {
     clearTimeout(timer)

@@ -64,12 +64,17 @@ export class RetryLoop<Job extends RetryJob> {
     // in-process stream, the app's logger call): the sink must not build its request there.
     await Promise.resolve()
     const host = this.#host
-    if (job.settled || host.stopped.aborted) return
+    const pool = this.#pool
+    if (job.settled || host.stopped.aborted) return pool.release(job)
     const started = Date.now()
     for (let n = 1; !job.settled; n++) {
       this.#ledger.attempted()
       const attemptStart = n === 1 ? started : Date.now()
+      const ticket = pool.attemptStarted()
       const outcome = await attempt((context) => host.deliver(job, context), n, this.#timeoutMs, host.stopped)
+      // Adaptive concurrency: the limit learns from every attempt, retries included, and the slot is
+      // freed before the outcome is handled (a backoff holds no slot).
+      pool.attemptEnded(job, ticket, outcome)
       // An attempt cut short by the close deadline has no answer: its time is the deadline's, not a request's.
       if (!host.stopped.aborted) this.#ledger.timings.attempt(Date.now() - attemptStart)
       let error: unknown
@@ -107,11 +112,40 @@ export class RetryLoop<Job extends RetryJob> {
     })
     // A failure that says the sink could not be reached at all may be cut short by a delivery elsewhere.
     const unreachable = !(error instanceof DeliveryError && error.status !== undefined)
-    if (!(await this.#waits.wait(decision.delayMs, unreachable, job)) || !(await this.#rateGate(job))) {
+    if (!(await this.#waits.wait(decision.delayMs, unreachable, job)) || !(await this.#gate(job))) {
       if (!job.settled && !host.stopped.aborted) host.gaveUp(job)
       return false
     }
     return true
+  }
+
+  /** Waits until a retry of `job` may start: the rate limit, and with adaptive concurrency a slot. */
+  #gate(job: Job): Promise<boolean> {
+    return this.#pool.adaptive ? this.#adaptiveGate(job) : this.#rateGate(job)
+  }
+
+  /**
+   * The rate window and a slot of the adaptive limit, both at the attempt's start: a slot is not held
+   * while waiting for a window (it would keep other attempts out for nothing), and a window's room is
+   * taken only once the slot is there (waiting for a slot may outlast the window).
+   */
+  async #adaptiveGate(job: Job): Promise<boolean> {
+    const pool = this.#pool
+    for (;;) {
+      while (!pool.admits(job.count)) {
+        if (!(await this.#waits.wait(pool.msToNextWindow(), false, job)) || job.settled) return false
+      }
+      if (!(await pool.acquire(job))) return false
+      if (job.settled) {
+        pool.release(job)
+        return false
+      }
+      if (pool.admits(job.count)) {
+        pool.take(job.count)
+        return true
+      }
+      pool.release(job)
+    }
   }
 
   /**

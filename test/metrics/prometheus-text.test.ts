@@ -77,6 +77,9 @@ describe('renderPrometheusText', () => {
         '# HELP pino_courier_spooled_records Records waiting in the disk spool.',
         '# TYPE pino_courier_spooled_records gauge',
         'pino_courier_spooled_records{sender="http"} 4',
+        // A fixed concurrency: no sample (test/metrics/concurrency-metrics.test.ts has one).
+        "# HELP pino_courier_concurrency_limit Requests that may be in flight now, under pool.concurrency 'adaptive' (no series for a fixed concurrency).",
+        '# TYPE pino_courier_concurrency_limit gauge',
         '# HELP pino_courier_queue_capacity_records Most records the queue holds (queue.maxRecords).',
         '# TYPE pino_courier_queue_capacity_records gauge',
         'pino_courier_queue_capacity_records{sender="http"} 10000',
