@@ -68,6 +68,15 @@ let report
 transport.on('courier:close', (r) => (report = r))
 const logger = pino(transport)
 for (let i = 0; i < count; i++) logger.info({ benchId: i, route: '/api/v1/orders/:id', status: 200 }, 'request completed')
+// Ended here rather than at exit, where the app's thread waits for the worker and sees no event: the
+// close (same deadline either way) then posts its report, with the adaptive limit's stats.
+// The worker is unref'd: a timer keeps this thread up until it has closed.
+const alive = setInterval(() => {}, 1000)
+await new Promise((resolve) => {
+  transport.on('close', resolve)
+  transport.end()
+})
+clearInterval(alive)
 process.on('exit', () => process.stdout.write('@@report ' + JSON.stringify({ undelivered: report?.undelivered, concurrency: report?.stats?.senders?.[0]?.concurrency }) + '\\n'))
 `
 
