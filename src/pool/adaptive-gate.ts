@@ -21,7 +21,7 @@ export interface AdaptiveGateOptions {
 export interface AdaptiveGateHost {
   /** Wakes the sender: a slot is free for a new job. */
   wake(): void
-  /** Holds new jobs back for `ms` (Dispatcher.pauseFor). */
+  /** Holds new jobs back for `ms` (pacing: not a Retry-After, which close and a recovery respect). */
   pauseFor(ms: number): void
 }
 

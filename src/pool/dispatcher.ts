@@ -35,6 +35,12 @@ export class Dispatcher<Job> {
   #pauseTimer: NodeJS.Timeout | undefined
   /** No new job starts before this time (ms epoch): the sink asked us to wait (Retry-After). */
   #pausedUntil = 0
+  /**
+   * Adaptive only: no new job starts before this time (ms epoch) either, after a 429 without Retry-After.
+   * Apart from #pausedUntil because it is our guess, not the sink's word: close and a recovery do not
+   * treat it as a Retry-After (see {@link paused}).
+   */
+  #pacedUntil = 0
   readonly #gate: AdaptiveGate | undefined
   /** Jobs holding a slot of the gate: launched and not yet through their first attempt, or in a retry's. */
   readonly #holding = new Set<Job>()
@@ -53,7 +59,7 @@ export class Dispatcher<Job> {
     this.#gate = options.adaptive
       ? new AdaptiveGate(
           { max: options.concurrency, maxPauseMs: adaptive.maxPauseMs ?? DEFAULT_RETRY.maxDelayMs, now: adaptive.now },
-          { wake, pauseFor: (ms) => this.pauseFor(ms) },
+          { wake, pauseFor: (ms) => (this.#pacedUntil = Math.max(this.#pacedUntil, Date.now() + ms)) },
         )
       : undefined
   }
@@ -128,14 +134,15 @@ export class Dispatcher<Job> {
     this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + ms)
   }
 
-  /** Whether a pause is running now. */
+  /** Whether a pause the sink asked for (Retry-After) is running now. */
   paused(): boolean {
     return Date.now() < this.#pausedUntil
   }
 
-  /** Whether a pause holds new jobs back; if so, the sender is woken when it ends. */
+  /** Whether a pause (the sink's, or adaptive pacing) holds new jobs back; if so, the sender is woken when it ends. */
   holdsBack(): boolean {
-    if (!this.paused()) return false
+    const until = Math.max(this.#pausedUntil, this.#pacedUntil)
+    if (!(Date.now() < until)) return false
     // Not on close: close() drains through a pause too, until its deadline stops everything.
     if (this.#pauseTimer === undefined && !this.#stopped.aborted) {
       // A Retry-After can outlast a timer: the sender checks the clock and this is armed again until it has passed.
@@ -144,7 +151,7 @@ export class Dispatcher<Job> {
           this.#pauseTimer = undefined
           this.#wake()
         },
-        Math.max(0, this.#pausedUntil - Date.now()),
+        Math.max(0, until - Date.now()),
       )
     }
     return true
