@@ -128,9 +128,15 @@ export class QueueGroups {
   prune(now = Date.now()): void {
     this.#lastSweep = now
     const idleMs = this.#options.idleMs
+    const turns = this.#turns
     const kept: Group[] = []
-    const nextTurn = this.#turns[this.#cursor % Math.max(1, this.#turns.length)]
-    for (const group of this.#turns) {
+    const turn = this.#cursor % Math.max(1, turns.length)
+    // The turn stays with the group that had it or, when that one goes, passes to the next one kept:
+    // the number of groups kept before it. Starting again from the first group instead would give the
+    // groups at the front extra turns at every prune, and those at the end (the newest keys) fewer.
+    let cursor = 0
+    for (let i = 0; i < turns.length; i++) {
+      const group = turns[i] as Group
       const counters = group.counters
       if (!counters.empty || group.buffer.size > 0) counters.lastActive = now
       else if (now - counters.lastActive >= idleMs) {
@@ -138,12 +144,11 @@ export class QueueGroups {
         continue
       }
       kept.push(group)
+      if (i < turn) cursor++
     }
-    if (kept.length === this.#turns.length) return
+    if (kept.length === turns.length) return
     this.#turns = kept
-    // The turn stays with the group that had it, or passes to the one after it when that one went.
-    const index = nextTurn ? kept.indexOf(nextTurn) : -1
-    this.#cursor = index >= 0 ? index : 0
+    this.#cursor = cursor
   }
 
   stats(): GroupsStats {

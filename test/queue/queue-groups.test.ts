@@ -1,0 +1,74 @@
+/**
+ * QueueGroups on its own: turns, pruning and the cost of keys past group.maxGroups. The sender-level
+ * behaviour is in test/senders/queued-sender-groups.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { QueueGroups, type QueueGroup } from '../../src/queue/queue-groups.js'
+import { RecordLog } from '../../src/queue/record-log.js'
+
+const log = new RecordLog()
+
+/** A record of `tenant` in the log, and its ref. */
+function ref(tenant: string): number {
+  return log.append(`{"level":30,"tenant":${JSON.stringify(tenant)}}`, 30, Date.now())
+}
+
+/** The group of a new record of `tenant`; the record is queued in it when `queue` is set. */
+function add(groups: QueueGroups, tenant: string, queue = true): QueueGroup {
+  const r = ref(tenant)
+  const group = groups.groupOf(r, undefined)
+  if (queue) group.buffer.push(r, 30, log.bytes(r))
+  return group
+}
+
+function keyOf(group: QueueGroup | undefined): string | undefined {
+  return group?.counters?.key
+}
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  vi.setSystemTime(1_000_000)
+})
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('QueueGroups', () => {
+  it('passes the turn to the next group kept when the group whose turn it is gets pruned, not back to the first', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 10, idleMs: 1000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    add(groups, 'a')
+    const b = add(groups, 'b')
+    add(groups, 'c', false)
+    add(groups, 'd')
+    // b sent a batch: c has the next turn, but c has nothing queued and goes idle.
+    groups.passTurn(b)
+    vi.setSystemTime(1_000_000 + 1500)
+    groups.prune()
+    expect(groups.all().map(keyOf)).toEqual(['a', 'b', 'd'])
+    // d comes after c: a, which has just had its turn before b, waits for its next one.
+    expect(keyOf(groups.select(() => true))).toBe('d')
+  })
+
+  it('keeps the turn with its group when a group before it is pruned', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 10, idleMs: 1000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    add(groups, 'a', false)
+    const b = add(groups, 'b')
+    add(groups, 'c')
+    add(groups, 'd')
+    groups.passTurn(b)
+    vi.setSystemTime(1_000_000 + 1500)
+    groups.prune()
+    expect(groups.all().map(keyOf)).toEqual(['b', 'c', 'd'])
+    expect(keyOf(groups.select(() => true))).toBe('c')
+  })
+
+  it('makes room for a new key at maxGroups once a group has been idle for idleMs', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 2, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    add(groups, 'a')
+    add(groups, 'b', false)
+    expect(add(groups, 'c', false).counters?.kind).toBe('overflow')
+    vi.setSystemTime(1_000_000 + 60_000)
+    expect(add(groups, 'd', false).counters?.kind).toBe('key')
+    expect(groups.all().map(keyOf)).toEqual(['a', 'd'])
+  })
+})
