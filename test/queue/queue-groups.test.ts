@@ -62,6 +62,20 @@ describe('QueueGroups', () => {
     expect(keyOf(groups.select(() => true))).toBe('c')
   })
 
+  it('does not walk every group for each record of a new key once maxGroups exist (a stream of distinct keys)', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 4, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    for (let i = 0; i < 4; i++) add(groups, `k${i}`)
+    const prune = vi.spyOn(groups, 'prune')
+    vi.setSystemTime(1_000_000 + 5000)
+    // The clock stands still: one look for idle groups, however many new keys come in this millisecond.
+    for (let i = 4; i < 1000; i++) expect(add(groups, `k${i}`, false).counters?.kind).toBe('overflow')
+    expect(prune.mock.calls.length).toBeLessThanOrEqual(2)
+    // A millisecond later it looks again, and a group idle for idleMs makes room for a new key.
+    vi.setSystemTime(1_000_000 + 5001)
+    add(groups, 'k1000', false)
+    expect(prune.mock.calls.length).toBeLessThanOrEqual(3)
+  })
+
   it('makes room for a new key at maxGroups once a group has been idle for idleMs', () => {
     const groups = new QueueGroups('tenant', { maxGroups: 2, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
     add(groups, 'a')
