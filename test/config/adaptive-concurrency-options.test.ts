@@ -88,8 +88,11 @@ describe('senders', () => {
   it("kafka's idempotent producer (at most 5 requests in flight) takes 'adaptive' only with maxConcurrency at most 5", () => {
     const base = { brokers: ['127.0.0.1:9092'], topic: 'logs', idempotent: true, acks: 'all' as const }
     const error = configErrorOf(() => createKafkaSender({ ...base, pool: { concurrency: 'adaptive' } }))
-    expect(error.paths).toEqual(['pool.concurrency'])
+    // The limit may climb to maxConcurrency: that is the option to lower.
+    expect(error.paths).toEqual(['pool.maxConcurrency'])
+    expect(error.message).toContain(`pool.maxConcurrency: idempotent allows at most 5`)
     expect(error.message).toContain(`(has ${DEFAULT_MAX_CONCURRENCY})`)
+    expect(configErrorOf(() => createKafkaSender({ ...base, pool: { concurrency: 6 } })).paths).toEqual(['pool.concurrency'])
     expect(() => createKafkaSender({ ...base, pool: { concurrency: 'adaptive', maxConcurrency: 5 } })).not.toThrow()
   })
 

@@ -319,14 +319,16 @@ export class KafkaSender extends QueuedSender {
     kafkajsPeer.check()
     const config = resolveSenderConfig(common, context, KAFKA_SENDER_DEFAULTS, 'kafka')
     const ackNumber = acks === undefined || acks === 'all' ? -1 : acks
-    const { concurrency, timeoutMs } = config.delivery.pool
+    const { concurrency, timeoutMs, adaptive } = config.delivery.pool
     if (idempotent === true && ackNumber !== -1) {
       throw new ConfigError(`pino-courier: invalid options: acks: idempotent needs acks 'all' (has ${String(acks)})`, { paths: ['acks'] })
     }
     if (idempotent === true && concurrency > MAX_IDEMPOTENT_IN_FLIGHT) {
+      // Under 'adaptive' the bound that matters is maxConcurrency (the limit may climb to it).
+      const option = adaptive === true ? 'pool.maxConcurrency' : 'pool.concurrency'
       throw new ConfigError(
-        `pino-courier: invalid options: pool.concurrency: idempotent allows at most ${MAX_IDEMPOTENT_IN_FLIGHT} produce requests in flight (has ${concurrency})`,
-        { paths: ['pool.concurrency'] },
+        `pino-courier: invalid options: ${option}: idempotent allows at most ${MAX_IDEMPOTENT_IN_FLIGHT} produce requests in flight (has ${concurrency})`,
+        { paths: [option] },
       )
     }
     const secrets = [sasl?.password, typeof ssl === 'object' ? ssl.passphrase : undefined, typeof ssl === 'object' ? ssl.key : undefined].filter(
