@@ -23,6 +23,8 @@
 //                                          part of the full run, not of --quick
 //   npm run bench -- --scenarios groups    only queue groups: a noisy tenant's burst and a quiet tenant, one queue
 //                                          against groupBy (bench/queue-groups.mjs)
+//   npm run bench -- --scenarios adaptive  only adaptive concurrency: a sink taking 4 requests at a time (429 beyond),
+//                                          fixed 4 and 16 against 'adaptive' (bench/adaptive.mjs)
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -34,6 +36,7 @@ import { scenarios } from './scenarios.mjs'
 import { runServerBench, SERVER_TARGETS } from './servers.mjs'
 import { runCliBench } from './cli.mjs'
 import { runQueueGroupsBench } from './queue-groups.mjs'
+import { runAdaptiveBench } from './adaptive.mjs'
 import { TARGETS } from './targets.mjs'
 
 const { values: args } = parseArgs({
@@ -146,6 +149,13 @@ if (onlyScenarios ? onlyScenarios.includes('groups') : !onlyTargets) {
   groupRuns = groups.runs
   sections.push(`### Queue groups: a noisy tenant and a quiet one\n\n${groups.markdown}`)
 }
+// Issue 15's adaptive concurrency: the 429 share and the time against hand-tuned fixed concurrencies.
+let adaptiveRuns = []
+if (onlyScenarios ? onlyScenarios.includes('adaptive') : !onlyTargets) {
+  const adaptive = await runAdaptiveBench({ count: args.quick ? 20_000 : 100_000, reps: args.quick ? 1 : Math.min(reps, 3) })
+  adaptiveRuns = adaptive.runs
+  sections.push(`### Adaptive concurrency against a sink that takes 4 requests at a time\n\n${adaptive.markdown}`)
+}
 const checks = checkTargets(rows)
 const minutes = ((Date.now() - started) / 60_000).toFixed(1)
 const markdown = [
@@ -160,6 +170,6 @@ const markdown = [
 console.log(`\n${markdown}\n`)
 await mkdir(resultsDir, { recursive: true })
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns, cliRuns, groupRuns }, null, 2))
+await writeFile(`${resultsDir}bench-${stamp}.json`, JSON.stringify({ machine, args, runs, rows, checks, serverRuns, cliRuns, groupRuns, adaptiveRuns }, null, 2))
 await writeFile(`${resultsDir}latest.md`, `${markdown}\n`)
 console.log(`results: bench/results/bench-${stamp}.json, bench/results/latest.md`)
