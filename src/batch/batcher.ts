@@ -79,11 +79,16 @@ export class Batcher {
   }
 
   /**
-   * Whether a group's head (the oldest record's, ungrouped) is due to leave (`full`: a record does not
-   * fit); the group whose turn it is is then the one {@link cut} takes from.
+   * Whether a group's head (the oldest record's, ungrouped) is due to leave; the group whose turn it is
+   * is then the one {@link cut} takes from. `full`: a record does not fit, in that group when one is
+   * named. Its own records then go first, whoever's turn it is: cutting another group's would leave
+   * the record dropped while a worker was free. Only when its group is empty (the groups' total is
+   * what is full) may any group's records go.
    */
-  headDue(full: boolean): boolean {
-    return this.#queue.select((group) => this.#due(group, full)) !== undefined
+  headDue(full: boolean | QueueGroup): boolean {
+    if (typeof full === 'object' && full.buffer.size > 0) return this.#queue.select((group) => group === full) !== undefined
+    const any = full !== false
+    return this.#queue.select((group) => this.#due(group, any)) !== undefined
   }
 
   /**

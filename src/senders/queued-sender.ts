@@ -176,7 +176,7 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     // drop records while a worker sits idle, so capacity N with W workers would not hold N + W
     // batches. `full` covers a record that fits by count but not by bytes, which the queue's own
     // at-the-bounds rule does not see.
-    this.#pump(true)
+    this.#pump(group)
     // With a spool the whole queue moves to disk, oldest first, behind what is spooled already:
     // the order holds, and memory is freed for the next queue-full of records.
     if (!queue.fits(bytes, group) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY)
@@ -219,11 +219,11 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
   // ---- queue → batch → pool ------------------------------------------------------------------
 
   /**
-   * Dispatches due batches to idle workers; `full` makes the first batch due (a record does not fit).
-   * A queue at its bounds is always due, so that a full queue leaves as soon as a worker is free
-   * rather than after batch.maxWaitMs.
+   * Dispatches due batches to idle workers; `full` makes the first batch due (a record does not fit in
+   * that group). A queue at its bounds is always due, so that a full queue leaves as soon as a worker
+   * is free rather than after batch.maxWaitMs.
    */
-  #pump(full = false): void {
+  #pump(full: boolean | QueueGroup = false): void {
     if (this.#pumping) return
     this.#pumping = true
     try {

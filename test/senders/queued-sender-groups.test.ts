@@ -283,6 +283,24 @@ describe('queue groups (groupBy)', () => {
     for (const g of after.groups?.list ?? []) expect(groupGap(g)).toBe(0)
   })
 
+  it('hands the records of the group a record does not fit in to an idle worker (not another group) before dropping', async () => {
+    const sink = new SlowSink(1000)
+    // a's own group full by bytes, not by count (30 records of 33 bytes are not at its bounds, a 31st
+    // does not fit), while the groups together have room: b's record is not what is in the way.
+    const sender = make(
+      { groupBy: 'tenant', queue: { maxRecords: 1000, maxBytes: 1000, maxRecordBytes: 100 }, group: { maxTotalBytes: 100_000 }, pool: { concurrency: 2 }, batch: { maxRecords: 1000, maxWaitMs: 60_000 } },
+      sink,
+    )
+    sender.send(rec('b', 0))
+    for (let i = 1; i <= 40; i++) sender.send(rec('a', i))
+    const a = group(sender.stats(), 'a')
+    // a's records went to a worker when the first of them did not fit: none dropped.
+    expect(a.dropped.overflow).toBe(0)
+    expect(a.queued + a.inFlight).toBe(40)
+    expect(groupGap(a)).toBe(0)
+    expect(senderGap(sender.stats())).toBe(0)
+  })
+
   it('refuses bad group options at start-up, naming the option', () => {
     expect(configErrorOf(() => new QueuedSender({ groupBy: '' }, new SlowSink(1))).message).toMatch(/groupBy/)
     expect(configErrorOf(() => new QueuedSender({ groupBy: 't', group: { maxGroups: 0 } }, new SlowSink(1))).message).toMatch(/group\.maxGroups/)
