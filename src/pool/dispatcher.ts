@@ -59,7 +59,12 @@ export class Dispatcher<Job> {
     this.#gate = options.adaptive
       ? new AdaptiveGate(
           { max: options.concurrency, maxPauseMs: adaptive.maxPauseMs ?? DEFAULT_RETRY.maxDelayMs, now: adaptive.now },
-          { wake, pauseFor: (ms) => (this.#pacedUntil = Math.max(this.#pacedUntil, Date.now() + ms)) },
+          {
+            // Not once stopped: the close deadline frees slots as it settles or spools what is in flight,
+            // and a pump then would launch spooled batches that nothing settles any more.
+            wake: () => void (stopped.aborted || wake()),
+            pauseFor: (ms) => (this.#pacedUntil = Math.max(this.#pacedUntil, Date.now() + ms)),
+          },
         )
       : undefined
   }
