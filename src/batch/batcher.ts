@@ -92,12 +92,12 @@ export class Batcher {
   }
 
   /**
-   * Takes the oldest records of one group (the one {@link headDue} chose, else the group holding the
-   * oldest record), at most `limit` and batch.maxBytes (one record at least).
+   * Takes the oldest records of one group (`from`, else the one {@link headDue} chose, else the group
+   * holding the oldest record), at most `limit` and batch.maxBytes (one record at least).
    */
-  cut(limit: number): Cut {
+  cut(limit: number, from?: QueueGroup): Cut {
     const queue = this.#queue
-    const group = queue.takeSelected()
+    const group = from ?? queue.takeSelected()
     const refs: number[] = []
     let bytes = 0
     if (group) {

@@ -120,6 +120,19 @@ export class Admission {
     this.boundsChanged(group)
   }
 
+  /**
+   * Where room for a record of `bytes` that does not fit in `group` comes from when the queue moves
+   * to the disk spool: the group itself when it is full, else (the groups' total is) the largest
+   * group, as when records are dropped. Spilling every group instead would send a quiet key's records
+   * to disk, behind a noisy key's backlog and within reach of the spool's eviction, because of the
+   * noisy key's burst. Ungrouped: the one queue.
+   */
+  spillFrom(bytes: number, group: QueueGroup): QueueGroup {
+    const { maxRecords, maxBytes } = this.#options
+    const ownFull = group.buffer.size >= maxRecords || group.buffer.bytes + bytes > maxBytes
+    return ownFull || !this.#groups ? group : (this.#groups.largest() ?? group)
+  }
+
   /** Decides about a record that does not fit in `group`: true to enqueue it, false to drop it. */
   admit(level: number, bytes: number, group: QueueGroup): boolean {
     const { overflow } = this.#options

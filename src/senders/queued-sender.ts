@@ -177,9 +177,10 @@ export class QueuedSender extends EventEmitter<SenderEvents> implements Sender {
     // batches. `full` covers a record that fits by count but not by bytes, which the queue's own
     // at-the-bounds rule does not see.
     this.#pump(group)
-    // With a spool the whole queue moves to disk, oldest first, behind what is spooled already:
-    // the order holds, and memory is freed for the next queue-full of records.
-    if (!queue.fits(bytes, group) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY)
+    // With a spool the whole queue (with groups: the group that needs room) moves to disk, oldest
+    // first, behind what is spooled already: the order holds, and memory is freed for the next
+    // queue-full of records.
+    if (!queue.fits(bytes, group) && this.#spill?.writable()) this.#spill.spill(Number.POSITIVE_INFINITY, queue.spillFrom(bytes, group))
     return queue.fits(bytes, group) || queue.admit(level, bytes, group)
   }
 

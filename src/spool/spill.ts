@@ -5,6 +5,7 @@ import { DeliveryBatch } from '../batch/delivery-batch.js'
 import { ConfigError } from '../config/config-error.js'
 import { errorMessage } from '../error-message.js'
 import type { Admission } from '../queue/admission.js'
+import type { QueueGroup } from '../queue/queue-groups.js'
 import type { RecordLog } from '../queue/record-log.js'
 import type { Ledger } from '../stats/ledger.js'
 import { DiskSpool, SpoolReadError, type SpoolFrame } from './disk-spool.js'
@@ -93,14 +94,15 @@ export class Spill {
   }
 
   /**
-   * Moves up to `frames` batches from memory to the end of the spool, oldest first. A batch the spool
-   * cannot take is dropped (`spoolFull` without room, `spoolError` on a write error); after a write
-   * error spilling pauses for a while: the queue's own overflow policy then applies, rather than a
-   * broken disk swallowing every queue-full.
+   * Moves up to `frames` batches from memory to the end of the spool, oldest first: from `group` only
+   * when one is named (a queue group that needs room), else from any. A batch the spool cannot take is
+   * dropped (`spoolFull` without room, `spoolError` on a write error); after a write error spilling
+   * pauses for a while: the queue's own overflow policy then applies, rather than a broken disk
+   * swallowing every queue-full.
    */
-  spill(frames: number): void {
-    for (let n = 0; n < frames && this.#queue.size > 0; n++) {
-      const cut = this.#batcher.cut(this.#maxRecords)
+  spill(frames: number, group?: QueueGroup): void {
+    for (let n = 0; n < frames && (group ? group.buffer.size : this.#queue.size) > 0; n++) {
+      const cut = this.#batcher.cut(this.#maxRecords, group)
       const log = this.#log
       const result = this.spool.append(frameOf(log, randomUUID(), cut.refs), log.seq(cut.refs[0] as number), 'tail')
       if ('error' in result) {

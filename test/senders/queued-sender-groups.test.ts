@@ -8,6 +8,9 @@ import { DROP_REASONS, totalDropped, type SenderStats } from '../../src/stats/de
 import type { GroupStats } from '../../src/stats/group-stats.js'
 import { MAX_GROUP_KEY_LENGTH } from '../../src/queue/queue-groups.js'
 import { configErrorOf } from '../helpers/config-error.js'
+import { useCleanups } from '../helpers/cleanups.js'
+
+const { tempDir } = useCleanups()
 
 /** A record of `tenant` (left out when undefined) with id `i`. */
 function rec(tenant: unknown, i: number, level = 30): LogRecord {
@@ -300,6 +303,36 @@ describe('queue groups (groupBy)', () => {
     expect(groupGap(a)).toBe(0)
     expect(senderGap(sender.stats())).toBe(0)
   })
+
+  it("with a spool, a full group moves its own records to disk, not a quiet tenant's: the spool's evictions cost the noisy one only", async () => {
+    const dir = await tempDir()
+    const sink = new SlowSink(50)
+    // A spool smaller than the burst: it evicts its oldest frames (counted spoolFull).
+    const sender = make(
+      {
+        groupBy: 'tenant',
+        queue: { maxRecords: 1000 },
+        pool: { concurrency: 1 },
+        batch: { maxRecords: 100, maxWaitMs: 20 },
+        spool: { dir, fsync: 'never', maxBytes: 2_200_000 },
+      },
+      sink,
+    )
+    for (let i = 0, q = 0; i < 50_000; i++) {
+      sender.send(rec('noisy', i))
+      if (i % 500 === 499) sender.send(rec('quiet', 100_000 + q++))
+    }
+    expect(group(sender.stats(), 'quiet').spooled).toBe(0)
+    const flushed = sender.flush()
+    await vi.runAllTimersAsync()
+    await flushed
+    const stats = sender.stats()
+    expect(stats.dropped.spoolFull).toBeGreaterThan(0)
+    expect(sink.of('quiet')).toBe(100)
+    expect(group(stats, 'quiet')).toMatchObject({ received: 100, delivered: 100, spooled: 0 })
+    expect(sink.of('noisy')).toBe(50_000 - stats.dropped.spoolFull)
+    expect(senderGap(stats)).toBe(0)
+  }, 60_000)
 
   it('refuses bad group options at start-up, naming the option', () => {
     expect(configErrorOf(() => new QueuedSender({ groupBy: '' }, new SlowSink(1))).message).toMatch(/groupBy/)
