@@ -187,7 +187,11 @@ export class QueueGroups {
     if (typeof value === 'string') key = value
     else if (typeof value === 'number' || typeof value === 'boolean') key = String(value)
     else return undefined
-    return key.length > MAX_GROUP_KEY_LENGTH ? key.slice(0, MAX_GROUP_KEY_LENGTH) : key
+    if (key.length <= MAX_GROUP_KEY_LENGTH) return key
+    // Not between the two halves of a surrogate pair: a lone half is not text, and the key becomes a
+    // Prometheus label and is in every stats event, where it would turn into U+FFFD.
+    const last = key.charCodeAt(MAX_GROUP_KEY_LENGTH - 1)
+    return key.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_GROUP_KEY_LENGTH - 1 : MAX_GROUP_KEY_LENGTH)
   }
 }
 

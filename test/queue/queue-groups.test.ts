@@ -3,7 +3,7 @@
  * behaviour is in test/senders/queued-sender-groups.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { QueueGroups, type QueueGroup } from '../../src/queue/queue-groups.js'
+import { MAX_GROUP_KEY_LENGTH, QueueGroups, type QueueGroup } from '../../src/queue/queue-groups.js'
 import { RecordLog } from '../../src/queue/record-log.js'
 
 const log = new RecordLog()
@@ -84,5 +84,29 @@ describe('QueueGroups', () => {
     vi.setSystemTime(1_000_000 + 60_000)
     expect(add(groups, 'd', false).counters?.kind).toBe('key')
     expect(groups.all().map(keyOf)).toEqual(['a', 'd'])
+  })
+
+  it('cuts a long key to MAX_GROUP_KEY_LENGTH without splitting a surrogate pair', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 10, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    const split = add(groups, `${'k'.repeat(MAX_GROUP_KEY_LENGTH - 1)}\u{1F600}tail`).counters?.key ?? ''
+    expect(split).toBe('k'.repeat(MAX_GROUP_KEY_LENGTH - 1))
+    const whole = add(groups, `${'k'.repeat(MAX_GROUP_KEY_LENGTH - 2)}\u{1F600}tail`).counters?.key ?? ''
+    expect(whole).toBe(`${'k'.repeat(MAX_GROUP_KEY_LENGTH - 2)}\u{1F600}`)
+    // Keys that share their first MAX_GROUP_KEY_LENGTH characters share a group (documented).
+    expect(add(groups, `${'k'.repeat(MAX_GROUP_KEY_LENGTH)}a`).counters).toBe(add(groups, `${'k'.repeat(MAX_GROUP_KEY_LENGTH)}b`).counters)
+  })
+
+  it('takes a number and its text as one key, and a prototype name as a key like any other', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 10, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    const numeric = groups.groupOf(log.append('{"level":30,"tenant":1}', 30, Date.now()), undefined)
+    expect(groups.groupOf(log.append('{"level":30,"tenant":"1"}', 30, Date.now()), undefined)).toBe(numeric)
+    expect(groups.groupOf(log.append('{"level":30,"tenant":1.0}', 30, Date.now()), undefined)).toBe(numeric)
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(add(groups, name).counters).toMatchObject({ key: name, kind: 'key' })
+    }
+    // A record without the field is not given the prototype's: it goes to the missing group.
+    const byProto = new QueueGroups('constructor', { maxGroups: 10, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    expect(add(byProto, 'x').counters?.kind).toBe('missing')
+    expect(byProto.groupOf(log.append('{"level":30,"__proto__":{"constructor":"y"}}', 30, Date.now()), undefined).counters?.kind).toBe('missing')
   })
 })
