@@ -5,6 +5,7 @@
 import type { CourierStats } from '../input/courier.js'
 import { DROP_REASONS, type SenderStats } from '../stats/delivery-stats.js'
 import type { Histogram, SenderTimings } from '../stats/timings.js'
+import { renderGroupFamilies } from './prometheus-groups.js'
 
 /** The content type of {@link renderPrometheusText}'s output. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -119,6 +120,7 @@ export function renderPrometheusText(stats: CourierStats, options: PrometheusTex
       if (isHistogram(histogram)) renderHistogram(out, family, `sender="${labels[i]}"`, histogram)
     })
   }
+  renderGroupFamilies(out, senders, labels, escapeLabel, header)
   header('pino_courier_malformed_lines_total', 'counter', 'Input lines that were not a JSON object (delivered wrapped); not per sender.')
   sample('pino_courier_malformed_lines_total', stats.malformed)
   return out.join('\n') + '\n'

@@ -91,6 +91,17 @@ describe('renderPrometheusText', () => {
         '# TYPE pino_courier_queue_wait_seconds histogram',
         '# HELP pino_courier_batch_records Batches dispatched: records per batch.',
         '# TYPE pino_courier_batch_records histogram',
+        // Senders without groupBy: the group families have no series.
+        '# HELP pino_courier_groups Queue groups alive, for a sender with groupBy.',
+        '# TYPE pino_courier_groups gauge',
+        '# HELP pino_courier_group_received_records_total Records of a live queue group (groupBy) received.',
+        '# TYPE pino_courier_group_received_records_total counter',
+        '# HELP pino_courier_group_delivered_records_total Records of a live queue group the sink accepted.',
+        '# TYPE pino_courier_group_delivered_records_total counter',
+        '# HELP pino_courier_group_queued_records Records of a live queue group waiting in its queue.',
+        '# TYPE pino_courier_group_queued_records gauge',
+        '# HELP pino_courier_group_dropped_records_total Records of a live queue group dropped, by reason.',
+        '# TYPE pino_courier_group_dropped_records_total counter',
         '# HELP pino_courier_malformed_lines_total Input lines that were not a JSON object (delivered wrapped); not per sender.',
         '# TYPE pino_courier_malformed_lines_total counter',
         'pino_courier_malformed_lines_total 1',
@@ -138,6 +149,45 @@ describe('renderPrometheusText', () => {
     expect(scrape.value('pino_courier_failed_records_total', { sender: 'custom' })).toBeUndefined()
     expect(scrape.value('pino_courier_dropped_records_total', { sender: 'custom', reason: 'overflow' })).toBe(0)
     expect(scrape.value('pino_courier_received_records_total', { sender: 'http' })).toBe(2)
+  })
+
+  it("renders a grouped sender's live groups, telling a key from the shared groups by kind (exact series)", () => {
+    const group = (key: string, kind: 'key' | 'missing' | 'overflow', n: number) => ({
+      key,
+      kind,
+      received: n,
+      queued: 1,
+      queuedBytes: 10,
+      inFlight: 0,
+      delivered: n - 3,
+      failed: 0,
+      spooled: 0,
+      dropped: { overflow: 2, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 },
+    })
+    const groups = {
+      by: 'tenant',
+      live: 2,
+      maxGroups: 256,
+      list: [group('a"b', 'key', 9), group('(missing)', 'missing', 5)],
+      pruned: { groups: 0, received: 0, delivered: 0, failed: 0, spooled: 0, dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 } },
+    }
+    const text = renderPrometheusText({ lines: 14, malformed: 0, senders: [senderStats('http', { groups }), senderStats('file')] })
+    const series = text.split('\n').filter((line) => line.startsWith('pino_courier_group'))
+    expect(series).toEqual([
+      'pino_courier_groups{sender="http"} 2',
+      'pino_courier_group_received_records_total{sender="http",group="a\\"b",kind="key"} 9',
+      'pino_courier_group_received_records_total{sender="http",group="(missing)",kind="missing"} 5',
+      'pino_courier_group_delivered_records_total{sender="http",group="a\\"b",kind="key"} 6',
+      'pino_courier_group_delivered_records_total{sender="http",group="(missing)",kind="missing"} 2',
+      'pino_courier_group_queued_records{sender="http",group="a\\"b",kind="key"} 1',
+      'pino_courier_group_queued_records{sender="http",group="(missing)",kind="missing"} 1',
+      ...['a\\"b', '(missing)'].flatMap((key) =>
+        ['overflow', 'closed', 'oversize', 'spoolFull', 'spoolError'].map(
+          (reason) =>
+            `pino_courier_group_dropped_records_total{sender="http",group="${key}",kind="${key === '(missing)' ? 'missing' : 'key'}",reason="${reason}"} ${reason === 'overflow' ? 2 : 0}`,
+        ),
+      ),
+    ])
   })
 
   it('renders histograms in seconds, with cumulative buckets up to +Inf, _sum and _count (exact text)', () => {
