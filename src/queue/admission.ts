@@ -4,7 +4,7 @@ import type { GroupsStats } from '../stats/group-stats.js'
 import type { Ledger, Moved } from '../stats/ledger.js'
 import { setTimer } from '../timers.js'
 import type { QueueGroup, QueueGroups } from './queue-groups.js'
-import { levelBucket, RecordBuffer } from './record-buffer.js'
+import { levelBucket, RecordBuffer, TOP_BUCKET } from './record-buffer.js'
 import type { RecordLog } from './record-log.js'
 
 /**
@@ -246,7 +246,10 @@ export class Admission {
       const ownFull = group.buffer.size >= maxRecords || group.buffer.bytes + bytes > maxBytes
       const largest = ownFull ? undefined : (this.#groups as QueueGroups).largest()
       // A tie goes against the incoming record's group: the one growing pays, and the groups even out.
-      const from = largest && largest.buffer.bytes > group.buffer.bytes ? largest : group
+      // When the largest holds nothing as low as the record, its own group gives up a lower level: an
+      // error must not be dropped while its own group keeps debug records.
+      const larger = largest && largest.buffer.bytes > group.buffer.bytes ? largest : undefined
+      const from = larger && (larger.buffer.lowestBucket() ?? TOP_BUCKET + 1) <= incoming ? larger : group
       const other = from !== group
       const buffer = from.buffer
       const lowest = buffer.lowestBucket()

@@ -59,7 +59,7 @@ export const LEVEL_BUCKET_WIDTH = 10
 /** Levels from this one up share the top lane (a producer may write a timestamp as its level). */
 const TOP_LEVEL = 1000
 /** Highest bucket: every level at or above {@link TOP_LEVEL}. */
-const TOP_BUCKET = TOP_LEVEL / LEVEL_BUCKET_WIDTH
+export const TOP_BUCKET = TOP_LEVEL / LEVEL_BUCKET_WIDTH
 /** Most lanes a buffer can have: one for negative levels, one per decade below 1000, one above. */
 export const MAX_LANES = TOP_BUCKET + 2
 

@@ -334,6 +334,30 @@ describe('queue groups (groupBy)', () => {
     expect(senderGap(stats)).toBe(0)
   }, 60_000)
 
+  it("keeps level priority when the groups' total is full and the largest group holds only higher levels: the record's own group gives up a lower one", async () => {
+    const sink = new SlowSink(1000)
+    const sender = make(
+      { groupBy: 'tenant', queue: { maxRecords: 100 }, group: { maxTotalRecords: 50 }, pool: { concurrency: 1 }, batch: { maxRecords: 10, maxWaitMs: 60_000 } },
+      sink,
+    )
+    for (let i = 0; i < 10; i++) sender.send(rec('w', i, 40))
+    await vi.advanceTimersByTimeAsync(0)
+    // q holds five debug records, w (the largest) 45 warnings: the total of 50 is reached.
+    for (let i = 100; i < 105; i++) sender.send(rec('q', i, 20))
+    for (let i = 10; i < 55; i++) sender.send(rec('w', i, 40))
+    // An info record of q: w has nothing as low to give, so one of q's own debug records makes room
+    // (the newest, as queue.overflow 'drop-newest' evicts a lower level).
+    sender.send(rec('q', 105, 30))
+    const stats = sender.stats()
+    expect(group(stats, 'q')).toMatchObject({ received: 6, queued: 5, dropped: expect.objectContaining({ overflow: 1 }) })
+    expect(group(stats, 'w').dropped.overflow).toBe(0)
+    const flushed = sender.flush()
+    await vi.runAllTimersAsync()
+    await flushed
+    expect(sink.batches.filter((b) => b.tenants[0] === 'q').flatMap((b) => b.ids)).toEqual([100, 101, 102, 103, 105])
+    expect(senderGap(sender.stats())).toBe(0)
+  })
+
   it('refuses bad group options at start-up, naming the option', () => {
     expect(configErrorOf(() => new QueuedSender({ groupBy: '' }, new SlowSink(1))).message).toMatch(/groupBy/)
     expect(configErrorOf(() => new QueuedSender({ groupBy: 't', group: { maxGroups: 0 } }, new SlowSink(1))).message).toMatch(/group\.maxGroups/)
