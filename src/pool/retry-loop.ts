@@ -73,7 +73,9 @@ export class RetryLoop<Job extends RetryJob> {
       const ticket = pool.attemptStarted()
       const outcome = await attempt((context) => host.deliver(job, context), n, this.#timeoutMs, host.stopped)
       // Adaptive concurrency: the limit learns from every attempt, retries included, and the slot is
-      // freed before the outcome is handled (a backoff holds no slot).
+      // freed before the outcome is handled (a backoff holds no slot). A Retry-After holds the sender
+      // off first: the freed slot wakes the sender, which would otherwise start a new batch at once.
+      if (ticket !== undefined && !outcome.ok) this.#pauseForRetryAfter(outcome.error)
       pool.attemptEnded(job, ticket, outcome)
       // An attempt cut short by the close deadline has no answer: its time is the deadline's, not a request's.
       if (!host.stopped.aborted) this.#ledger.timings.attempt(Date.now() - attemptStart)
@@ -90,13 +92,17 @@ export class RetryLoop<Job extends RetryJob> {
     }
   }
 
+  /** The sink asked the sender, not only this job, to wait: other jobs hold off too. */
+  #pauseForRetryAfter(error: unknown): void {
+    const retryAfterMs = this.#policy.retryAfterMs(error)
+    if (retryAfterMs !== undefined) this.#pool.pauseFor(retryAfterMs)
+  }
+
   /** A failed attempt: true to try again (after the backoff), false when the job is settled or left to the spool. */
   async #afterFailure(job: Job, error: unknown, n: number, started: number, partly: boolean): Promise<boolean> {
     const host = this.#host
     this.#ledger.attemptFailed(error)
-    const retryAfterMs = this.#policy.retryAfterMs(error)
-    // The sink asked the sender, not only this job, to wait: other jobs hold off too.
-    if (retryAfterMs !== undefined) this.#pool.pauseFor(retryAfterMs)
+    this.#pauseForRetryAfter(error)
     if (!(error instanceof DeliveryError && error.permanent) && !host.failedTransiently(job, partly)) return false
     // A job safe in the spool is not given up after retry.maxAttempts / maxRetryTimeMs: it waits for
     // the sink (or for close, which leaves it in the spool for the next start).
