@@ -242,6 +242,7 @@ export class Admission {
   #makeRoom(level: number, bytes: number, group: QueueGroup, dropOldest: boolean): boolean {
     const incoming = levelBucket(level)
     const { maxRecords, maxBytes } = this.#options
+    let shrunk = false
     while (!this.fits(bytes, group)) {
       const ownFull = group.buffer.size >= maxRecords || group.buffer.bytes + bytes > maxBytes
       const largest = ownFull ? undefined : (this.#groups as QueueGroups).largest()
@@ -253,12 +254,18 @@ export class Admission {
       const other = from !== group
       const buffer = from.buffer
       const lowest = buffer.lowestBucket()
-      if (lowest === undefined || lowest > incoming || (!dropOldest && !other && lowest === incoming)) return false
+      if (lowest === undefined || lowest > incoming || (!dropOldest && !other && lowest === incoming)) {
+        // Refused after its own group gave some records up: a group left marked over its bounds would
+        // keep the reader told to pause, and the block window open, until the group's next batch.
+        if (shrunk) this.boundsChanged(group)
+        return false
+      }
       const victim = dropOldest || other ? buffer.shiftLowest() : buffer.popLowest()
       if (victim < 0) return false
       this.#ledger.droppedFromQueue({ count: 1, bytes: this.#log.bytes(victim), refs: [victim], group: from.counters }, 'overflow')
       this.#log.release(victim)
       if (other) this.boundsChanged(from)
+      else shrunk = true
     }
     return true
   }

@@ -358,6 +358,34 @@ describe('queue groups (groupBy)', () => {
     expect(senderGap(sender.stats())).toBe(0)
   })
 
+  it('block: a group brought back within its bounds by evictions (its record refused after all) lets the reader go on, and blocks again next time', async () => {
+    const sink = new SlowSink(60_000)
+    const sender = make(
+      {
+        groupBy: 'tenant',
+        queue: { maxRecords: 10, overflow: 'block', maxBlockMs: 100 },
+        group: { maxTotalRecords: 1000 },
+        pool: { concurrency: 1, timeoutMs: 120_000 },
+        batch: { maxRecords: 1, maxWaitMs: 60_000 },
+      },
+      sink,
+    )
+    sender.send(rec('a', 0))
+    // The worker is busy for a minute; a holds ten info records and a trace one: over its bounds.
+    for (let i = 1; i <= 10; i++) sender.send(rec('a', i, 30))
+    expect(sender.send(rec('a', 11, 10))).toBe(false)
+    await vi.advanceTimersByTimeAsync(150)
+    // Past the block window a debug record evicts the trace one and is refused (a holds only info).
+    sender.send(rec('a', 12, 20))
+    const a = group(sender.stats(), 'a')
+    expect(a).toMatchObject({ queued: 10 })
+    expect(a.dropped.overflow).toBe(2)
+    // a is within its bounds again: another tenant's record does not pause the reader.
+    expect(sender.send(rec('b', 13))).toBe(true)
+    // And the next time a goes over, the reader is paused again (a new block window).
+    expect(sender.send(rec('a', 14, 30))).toBe(false)
+  })
+
   it('refuses bad group options at start-up, naming the option', () => {
     expect(configErrorOf(() => new QueuedSender({ groupBy: '' }, new SlowSink(1))).message).toMatch(/groupBy/)
     expect(configErrorOf(() => new QueuedSender({ groupBy: 't', group: { maxGroups: 0 } }, new SlowSink(1))).message).toMatch(/group\.maxGroups/)
