@@ -62,7 +62,9 @@ export class QueueGroups {
   /** The group of a record (by `ref` in the log, or the `record` itself), made if it is the first of its key. */
   groupOf(ref: number, record: LogRecord | undefined): QueueGroup {
     const now = Date.now()
-    if (now - this.#lastSweep >= Math.min(SWEEP_INTERVAL_MS, this.#options.idleMs)) this.prune(now)
+    // At most once per millisecond, also with group.idleMs 0: a second look in the same millisecond
+    // finds the same groups idle, and looking per record walks every group per record.
+    if (now - this.#lastSweep >= Math.max(1, Math.min(SWEEP_INTERVAL_MS, this.#options.idleMs))) this.prune(now)
     const key = this.#keyOf(record ?? this.#log.view(ref))
     let group = key === undefined ? this.#missing : this.#keyed.get(key)
     if (group === undefined) {

@@ -76,6 +76,19 @@ describe('QueueGroups', () => {
     expect(prune.mock.calls.length).toBeLessThanOrEqual(3)
   })
 
+  it('with group.idleMs 0, looks for idle groups once per millisecond, not for each record', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 256, idleMs: 0, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    for (let i = 0; i < 100; i++) add(groups, `k${i}`)
+    const prune = vi.spyOn(groups, 'prune')
+    vi.setSystemTime(1_000_000 + 10)
+    for (let i = 0; i < 1000; i++) add(groups, `k${i % 100}`)
+    expect(prune.mock.calls.length).toBeLessThanOrEqual(1)
+    // A group emptied is still removed at the next millisecond's look.
+    vi.setSystemTime(1_000_000 + 11)
+    add(groups, 'k0', false)
+    expect(prune.mock.calls.length).toBe(2)
+  })
+
   it('makes room for a new key at maxGroups once a group has been idle for idleMs', () => {
     const groups = new QueueGroups('tenant', { maxGroups: 2, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
     add(groups, 'a')
