@@ -41,7 +41,8 @@ export class OverloadPause {
    * in ms, or 0 when the current one already answers it. `roundTripMs`: the sink's usual round trip.
    */
   refused(sentAt: number, now: number, roundTripMs: number | undefined): number {
-    if (sentAt < this.#pausedAt) return 0
+    // retry.maxDelayMs 0 turns the pause off: counted, `pauses` would report pauses that never held anything back.
+    if (this.#maxMs <= 0 || sentAt < this.#pausedAt) return 0
     this.#streak++
     this.#pausedAt = now
     this.#pauses++
