@@ -116,6 +116,7 @@ export class Admission {
   push(ref: number, level: number, bytes: number, group: QueueGroup): void {
     this.#log.hold(ref)
     group.buffer.push(ref, level, bytes)
+    this.#groups?.queued(ref)
     this.#ledger.queued(bytes, group.counters)
     this.boundsChanged(group)
   }

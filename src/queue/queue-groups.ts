@@ -40,6 +40,14 @@ export class QueueGroups {
   /** Index in #turns of the group whose turn is next (modulo their number). */
   #cursor = 0
   #lastSweep = 0
+  /**
+   * The group {@link oldest} found and the seq of its head, while that holds: a waiting flush asks at
+   * every record dropped or evicted, and finding it walks every group. Records leaving other groups
+   * cannot make one of them older; a record queued can ({@link queued}), and one leaving this group
+   * changes its head.
+   */
+  #oldest: Group | undefined
+  #oldestSeq = Number.NaN
   readonly #pruned = new PrunedGroups()
 
   constructor(by: string, options: ResolvedGroupOptions, log: RecordLog) {
@@ -105,6 +113,12 @@ export class QueueGroups {
 
   /** The group whose head record is the oldest (lowest seq), or undefined when nothing waits. */
   oldest(): QueueGroup | undefined {
+    if (this.totals.size === 0) return undefined
+    const cached = this.#oldest
+    if (cached) {
+      const head = cached.buffer.peekOldest()
+      if (head >= 0 && this.#log.seq(head) === this.#oldestSeq) return cached
+    }
     let oldest: Group | undefined
     let oldestSeq = Number.POSITIVE_INFINITY
     for (const group of this.#turns) {
@@ -116,7 +130,14 @@ export class QueueGroups {
         oldestSeq = seq
       }
     }
+    this.#oldest = oldest
+    this.#oldestSeq = oldestSeq
     return oldest
+  }
+
+  /** A record was queued in a group: it is the oldest now if it is older than the oldest found. */
+  queued(ref: number): void {
+    if (this.#oldest && this.#log.seq(ref) < this.#oldestSeq) this.#oldest = undefined
   }
 
   /** The group holding the most bytes: where room is made when the groups' total bounds are reached. */

@@ -89,6 +89,43 @@ describe('QueueGroups', () => {
     expect(prune.mock.calls.length).toBe(2)
   })
 
+  it('finds the group holding the oldest record as records come and go, in creation order or not', () => {
+    const groups = new QueueGroups('tenant', { maxGroups: 10, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
+    const queue = (group: QueueGroup, r: number): void => {
+      group.buffer.push(r, 30, log.bytes(r))
+      groups.queued(r)
+    }
+    expect(groups.oldest()).toBeUndefined()
+    const [r1, r2, r3, r4] = [ref('a'), ref('b'), ref('a'), ref('b')] as [number, number, number, number]
+    const a = groups.groupOf(r1, undefined)
+    const b = groups.groupOf(r2, undefined)
+    queue(a, r1)
+    queue(b, r2)
+    expect(keyOf(groups.oldest())).toBe('a')
+    // Records leaving another group do not change it; the oldest leaving does.
+    queue(b, r4)
+    expect(keyOf(groups.oldest())).toBe('a')
+    a.buffer.shiftOldest()
+    expect(keyOf(groups.oldest())).toBe('b')
+    // A record queued after newer ones (a caller sending out of creation order) can be the oldest.
+    queue(a, r3)
+    expect(keyOf(groups.oldest())).toBe('b')
+    b.buffer.shiftOldest()
+    expect(keyOf(groups.oldest())).toBe('a')
+    a.buffer.drain()
+    b.buffer.drain()
+    expect(groups.oldest()).toBeUndefined()
+    const early = ref('c')
+    const late = ref('b')
+    queue(b, late)
+    expect(keyOf(groups.oldest())).toBe('b')
+    const c = groups.groupOf(early, undefined)
+    queue(c, early)
+    expect(keyOf(groups.oldest())).toBe('c')
+    c.buffer.shiftOldest()
+    expect(keyOf(groups.oldest())).toBe('b')
+  })
+
   it('makes room for a new key at maxGroups once a group has been idle for idleMs', () => {
     const groups = new QueueGroups('tenant', { maxGroups: 2, idleMs: 60_000, maxTotalRecords: undefined, maxTotalBytes: undefined }, log)
     add(groups, 'a')

@@ -7,6 +7,7 @@ import { DeliveryError } from '../../src/pool/delivery-error.js'
 import { DROP_REASONS, totalDropped, type SenderStats } from '../../src/stats/delivery-stats.js'
 import type { GroupStats } from '../../src/stats/group-stats.js'
 import { MAX_GROUP_KEY_LENGTH } from '../../src/queue/queue-groups.js'
+import { RecordBuffer } from '../../src/queue/record-buffer.js'
 import { configErrorOf } from '../helpers/config-error.js'
 import { useCleanups } from '../helpers/cleanups.js'
 
@@ -384,6 +385,27 @@ describe('queue groups (groupBy)', () => {
     expect(sender.send(rec('b', 13))).toBe(true)
     // And the next time a goes over, the reader is paused again (a new block window).
     expect(sender.send(rec('a', 14, 30))).toBe(false)
+  })
+
+  it('does not look through every group for the oldest record at each dropped record while a flush waits', async () => {
+    const sink = new SlowSink(60_000)
+    const sender = make(
+      { groupBy: 'tenant', queue: { maxRecords: 10 }, group: { maxTotalRecords: 1000 }, pool: { concurrency: 1, timeoutMs: 120_000 }, batch: { maxRecords: 10, maxWaitMs: 60_000 } },
+      sink,
+    )
+    // 100 groups of 10 records (the first batch in flight): every group is full.
+    for (let i = 0; i < 1010; i++) sender.send(rec(`t${i % 100}`, i))
+    const flushed = sender.flush()
+    const peeks = vi.spyOn(RecordBuffer.prototype, 'peekOldest')
+    // A thousand records refused (their groups are full): the oldest record has not changed.
+    for (let i = 0; i < 1000; i++) sender.send(rec(`t${i % 100}`, 2000 + i))
+    expect(totalDropped(sender.stats())).toBe(1000)
+    // A few looks per record (100 per record, one per group, before).
+    expect(peeks.mock.calls.length).toBeLessThan(5000)
+    peeks.mockRestore()
+    await vi.runAllTimersAsync()
+    await flushed
+    expect(senderGap(sender.stats())).toBe(0)
   })
 
   it('refuses bad group options at start-up, naming the option', () => {
