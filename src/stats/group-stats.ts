@@ -63,6 +63,12 @@ export class GroupCounters {
   failed = 0
   spooled = 0
   readonly dropped = noDrops()
+  /**
+   * Records received and not yet queued or refused: the group must live until they are. Making room
+   * for one can run a listener (a drop event) that reads the stats, which prunes idle groups; a group
+   * pruned then would take the record into a queue no batch is cut from, or its counts out of the totals.
+   */
+  admitting = 0
   /** Last time a record of the group moved (ms epoch): a group idle for `group.idleMs` is pruned. */
   lastActive: number
 
@@ -72,9 +78,9 @@ export class GroupCounters {
     this.lastActive = now
   }
 
-  /** Nothing of the group is queued or in flight: it may be pruned once idle. */
+  /** Nothing of the group is queued, in flight or being admitted: it may be pruned once idle. */
   get empty(): boolean {
-    return this.queued === 0 && this.inFlight === 0
+    return this.queued === 0 && this.inFlight === 0 && this.admitting === 0
   }
 
   get droppedTotal(): number {

@@ -92,7 +92,10 @@ export class Ledger {
   /** A record at or above the sender's level arrived (in `group`, when the sender groups its queue). */
   received(group?: GroupCounters): void {
     this.#counters.received++
-    if (group) group.received++
+    if (group) {
+      group.received++
+      group.admitting++
+    }
   }
 
   /** Records an earlier run left in the spool: they count like received ones. */
@@ -105,6 +108,7 @@ export class Ledger {
 
   /** A record that never entered the queue (closed, oversize, no room): dropped. Always true. */
   refused(moved: Moved, reason: DropReason): true {
+    if (moved.group) moved.group.admitting -= moved.count
     this.#dropped(moved, reason)
     return true
   }
@@ -113,6 +117,7 @@ export class Ledger {
     this.#counters.queued++
     this.#counters.queuedBytes += bytes
     if (group) {
+      group.admitting--
       group.queued++
       group.queuedBytes += bytes
     }

@@ -408,6 +408,31 @@ describe('queue groups (groupBy)', () => {
     expect(senderGap(sender.stats())).toBe(0)
   })
 
+  it('never prunes the group a record is being admitted to (group.idleMs 0, stats() read in a drop listener)', async () => {
+    const sink = new SlowSink(100)
+    const sender = make(
+      { groupBy: 'tenant', queue: { maxRecords: 100 }, group: { idleMs: 0, maxTotalRecords: 20 }, pool: { concurrency: 1 }, batch: { maxRecords: 10, maxWaitMs: 1000 } },
+      sink,
+    )
+    // Each record past the total evicts one of a's: the drop event reads the stats, which prune idle groups.
+    sender.on('drop', () => sender.stats())
+    for (let i = 0; i < 30; i++) sender.send(rec('a', i))
+    sender.send(rec('b', 100))
+    await vi.advanceTimersByTimeAsync(1)
+    sender.send(rec('c', 200))
+    expect(sender.stats().groups?.list.map((g) => g.key).sort()).toEqual(['a', 'b', 'c'])
+    const flushed = sender.flush()
+    await vi.runAllTimersAsync()
+    await flushed
+    expect(sink.of('b')).toBe(1)
+    expect(sink.of('c')).toBe(1)
+    const stats = sender.stats()
+    expect(stats.queued).toBe(0)
+    expect(senderGap(stats)).toBe(0)
+    // Every group pruned by now: their counts all reached the pruned totals.
+    expect(stats.groups?.pruned).toMatchObject({ received: 32, delivered: stats.delivered })
+  })
+
   it('refuses bad group options at start-up, naming the option', () => {
     expect(configErrorOf(() => new QueuedSender({ groupBy: '' }, new SlowSink(1))).message).toMatch(/groupBy/)
     expect(configErrorOf(() => new QueuedSender({ groupBy: 't', group: { maxGroups: 0 } }, new SlowSink(1))).message).toMatch(/group\.maxGroups/)
