@@ -193,8 +193,8 @@ export interface CommonSenderOptions extends DeliveryOptions {
    * A record field (a dotted path, as for a Kafka key) whose value names the record's queue group:
    * each value gets a queue of its own with the `queue` bounds, and batches are taken from the groups in
    * turn, so that one tenant's burst neither evicts nor delays another's records (see `group`). Records
-   * without the field (or with an object or null there) share one group of their own. Each record is
-   * parsed to read it.
+   * without the field (or with an object or null there) share one group of their own. A top-level field
+   * is read off each record's text; a dotted path parses each record.
    * @default undefined (one queue)
    */
   groupBy?: string

@@ -1,5 +1,6 @@
 import type { ResolvedGroupOptions } from '../config/delivery-options.js'
 import type { LogRecord } from '../input/record.js'
+import { topLevelValue } from './top-level-value.js'
 import { fieldPath, fieldValue, type FieldPath } from '../sinks/shared/field-path.js'
 import { byAttention, GroupCounters, PrunedGroups, type GroupKind, type GroupsStats } from '../stats/group-stats.js'
 import { RecordBuffer, type QueueTotals } from './record-buffer.js'
@@ -73,7 +74,7 @@ export class QueueGroups {
     // At most once per millisecond, also with group.idleMs 0: a second look in the same millisecond
     // finds the same groups idle, and looking per record walks every group per record.
     if (now - this.#lastSweep >= Math.max(1, Math.min(SWEEP_INTERVAL_MS, this.#options.idleMs))) this.prune(now)
-    const key = this.#keyOf(record ?? this.#log.view(ref))
+    const key = this.#keyOf(record ? record.line : this.#log.line(ref))
     let group = key === undefined ? this.#missing : this.#keyed.get(key)
     if (group === undefined) {
       if (key === undefined) group = this.#missing = this.#make('(missing)', 'missing', now)
@@ -197,14 +198,21 @@ export class QueueGroups {
     else this.#keyed.delete(counters.key)
   }
 
-  /** The record's key: its field's value as text; undefined without one (absent, null, an object or array). */
-  #keyOf(record: LogRecord): string | undefined {
+  /** The key of a record's line: its field's value as text; undefined without one (absent, null, an object or array). */
+  #keyOf(line: string): string | undefined {
+    const field = this.#field
     let value: unknown
     try {
-      value = fieldValue(record.value(), this.#field)
+      // A top-level field is read off the text: 1M records of 150 bytes cost 0.8 s of CPU over an
+      // ungrouped sender this way, 1.8 s with JSON.parse. A dotted path walks the parsed record.
+      value = field.steps.length === 0 ? topLevelValue(line, field.path) : fieldValue(JSON.parse(line) as Record<string, unknown>, field)
     } catch {
-      // Every record is one JSON object (a malformed line is wrapped as one): this is only a guard.
-      return undefined
+      try {
+        value = fieldValue(JSON.parse(line) as Record<string, unknown>, field)
+      } catch {
+        // Every record is one JSON object (a malformed line is wrapped as one): this is only a guard.
+        return undefined
+      }
     }
     let key: string
     if (typeof value === 'string') key = value
