@@ -27,7 +27,8 @@ export interface SenderEvents {
   /** A batch failed for good. */
   failure: [failure: FailureRecord & { sender: string }]
   /** Records were dropped. */
-  drop: [drop: { sender: string; reason: DropReason; records: number }]
+  /** `group`: the queue group's key, for a sender with `groupBy` (its stats say which kind of group). */
+  drop: [drop: { sender: string; reason: DropReason; records: number; group?: string }]
   /**
    * A batch of `records` records failed its attempt number `attempt` and will be tried again after
    * `delayMs`. `waitingRecords` / `waitingBatches`: what now waits for a retry in the sender, this

@@ -318,7 +318,10 @@ export class Ledger {
     this.#counters.dropped[reason] += moved.count
     if (moved.group) moved.group.dropped[reason] += moved.count
     if (this.#observer) this.#observe(moved, reason)
-    if (this.#events.listenerCount('drop') > 0) this.#events.emit('drop', { sender: this.#name, reason, records: moved.count })
+    if (this.#events.listenerCount('drop') > 0) {
+      const group = moved.group
+      this.#events.emit('drop', group ? { sender: this.#name, reason, records: moved.count, group: group.key } : { sender: this.#name, reason, records: moved.count })
+    }
     this.#settled()
   }
 

@@ -18,6 +18,8 @@ export interface CourierWarning {
   readonly attempts?: number
   /** Drop reasons with their counts (for `dropped`). */
   readonly reasons?: Readonly<Record<string, number>>
+  /** For `dropped` by a sender with `groupBy`: records dropped per queue group key. */
+  readonly groups?: Readonly<Record<string, number>>
   /** The latest error message (for `failed` and `retrying`). */
   readonly error?: string
   /** A one-line human message. */
@@ -29,6 +31,8 @@ interface Pending {
   kind: CourierWarning['kind']
   records: number
   reasons: Record<string, number>
+  /** `dropped` by a grouped sender: records per group key (at most group.maxGroups + 2 keys). */
+  groups: Map<string, number> | undefined
   error: string | undefined
   /** `retrying`: batches waiting for a retry, and the most attempts one of them has failed. */
   batches: number
@@ -59,7 +63,7 @@ export class Warner {
   watch(sender: Sender): void {
     // A hand-written Sender without events still works; it just cannot feed warnings.
     if (typeof sender.on !== 'function') return
-    sender.on('drop', (d) => this.#add(d.sender, 'dropped', d.records, undefined, d.reason))
+    sender.on('drop', (d) => this.#add(d.sender, 'dropped', d.records, undefined, d.reason, d.group))
     sender.on('failure', (f) => this.#add(f.sender, 'failed', f.records, f.error))
     sender.on('retry', (r) => {
       // A sender that does not say what waits (a custom one) gets its events summed, as before.
@@ -93,18 +97,19 @@ export class Warner {
     const key = `${sender}\0${kind}`
     let pending = this.#pending.get(key)
     if (!pending) {
-      pending = { sender, kind, records: 0, reasons: {}, error: undefined, batches: 0, attempts: 0, order: this.#events }
+      pending = { sender, kind, records: 0, reasons: {}, groups: undefined, error: undefined, batches: 0, attempts: 0, order: this.#events }
       this.#pending.set(key, pending)
     }
     return pending
   }
 
-  #add(sender: string, kind: Pending['kind'], records: number, error?: string, reason?: string): void {
+  #add(sender: string, kind: Pending['kind'], records: number, error?: string, reason?: string, group?: string): void {
     this.#events++
     const key = `${sender}\0${kind}`
     const pending = this.#pendingOf(sender, kind)
     pending.records += records
     if (reason) pending.reasons[reason] = (pending.reasons[reason] ?? 0) + records
+    if (group !== undefined) (pending.groups ??= new Map()).set(group, (pending.groups.get(group) ?? 0) + records)
     if (error) pending.error = error
     const now = Date.now()
     const last = this.#lastEmitted.get(key)
@@ -145,6 +150,7 @@ export class Warner {
       kind: p.kind,
       records: p.records,
       ...(p.kind === 'dropped' ? { reasons: p.reasons } : {}),
+      ...(p.groups ? { groups: Object.fromEntries(p.groups) } : {}),
       ...(p.kind === 'retrying' ? { attempts: p.attempts } : {}),
       ...(p.error ? { error: p.error } : {}),
       message,
@@ -159,7 +165,7 @@ function describe(p: Pending): string {
       const why = Object.entries(p.reasons)
         .map(([reason, n]) => `${reason}: ${n}`)
         .join(', ')
-      return `pino-courier: sender "${p.sender}" dropped ${p.records} record${s} (${why})`
+      return `pino-courier: sender "${p.sender}" dropped ${p.records} record${s} (${why})${p.groups ? byGroup(p.groups) : ''}`
     }
     case 'failed':
       return `pino-courier: sender "${p.sender}" could not deliver ${p.records} record${s}: ${p.error ?? 'unknown error'}`
@@ -169,4 +175,15 @@ function describe(p: Pending): string {
       return `pino-courier: sender "${p.sender}": ${what} for a retry after ${tries}; last error: ${p.error ?? 'unknown error'}`
     }
   }
+}
+
+/** Most group keys a drop warning names: the ones that dropped most (all are in `groups`). */
+const GROUPS_NAMED = 3
+
+/** "; by group: noisy 4900, b 12 and 3 more": whose records a grouped sender dropped. */
+function byGroup(groups: ReadonlyMap<string, number>): string {
+  const top = [...groups].sort((a, b) => b[1] - a[1])
+  const named = top.slice(0, GROUPS_NAMED).map(([key, n]) => `${JSON.stringify(key)} ${n}`)
+  const more = top.length - GROUPS_NAMED
+  return `; by group: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`
 }

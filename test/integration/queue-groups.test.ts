@@ -5,7 +5,7 @@
  */
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, type CourierCloseReport, type CourierStats, type TransportOptions } from '../../src/index.js'
+import { ConfigError, type CourierCloseReport, type CourierStats, type CourierWarning, type TransportOptions } from '../../src/index.js'
 import { parseTransportOptions } from '../../src/config/transport-options.js'
 import { endIfOpen, endTransport, flushLogger, nextEvent, waitUntil, type TransportStream } from '../fixtures/integration.js'
 import { useCleanups } from '../helpers/cleanups.js'
@@ -40,6 +40,8 @@ describe('queue groups through the transport', () => {
     })
     const stats: CourierStats[] = []
     transport.on('courier:stats', (s: CourierStats) => stats.push(s))
+    const warnings: CourierWarning[] = []
+    transport.on('courier:warning', (w: CourierWarning) => warnings.push(w))
     const logger = pino(transport)
     const every = noisyCount / quietCount
     for (let i = 0, q = 0; i < noisyCount; i++) {
@@ -69,6 +71,12 @@ describe('queue groups through the transport', () => {
     expect(byKey.noisy?.dropped.overflow).toBe(noisyCount - noisy.length)
     expect(sender?.dropped.overflow).toBe(noisyCount - noisy.length)
     expect(noisy.length).toBeLessThan(noisyCount)
+    // The warnings say whose records were dropped: the noisy tenant's only.
+    const drops = warnings.filter((w) => w.kind === 'dropped')
+    expect(drops.length).toBeGreaterThan(0)
+    expect(drops.reduce((n, w) => n + (w.groups?.noisy ?? 0), 0)).toBe(noisyCount - noisy.length)
+    expect(drops.every((w) => w.groups?.quiet === undefined)).toBe(true)
+    expect(drops[0]?.message).toContain('by group: "noisy"')
   })
 
   it('names the option path of a bad group option at start-up', () => {

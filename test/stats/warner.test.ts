@@ -16,6 +16,24 @@ describe('Warner', () => {
     vi.useRealTimers()
   })
 
+  it("names whose records a grouped sender dropped: the three keys that dropped most, all of them in groups", async () => {
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 1, group: 'noisy' })
+    expect(seen[0]?.message).toBe('pino-courier: sender "http" dropped 1 record (overflow: 1); by group: "noisy" 1')
+    for (let i = 0; i < 40; i++) sender.emit('drop', { sender: 'http', reason: 'overflow', records: 1, group: 'noisy' })
+    for (const [group, n] of [['b', 5], ['c', 3], ['d', 2], ['(missing)', 1]] as const) sender.emit('drop', { sender: 'http', reason: 'overflow', records: n, group })
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(seen[1]).toMatchObject({ kind: 'dropped', records: 51, groups: { noisy: 40, b: 5, c: 3, d: 2, '(missing)': 1 } })
+    expect(seen[1]?.message).toBe('pino-courier: sender "http" dropped 51 records (overflow: 51); by group: "noisy" 40, "b" 5, "c" 3 and 2 more')
+    // An ungrouped sender's warning has no groups.
+    sender.emit('drop', { sender: 'file', reason: 'overflow', records: 2 })
+    expect(seen[2]).not.toHaveProperty('groups')
+    warner.flush()
+  })
+
   it('warns at once the first time, then sums up per interval', async () => {
     const seen: CourierWarning[] = []
     const warner = new Warner(10_000, (w) => seen.push(w))
