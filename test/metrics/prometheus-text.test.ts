@@ -190,6 +190,38 @@ describe('renderPrometheusText', () => {
     ])
   })
 
+  it('keeps group keys that are not text (lone surrogates) apart once encoded: no duplicate series, and no entry that is not a group fails the scrape', () => {
+    const group = (key: string) => ({
+      key,
+      kind: 'key',
+      received: 1,
+      queued: 0,
+      queuedBytes: 0,
+      inFlight: 0,
+      delivered: 1,
+      failed: 0,
+      spooled: 0,
+      dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 },
+    })
+    // JSON.parse reads "\ud800" as a lone surrogate: not text, each is U+FFFD once the scrape is UTF-8.
+    const groups = {
+      by: 'tenant',
+      live: 4,
+      maxGroups: 256,
+      list: [group('\ud800'), group('\udc00'), group('\\ud800'), group('\ufffd'), null],
+      pruned: { groups: 0, received: 0, delivered: 0, failed: 0, spooled: 0, dropped: { overflow: 0, closed: 0, oversize: 0, spoolFull: 0, spoolError: 0 } },
+    }
+    const text = renderPrometheusText({ lines: 4, malformed: 0, senders: [senderStats('http', { groups } as unknown as Partial<SenderStats>)] })
+    const scraped = Buffer.from(text, 'utf8').toString('utf8')
+    // The parser fails on a series seen twice.
+    const scrape = parsePrometheusText(scraped)
+    const keys = scrape.samples.filter((s) => s.name === 'pino_courier_group_received_records_total').map((s) => s.labels.group)
+    // A key that is text keeps its label; a lone surrogate is written as its escape (the same at every
+    // scrape), with "_" added when a key that is text has that label.
+    expect(keys).toEqual(['\\ud800_', '\\udc00', '\\ud800', '\ufffd'])
+    expect(scraped).toBe(text)
+  })
+
   it('renders histograms in seconds, with cumulative buckets up to +Inf, _sum and _count (exact text)', () => {
     const h: Histogram = { bounds: [1, 2.5, 10], counts: [1, 0, 2, 1], sum: 31.5, count: 4 }
     const stats = senderStats('http', { timings: { attemptMs: h, deliveryMs: h, queueWaitMs: h, batchRecords: h } })
