@@ -4,6 +4,7 @@ import type { LogRecord } from '../input/record.js'
 import type { RecordLog } from '../queue/record-log.js'
 import type { RecordObserver } from '../stats/ledger.js'
 import type { DropReason, FailureRecord, SenderStats } from '../stats/delivery-stats.js'
+import type { GroupKind } from '../stats/group-stats.js'
 
 // The sink contract lives with the sinks; its names stay importable from here.
 export type { Batch, DeliveryContext, DeliveryResult, RecordRejection, Sink } from '../sinks/sink.js'
@@ -26,9 +27,11 @@ export interface CloseReport {
 export interface SenderEvents {
   /** A batch failed for good. */
   failure: [failure: FailureRecord & { sender: string }]
-  /** Records were dropped. */
-  /** `group`: the queue group's key, for a sender with `groupBy` (its stats say which kind of group). */
-  drop: [drop: { sender: string; reason: DropReason; records: number; group?: string }]
+  /**
+   * Records were dropped. `group` and `groupKind`: their queue group's key and kind, for a sender with
+   * `groupBy` (a tenant named "(missing)" has kind `key`; without a kind, `group` is taken as a key).
+   */
+  drop: [drop: { sender: string; reason: DropReason; records: number; group?: string; groupKind?: GroupKind }]
   /**
    * A batch of `records` records failed its attempt number `attempt` and will be tried again after
    * `delayMs`. `waitingRecords` / `waitingBatches`: what now waits for a retry in the sender, this

@@ -320,7 +320,7 @@ export class Ledger {
     if (this.#observer) this.#observe(moved, reason)
     if (this.#events.listenerCount('drop') > 0) {
       const group = moved.group
-      this.#events.emit('drop', group ? { sender: this.#name, reason, records: moved.count, group: group.key } : { sender: this.#name, reason, records: moved.count })
+      this.#events.emit('drop', group ? { sender: this.#name, reason, records: moved.count, group: group.key, groupKind: group.kind } : { sender: this.#name, reason, records: moved.count })
     }
     this.#settled()
   }

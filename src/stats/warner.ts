@@ -1,4 +1,5 @@
 import type { Sender } from '../senders/sender.js'
+import type { GroupKind } from './group-stats.js'
 import { setTimer } from '../timers.js'
 
 /** Default shortest time between two warnings about the same sender and kind. */
@@ -18,8 +19,15 @@ export interface CourierWarning {
   readonly attempts?: number
   /** Drop reasons with their counts (for `dropped`). */
   readonly reasons?: Readonly<Record<string, number>>
-  /** For `dropped` by a sender with `groupBy`: records dropped per queue group key. */
+  /**
+   * For `dropped` by a sender with `groupBy`: records dropped per queue group key (groups of kind `key`;
+   * at most {@link MAX_WARNING_GROUP_KEYS} keys, the first to drop since the previous warning).
+   */
   readonly groups?: Readonly<Record<string, number>>
+  /** For `dropped` by a sender with `groupBy`: records dropped by the shared groups, by kind. */
+  readonly sharedGroups?: Readonly<Partial<Record<'missing' | 'overflow', number>>>
+  /** For `dropped`: records dropped under keys past the first {@link MAX_WARNING_GROUP_KEYS}, not in `groups`. */
+  readonly groupsLeftOut?: number
   /** The latest error message (for `failed` and `retrying`). */
   readonly error?: string
   /** A one-line human message. */
@@ -31,8 +39,15 @@ interface Pending {
   kind: CourierWarning['kind']
   records: number
   reasons: Record<string, number>
-  /** `dropped` by a grouped sender: records per group key (at most group.maxGroups + 2 keys). */
+  /**
+   * `dropped` by a grouped sender: records per key group, at most MAX_WARNING_GROUP_KEYS keys. Not
+   * group.maxGroups: groups pruned within one interval (group.idleMs 0) make room for new keys.
+   */
   groups: Map<string, number> | undefined
+  /** Records dropped by the shared groups, by kind (a tenant may be named "(missing)" too). */
+  shared: Partial<Record<'missing' | 'overflow', number>> | undefined
+  /** Records of keys that did not fit in `groups`. */
+  leftOut: number
   error: string | undefined
   /** `retrying`: batches waiting for a retry, and the most attempts one of them has failed. */
   batches: number
@@ -63,7 +78,7 @@ export class Warner {
   watch(sender: Sender): void {
     // A hand-written Sender without events still works; it just cannot feed warnings.
     if (typeof sender.on !== 'function') return
-    sender.on('drop', (d) => this.#add(d.sender, 'dropped', d.records, undefined, d.reason, d.group))
+    sender.on('drop', (d) => this.#add(d.sender, 'dropped', d.records, undefined, d.reason, d.group, d.groupKind))
     sender.on('failure', (f) => this.#add(f.sender, 'failed', f.records, f.error))
     sender.on('retry', (r) => {
       // A sender that does not say what waits (a custom one) gets its events summed, as before.
@@ -97,19 +112,19 @@ export class Warner {
     const key = `${sender}\0${kind}`
     let pending = this.#pending.get(key)
     if (!pending) {
-      pending = { sender, kind, records: 0, reasons: {}, groups: undefined, error: undefined, batches: 0, attempts: 0, order: this.#events }
+      pending = { sender, kind, records: 0, reasons: {}, groups: undefined, shared: undefined, leftOut: 0, error: undefined, batches: 0, attempts: 0, order: this.#events }
       this.#pending.set(key, pending)
     }
     return pending
   }
 
-  #add(sender: string, kind: Pending['kind'], records: number, error?: string, reason?: string, group?: string): void {
+  #add(sender: string, kind: Pending['kind'], records: number, error?: string, reason?: string, group?: string, groupKind?: GroupKind): void {
     this.#events++
     const key = `${sender}\0${kind}`
     const pending = this.#pendingOf(sender, kind)
     pending.records += records
     if (reason) pending.reasons[reason] = (pending.reasons[reason] ?? 0) + records
-    if (group !== undefined) (pending.groups ??= new Map()).set(group, (pending.groups.get(group) ?? 0) + records)
+    if (group !== undefined) addGroup(pending, group, groupKind, records)
     if (error) pending.error = error
     const now = Date.now()
     const last = this.#lastEmitted.get(key)
@@ -151,6 +166,8 @@ export class Warner {
       records: p.records,
       ...(p.kind === 'dropped' ? { reasons: p.reasons } : {}),
       ...(p.groups ? { groups: Object.fromEntries(p.groups) } : {}),
+      ...(p.shared ? { sharedGroups: { ...p.shared } } : {}),
+      ...(p.leftOut > 0 ? { groupsLeftOut: p.leftOut } : {}),
       ...(p.kind === 'retrying' ? { attempts: p.attempts } : {}),
       ...(p.error ? { error: p.error } : {}),
       message,
@@ -165,7 +182,7 @@ function describe(p: Pending): string {
       const why = Object.entries(p.reasons)
         .map(([reason, n]) => `${reason}: ${n}`)
         .join(', ')
-      return `pino-courier: sender "${p.sender}" dropped ${p.records} record${s} (${why})${p.groups ? byGroup(p.groups) : ''}`
+      return `pino-courier: sender "${p.sender}" dropped ${p.records} record${s} (${why})${p.groups || p.shared ? byGroup(p) : ''}`
     }
     case 'failed':
       return `pino-courier: sender "${p.sender}" could not deliver ${p.records} record${s}: ${p.error ?? 'unknown error'}`
@@ -180,10 +197,44 @@ function describe(p: Pending): string {
 /** Most group keys a drop warning names: the ones that dropped most (all are in `groups`). */
 const GROUPS_NAMED = 3
 
-/** "; by group: noisy 4900, b 12 and 3 more": whose records a grouped sender dropped. */
-function byGroup(groups: ReadonlyMap<string, number>): string {
-  const top = [...groups].sort((a, b) => b[1] - a[1])
-  const named = top.slice(0, GROUPS_NAMED).map(([key, n]) => `${JSON.stringify(key)} ${n}`)
+/** Most keys one warning counts in `groups`; records of further keys are counted in `groupsLeftOut`. */
+export const MAX_WARNING_GROUP_KEYS = 1000
+
+function addGroup(pending: Pending, key: string, kind: GroupKind | undefined, records: number): void {
+  if (kind === 'missing' || kind === 'overflow') {
+    const shared = (pending.shared ??= {})
+    shared[kind] = (shared[kind] ?? 0) + records
+    return
+  }
+  const groups = (pending.groups ??= new Map())
+  const had = groups.get(key)
+  if (had !== undefined) groups.set(key, had + records)
+  else if (groups.size < MAX_WARNING_GROUP_KEYS) groups.set(key, records)
+  else pending.leftOut += records
+}
+
+/**
+ * "; by group: "noisy" 4900, (missing) 12, "b" 3 and 3 more": whose records a grouped sender dropped.
+ * Keys are quoted, the shared groups not, so a tenant named "(missing)" is told from records without
+ * the field.
+ */
+function byGroup(p: Pending): string {
+  const entries: [string, number][] = [...(p.groups ?? [])].map(([key, n]) => [quote(key), n])
+  for (const kind of ['missing', 'overflow'] as const) {
+    const n = p.shared?.[kind]
+    if (n !== undefined) entries.push([`(${kind})`, n])
+  }
+  const top = entries.sort((a, b) => b[1] - a[1])
+  const named = top.slice(0, GROUPS_NAMED).map(([name, n]) => `${name} ${n}`)
   const more = top.length - GROUPS_NAMED
-  return `; by group: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`
+  const leftOut = p.leftOut > 0 ? `; ${p.leftOut} record${p.leftOut === 1 ? '' : 's'} of further keys` : ''
+  return `; by group: ${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}${leftOut}`
+}
+
+/**
+ * A key as JSON text, and with the characters JSON leaves as they are but a terminal may act on escaped
+ * too: DEL and the C1 controls (U+009B starts an escape sequence), line separators, bidi controls.
+ */
+function quote(key: string): string {
+  return JSON.stringify(key).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

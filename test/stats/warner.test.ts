@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Sender } from '../../src/senders/sender.js'
+import { GroupCounters } from '../../src/stats/group-stats.js'
+import { Ledger } from '../../src/stats/ledger.js'
 import { Warner, type CourierWarning } from '../../src/stats/warner.js'
 
 /** Only the event side of a Sender matters to the Warner. */
@@ -32,6 +34,73 @@ describe('Warner', () => {
     sender.emit('drop', { sender: 'file', reason: 'overflow', records: 2 })
     expect(seen[2]).not.toHaveProperty('groups')
     warner.flush()
+  })
+
+  it('tells a tenant named "(missing)" or "(overflow)" from the shared groups of that name', async () => {
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    // The first drop is told at once; the next ones are summed into one warning.
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 1, group: 'first', groupKind: 'key' })
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 4, group: '(missing)', groupKind: 'key' })
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 3, group: '(missing)', groupKind: 'missing' })
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 2, group: '(overflow)', groupKind: 'overflow' })
+    // A custom sender that names no kind: its key is a key.
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 1, group: 'b' })
+    warner.flush()
+    expect(seen[1]).toMatchObject({ records: 10, groups: { '(missing)': 4, b: 1 }, sharedGroups: { missing: 3, overflow: 2 } })
+    expect(seen[1]?.message).toBe('pino-courier: sender "http" dropped 10 records (overflow: 10); by group: "(missing)" 4, (missing) 3, (overflow) 2 and 1 more')
+  })
+
+  it("through a sender's ledger: a shared group's drops are not counted under a tenant of the same name", () => {
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    const ledger = new Ledger('http', sender)
+    const tenant = new GroupCounters('(overflow)', 'key', 0)
+    const overflow = new GroupCounters('(overflow)', 'overflow', 0)
+    ledger.received(tenant)
+    ledger.received(overflow)
+    ledger.received(overflow)
+    ledger.refused({ count: 1, bytes: 10, group: tenant }, 'overflow')
+    ledger.refused({ count: 2, bytes: 20, group: overflow }, 'overflow')
+    warner.flush()
+    expect(seen.map((w) => [w.groups, w.sharedGroups])).toEqual([
+      [{ '(overflow)': 1 }, undefined],
+      [undefined, { overflow: 2 }],
+    ])
+  })
+
+  it('holds at most 1,000 group keys per warning, however many keys drop within one interval; the rest are counted', async () => {
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    sender.emit('drop', { sender: 'http', reason: 'oversize', records: 1, group: 'first', groupKind: 'key' })
+    // Groups pruned at once (group.idleMs 0) can drop under a new key each, all within one interval.
+    for (let i = 0; i < 5000; i++) sender.emit('drop', { sender: 'http', reason: 'oversize', records: 1, group: `tenant-${i}`, groupKind: 'key' })
+    sender.emit('drop', { sender: 'http', reason: 'oversize', records: 7, group: 'tenant-1', groupKind: 'key' })
+    warner.flush()
+    const last = seen[1]
+    expect(last?.records).toBe(5007)
+    expect(Object.keys(last?.groups ?? {})).toHaveLength(1000)
+    expect(last?.groups?.['tenant-1']).toBe(8)
+    expect(last?.groupsLeftOut).toBe(4000)
+    expect(last?.message).toBe('pino-courier: sender "http" dropped 5007 records (oversize: 5007); by group: "tenant-1" 8, "tenant-0" 1, "tenant-2" 1 and 997 more; 4000 records of further keys')
+  })
+
+  it('escapes control, line-separator and bidi characters of a group key in the message', () => {
+    const seen: CourierWarning[] = []
+    const warner = new Warner(10_000, (w) => seen.push(w))
+    const sender = fakeSender()
+    warner.watch(sender)
+    const key = 'a\nb\u001b[31mc\u009b2Jd\u2028e\u202ef\u007f\ud800'
+    sender.emit('drop', { sender: 'http', reason: 'overflow', records: 1, group: key, groupKind: 'key' })
+    expect(seen[0]?.message).toBe('pino-courier: sender "http" dropped 1 record (overflow: 1); by group: "a\\nb\\u001b[31mc\\u009b2Jd\\u2028e\\u202ef\\u007f\\ud800" 1')
+    // The key itself is as it was, in groups.
+    expect(seen[0]?.groups).toEqual({ [key]: 1 })
   })
 
   it('warns at once the first time, then sums up per interval', async () => {
