@@ -84,6 +84,39 @@ describe('topLevelValue', () => {
     expect(topLevelValue('{}', 'tenant')).toBeUndefined()
   })
 
+  it('reads hostile lines as JSON.parse does: number edges, lone surrogates, backslash runs, escaped keys, empty keys', () => {
+    const cases = [
+      '{"tenant":1E400}',
+      '{"tenant":-1e400}',
+      '{"tenant":1e-400}',
+      '{"tenant":-0.0e0}',
+      '{"tenant":"\\ud800"}',
+      '{"tenant":"\\udc00\\ud800"}',
+      '{"\\ud800":1,"tenant":"😀"}',
+      '{"tenant":"\\\\","tenant":"\\\\\\"\\\\"}',
+      '{"tenant\\\\":1}',
+      '{"tenant\\"":1,"tenant":2}',
+      '{"":"empty","tenant":""}',
+      ' \t\r\n{ \t\r\n"tenant" \t\r\n: \t\r\n"x" \t\r\n} \t\r\n',
+      '{"te\\u006eant":"a","tenant":"b","ten\\u0061nt":"c"}',
+    ]
+    for (const text of cases) {
+      for (const key of ['tenant', '', '\ud800', 'tenant\\', 'tenant"']) expect(topLevelValue(text, key), `${key} in ${text}`).toEqual(byJsonParse(text, key))
+    }
+  })
+
+  it('reads a 1 MB line of backslashes and quotes, and 100,000 nested brackets, in linear time without recursion', () => {
+    const text = `{"a":"${'\\\\'.repeat(250_000)}","b":${'['.repeat(100_000)}${']'.repeat(100_000)},"c":"${'\\"'.repeat(250_000)}","tenant":"${'\\\\\\"'.repeat(100_000)}"}`
+    const keys = ['a', 'b', 'c', 'tenant', 'none']
+    const expected = keys.map((key) => byJsonParse(text, key))
+    const started = performance.now()
+    const read = keys.map((key) => topLevelValue(text, key))
+    const ms = performance.now() - started
+    expect(read).toEqual(expected)
+    // Quadratic would be minutes here; linear is milliseconds.
+    expect(ms).toBeLessThan(2000)
+  })
+
   it('throws on a text that is not a JSON object, so that the caller can fall back to JSON.parse', () => {
     for (const bad of ['', '[1]', '{"a":1', '{"a" 1}', '{"a":"x}', '{"a":1 "b":2}', '{a:1}', '{"a":nope}']) {
       expect(() => topLevelValue(bad, 'a'), bad).toThrow(SyntaxError)
