@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Sender } from '../../src/senders/sender.js'
+import type { Sender, SenderEvents } from '../../src/senders/sender.js'
 import { GroupCounters } from '../../src/stats/group-stats.js'
 import { Ledger } from '../../src/stats/ledger.js'
 import { Warner, type CourierWarning } from '../../src/stats/warner.js'
@@ -58,7 +58,7 @@ describe('Warner', () => {
     const warner = new Warner(10_000, (w) => seen.push(w))
     const sender = fakeSender()
     warner.watch(sender)
-    const ledger = new Ledger('http', sender)
+    const ledger = new Ledger('http', sender as unknown as EventEmitter<SenderEvents>)
     const tenant = new GroupCounters('(overflow)', 'key', 0)
     const overflow = new GroupCounters('(overflow)', 'overflow', 0)
     ledger.received(tenant)
