@@ -292,7 +292,12 @@ describe('redrive', () => {
     const rerun = await redriveCli([file, '--config', config])
     expect(rerun.code).toBe(0)
     expect(readFileSync(file, 'utf8')).toBe('')
-    expect(acceptedIds(sink)).toEqual(range(300))
+    // Every line arrived. Requests the killed run had sent (at most 8 in flight, of 10 records) can sit
+    // unread in the sink's socket buffers and be answered after `held` flips: at least once, those
+    // records arrive twice (seen on a loaded machine: 21 records).
+    const ids = acceptedIds(sink)
+    expect([...new Set(ids)]).toEqual(range(300))
+    expect(ids.length - 300).toBeLessThanOrEqual(80)
     expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual([])
   })
 
