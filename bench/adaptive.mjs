@@ -5,12 +5,12 @@
 // answered 429 and at most 1.25x the time of a fixed 4 in the same run.
 //
 //   node bench/adaptive.mjs [records] [reps] [concurrency,...]     (defaults: 100000 3 4,16,adaptive)
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { now } from './clock.mjs'
+import { runInlineApp } from './inline-app.mjs'
+import { median } from './report.mjs'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** What the sink takes at once, and how long it takes. */
 const SINK_SLOTS = 4
 const SINK_LATENCY_MS = 20
@@ -83,13 +83,7 @@ process.on('exit', () => process.stdout.write('@@report ' + JSON.stringify({ und
 async function runOne(count, pool) {
   const sink = await limitedSink(count)
   const started = now()
-  const child = spawn(process.execPath, ['--input-type=module', '-e', APP, JSON.stringify({ url: sink.url, count, pool })], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout.on('data', (c) => (out += c))
-  const code = await new Promise((resolve) => child.on('close', resolve))
+  const { code, report } = await runInlineApp(APP, { url: sink.url, count, pool })
   await sink.close()
   const { tally } = sink
   return {
@@ -100,13 +94,13 @@ async function runOne(count, pool) {
     duplicates: tally.duplicates,
     requests: tally.requests,
     refusedShare: tally.requests ? tally.refused / tally.requests : 0,
-    report: /@@report (.*)/.exec(out)?.[1],
+    report,
   }
 }
 
 /** The adaptive limit at the end (and its peak), from the close report's stats. */
 function limitNote(report) {
-  const c = report ? JSON.parse(report).concurrency : undefined
+  const c = report?.concurrency
   return c ? `, limit ${c.limit} (peak ${c.peak}, ${c.decreases} cuts, ${c.pauses} pauses)` : ''
 }
 
@@ -130,7 +124,6 @@ export async function runAdaptiveBench({ count = 100_000, reps = 3 } = {}) {
       console.log(`  adaptive rep ${rep + 1} ${describe(r.pool, r)}`)
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const of = (name) => runs.filter((r) => r.setting === name)
   const fixed4 = median(of('4').map((r) => r.seconds))
   const lines = [
@@ -142,7 +135,7 @@ export async function runAdaptiveBench({ count = 100_000, reps = 3 } = {}) {
   for (const name of settings) {
     const mine = of(name)
     const seconds = median(mine.map((r) => r.seconds))
-    const c = mine.at(-1)?.report ? JSON.parse(mine.at(-1).report).concurrency : undefined
+    const c = mine.at(-1)?.report?.concurrency
     lines.push(
       `| ${name === 'adaptive' ? `\`'adaptive'\` (max ${ADAPTIVE_MAX})` : name} | ${seconds.toFixed(2)} s | ${(seconds / fixed4).toFixed(2)}× | ${median(mine.map((r) => r.requests))} | ${(median(mine.map((r) => r.refusedShare)) * 100).toFixed(1)}% | ${(median(mine.map((r) => r.received)) * 100).toFixed(1)}% | ${c ? `${c.limit} (${c.peak})` : '–'} |`,
     )

@@ -5,11 +5,11 @@
 // as dropped and under which group, and the time from the first log call to the close report.
 //
 //   node bench/queue-groups.mjs [reps] [extra sender options as JSON]    (one setting, standalone)
-import { spawn } from 'node:child_process'
+import { runInlineApp } from './inline-app.mjs'
+import { median } from './report.mjs'
 import { createServer } from 'node:http'
 import { fileURLToPath } from 'node:url'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const NOISY = 50_000
 const QUIET = 100
 
@@ -61,15 +61,8 @@ process.stdout.write('@@report ' + JSON.stringify({ dropped: stats?.dropped.over
 
 async function runOne(extra) {
   const sink = await slowSink()
-  const child = spawn(process.execPath, ['--input-type=module', '-e', APP, JSON.stringify({ url: sink.url, extra, noisy: NOISY, quiet: QUIET })], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout.on('data', (c) => (out += c))
-  const code = await new Promise((resolve) => child.on('close', resolve))
+  const { code, report } = await runInlineApp(APP, { url: sink.url, extra, noisy: NOISY, quiet: QUIET })
   await sink.close()
-  const report = JSON.parse(/@@report (.*)/.exec(out)?.[1] ?? 'null')
   return { code, ...sink.tally, report }
 }
 
@@ -88,7 +81,6 @@ export async function runQueueGroupsBench({ reps = 3 } = {}) {
       console.log(`  groups   ${setting.name.padEnd(18)} rep ${rep + 1}: quiet ${r.quiet}/${QUIET}, noisy ${r.noisy}/${NOISY}, dropped ${r.report?.dropped}`)
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const lines = [
     `A noisy tenant logs ${NOISY.toLocaleString('en')} records in a burst, a quiet tenant ${QUIET} during it; one http sender, \`queue.maxRecords: 1000\`, one request in flight, batches of 100, a sink answering after 50 ms. Medians of ${reps}.`,
     '',
